@@ -1,0 +1,173 @@
+"""The engine as a Python function: arrays or Pillow images in, a stylized image out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .color import match_histogram, transfer_luminance
+from .device import select_device, select_precision
+from .errors import BadInputError
+from .images import ImageData, from_array, from_pil
+from .optimization import ProgressCallback, StyleImage, StyleSettings, Stylizer
+from .weights import WeightSet, load_weights
+
+PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
+ImageLike = ImageData | np.ndarray | Image.Image
+
+
+@dataclass
+class EngineSetup:
+    """Where and how the engine runs; built once, reusable for several images."""
+
+    weights: WeightSet
+    device: torch.device
+    dtype: torch.dtype
+
+    @classmethod
+    def create(
+        cls, weights: str = "auto", device: str = "auto", precision: str = "auto"
+    ) -> EngineSetup:
+        chosen = select_device(device)
+        return cls(load_weights(weights), chosen, select_precision(precision, chosen))
+
+    def stylizer(self, settings: StyleSettings) -> Stylizer:
+        return Stylizer(
+            self.weights,
+            self.device,
+            self.dtype,
+            content_layers=tuple(settings.content_layers),
+            style_layers=tuple(settings.style_layers),
+        )
+
+
+def as_image_data(image: ImageLike, name: str) -> ImageData:
+    if isinstance(image, ImageData):
+        return image
+    if isinstance(image, Image.Image):
+        return from_pil(image, name)
+    if isinstance(image, np.ndarray):
+        return from_array(image, name)
+    raise BadInputError(
+        f"{name}: expected a numpy array or a PIL image, got {type(image).__name__}."
+    )
+
+
+def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """(H, W, C) numpy -> (1, C, H, W) float32 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float()
+
+
+def _output_size(content: ImageData, size: int | None) -> tuple[int, int]:
+    if size is None or size == 0:
+        return content.height, content.width
+    if size < 1:
+        raise BadInputError("--size must be a positive number of pixels.")
+    factor = size / max(content.height, content.width)
+    return max(1, round(content.height * factor)), max(1, round(content.width * factor))
+
+
+def stylize_image_data(
+    content: ImageData,
+    styles: list[ImageData],
+    settings: StyleSettings,
+    setup: EngineSetup,
+    size: int | None = None,
+    preserve_colors: str = "none",
+    callback: ProgressCallback | None = None,
+) -> ImageData:
+    """The whole job on ImageData: colour handling, optimization, alpha and grey restored."""
+    if preserve_colors not in PRESERVE_COLORS_CHOICES:
+        raise BadInputError(
+            f"--preserve-colors must be one of {', '.join(PRESERVE_COLORS_CHOICES)}."
+        )
+    if not styles:
+        raise BadInputError("At least one style image is needed.")
+    settings.validate(len(styles))
+    height, width = _output_size(content, size)
+    content_rgb = _to_tensor(content.rgb)
+    style_images = []
+    for style in styles:
+        rgb = _to_tensor(style.rgb)
+        alpha = None if style.alpha is None else _to_tensor(style.alpha[..., None])
+        if preserve_colors == "histogram":
+            rgb = match_histogram(
+                rgb[0],
+                content_rgb[0],
+                None if alpha is None else alpha[0, 0],
+                None if content.alpha is None else torch.from_numpy(content.alpha),
+            )[None]
+        style_images.append(StyleImage(rgb, alpha))
+
+    result = setup.stylizer(settings).run(
+        content_rgb, style_images, settings, (height, width), callback
+    )
+    result_rgb = result[0]
+    if preserve_colors == "luminance":
+        content_at_size = torch.nn.functional.interpolate(
+            content_rgb, size=(height, width), mode="bicubic", antialias=True
+        ).clamp(0, 1)
+        result_rgb = transfer_luminance(result_rgb, content_at_size[0])
+    alpha = content.alpha
+    if alpha is not None and alpha.shape != (height, width):
+        alpha_tensor = torch.from_numpy(alpha)[None, None]
+        alpha = (
+            torch.nn.functional.interpolate(alpha_tensor, size=(height, width), mode="bilinear")
+            .clamp(0, 1)[0, 0]
+            .numpy()
+        )
+    return ImageData(
+        rgb=result_rgb.permute(1, 2, 0).contiguous().numpy(),
+        alpha=alpha,
+        grayscale=content.grayscale,
+        bit_depth=content.bit_depth,
+    )
+
+
+def stylize(
+    content: ImageLike,
+    styles: ImageLike | list[ImageLike],
+    settings: StyleSettings | None = None,
+    *,
+    size: int | None = None,
+    preserve_colors: str = "none",
+    weights: str = "auto",
+    device: str = "auto",
+    precision: str = "auto",
+    callback: ProgressCallback | None = None,
+) -> ImageLike:
+    """Stylize ``content`` with one or more ``styles``; returns the same kind as ``content``.
+
+    Arrays are (H, W) or (H, W, C) with C = 1..4, float in [0, 1], uint8 or uint16; the
+    content's alpha passes through and a grey content gives a grey result. ``callback``
+    receives an ``optimization.Progress`` after each iteration.
+    """
+    style_list = styles if isinstance(styles, list) else [styles]
+    content_data = as_image_data(content, "content")
+    style_data = [as_image_data(s, f"style {i + 1}") for i, s in enumerate(style_list)]
+    setup = EngineSetup.create(weights, device, precision)
+    result = stylize_image_data(
+        content_data,
+        style_data,
+        settings or StyleSettings(),
+        setup,
+        size=size,
+        preserve_colors=preserve_colors,
+        callback=callback,
+    )
+    if isinstance(content, Image.Image):
+        pixels = np.round(result.channels() * 255).astype(np.uint8)
+        return Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+    if isinstance(content, np.ndarray):
+        channels = result.channels()
+        if content.ndim == 2:
+            channels = channels[..., 0]
+        if content.dtype == np.uint8:
+            return np.round(channels * 255).astype(np.uint8)
+        if content.dtype == np.uint16:
+            return np.round(channels * 65535).astype(np.uint16)
+        return channels
+    return result

@@ -1,0 +1,58 @@
+"""Stopping a run promptly: on SIGTERM/SIGINT, and when the parent process goes away.
+
+A signal raises ``CancelledError`` in the main thread. Python runs signal handlers between
+bytecodes, so the run stops after the tensor operation in progress (well under a second),
+and the ``finally`` blocks on the way out remove partial files.
+"""
+
+from __future__ import annotations
+
+import _thread
+import ctypes
+import os
+import signal
+import stat
+import sys
+import threading
+from types import FrameType
+
+from .errors import CancelledError
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _raise_cancelled(signum: int, frame: FrameType | None) -> None:
+    # Once cancelling, further signals must not interrupt the clean-up.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise CancelledError()
+
+
+def _watch_stdin() -> None:
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    _thread.interrupt_main(signal.SIGTERM)
+
+
+def _stdin_is_pipe() -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def install_cancellation() -> None:
+    """Make SIGTERM, SIGINT, a closed stdin pipe and (on Linux) the parent's death cancel."""
+    signal.signal(signal.SIGTERM, _raise_cancelled)
+    signal.signal(signal.SIGINT, _raise_cancelled)
+    if _stdin_is_pipe():
+        threading.Thread(target=_watch_stdin, name="stdin-watch", daemon=True).start()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass

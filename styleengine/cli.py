@@ -1,0 +1,279 @@
+"""The command line: ``python -m styleengine stylize|doctor|bench``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from .errors import BadInputError, EngineError, ErrorKind
+from .progress import PROGRESS_MODES, Reporter, make_reporter
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become BadInputError, so they reach the user like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BadInputError(
+            f"{message} (see: python -m styleengine {self.prog.split()[-1]} --help)"
+        )
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, got {text!r}"
+        ) from None
+
+
+def _layer_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _style_layers(text: str) -> dict[str, float]:
+    """``relu1_1,relu2_1`` or with weights ``relu1_1:0.5,relu2_1:1``."""
+    layers: dict[str, float] = {}
+    for part in _layer_list(text):
+        name, _, weight = part.partition(":")
+        try:
+            layers[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad layer weight in {part!r}") from None
+    return layers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .api import PRESERVE_COLORS_CHOICES
+    from .device import DEVICE_CHOICES, PRECISION_CHOICES
+    from .optimization import INIT_CHOICES, OPTIMIZERS, StyleSettings
+
+    defaults = StyleSettings()
+    parser = _Parser(
+        prog="styleengine", description="Neural style transfer (Gatys et al.) on VGG-16."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("stylize", help="stylize a content image with one or more styles")
+    run.add_argument("content", help="content image: PNG, JPEG, TIFF or .npy")
+    run.add_argument("styles", nargs="+", metavar="style", help="style image(s)")
+    run.add_argument("-o", "--output", required=True, help="result: .png, .jpg, .tif or .npy")
+    run.add_argument(
+        "--size", type=int, default=0, help="longest side of the result (default: the content's)"
+    )
+    run.add_argument(
+        "--iterations", type=int, default=defaults.iterations, help="total over all scales"
+    )
+    run.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    run.add_argument("--content-weight", type=float, default=defaults.content_weight)
+    run.add_argument("--style-weight", type=float, default=defaults.style_weight)
+    run.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
+    run.add_argument("--content-layers", type=_layer_list, default=defaults.content_layers)
+    run.add_argument(
+        "--style-layers",
+        type=_style_layers,
+        default=defaults.style_layers,
+        help="comma-separated, optionally with weights: relu1_1:0.5,relu2_1:1",
+    )
+    run.add_argument("--init", choices=INIT_CHOICES, default=defaults.init)
+    run.add_argument("--seed", type=int, default=defaults.seed)
+    run.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto")
+    run.add_argument("--weights", default="auto", help="auto, imagenet, hed, or a .pth file")
+    run.add_argument("--scales", type=int, default=defaults.scales, help="coarse-to-fine scales")
+    run.add_argument(
+        "--style-scale",
+        type=float,
+        default=defaults.style_scale,
+        help="style size relative to the output",
+    )
+    run.add_argument(
+        "--style-blend", type=_float_list, default=None, help="one weight per style image"
+    )
+    run.add_argument("--preserve-colors", choices=PRESERVE_COLORS_CHOICES, default="none")
+    run.add_argument("--progress", choices=PROGRESS_MODES, default="bar")
+    run.add_argument(
+        "--report-every",
+        type=int,
+        default=0,
+        help="iterations between progress events (default: 1 on CPU, 10 on GPU)",
+    )
+    run.add_argument(
+        "--preview-every", type=int, default=0, help="write the image so far every N iterations"
+    )
+    run.add_argument("--preview", default=None, help="where --preview-every writes")
+
+    doctor = commands.add_parser("doctor", help="check the installation and say what would be used")
+    doctor.add_argument("--weights", default="auto")
+    doctor.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
+    bench = commands.add_parser("bench", help="time the engine against a plain baseline")
+    bench.add_argument("--sizes", type=lambda t: tuple(int(v) for v in t.split(",")), default=None)
+    bench.add_argument("--iterations", type=int, default=None)
+    bench.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    bench.add_argument("--weights", default="auto")
+    bench.add_argument("--json", default=None, help="also write the results here")
+    return parser
+
+
+def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
+    from .optimization import StyleSettings
+
+    report_every = args.report_every or (1 if device_type == "cpu" else 10)
+    if args.preview_every:
+        report_every = min(report_every, args.preview_every)
+    return StyleSettings(
+        iterations=args.iterations,
+        optimizer=args.optimizer,
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
+        content_layers=tuple(args.content_layers),
+        style_layers=dict(args.style_layers),
+        init=args.init,
+        seed=args.seed,
+        scales=args.scales,
+        style_scale=args.style_scale,
+        style_blend=args.style_blend,
+        report_every=report_every,
+    )
+
+
+def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
+    from .api import EngineSetup, stylize_image_data
+    from .device import describe_device
+    from .images import ImageData, check_output_path, read_image, write_image
+    from .optimization import Progress, scale_sizes, work_size
+
+    started = time.perf_counter()
+    output = check_output_path(args.output)
+    preview = None
+    if args.preview_every:
+        if not args.preview:
+            raise BadInputError("--preview-every needs --preview PATH.")
+        preview = check_output_path(args.preview)
+    content = read_image(args.content)
+    styles = [read_image(path) for path in args.styles]
+    setup = EngineSetup.create(args.weights, args.device, args.precision)
+    settings = _settings_from(args, setup.device.type)
+    settings.validate(len(styles))
+    size = args.size or None
+    if size is not None and size < 1:
+        raise BadInputError("--size must be a positive number of pixels.")
+    longest = size or max(content.height, content.width)
+    factor = longest / max(content.height, content.width)
+    out_h, out_w = max(1, round(content.height * factor)), max(1, round(content.width * factor))
+    reporter.start(
+        {
+            "device": describe_device(setup.device),
+            "precision": str(setup.dtype)
+            .replace("torch.", "")
+            .replace("bfloat16", "bf16")
+            .replace("float32", "fp32"),
+            "weights": setup.weights.name,
+            "content_size": [content.width, content.height],
+            "output_size": [out_w, out_h],
+            "scales": [[w, h] for h, w in scale_sizes(*work_size(out_h, out_w), settings.scales)],
+            "total_iterations": settings.iterations,
+        }
+    )
+
+    def on_progress(progress: Progress) -> None:
+        reporter.progress(
+            {
+                "scale": progress.scale,
+                "scales": progress.scales,
+                "width": progress.width,
+                "height": progress.height,
+                "iteration": progress.iteration,
+                "total": progress.total,
+                "losses": {k: round(v, 6) for k, v in progress.losses.items()},
+                "elapsed": round(progress.elapsed, 3),
+            }
+        )
+        if preview is not None and progress.iteration % args.preview_every == 0:
+            pixels = progress.current_image()[0].permute(1, 2, 0).numpy()
+            write_image(preview, ImageData(pixels, None, content.grayscale, content.bit_depth))
+            reporter.preview(str(preview), progress.iteration)
+
+    try:
+        result = stylize_image_data(
+            content, styles, settings, setup, size, args.preserve_colors, on_progress
+        )
+        write_image(output, result)
+    finally:
+        if preview is not None and preview.exists():
+            preview.unlink()
+    reporter.done(str(output), time.perf_counter() - started)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    import torch
+    import torchvision
+
+    from .device import describe_device, select_device, select_precision
+    from .network import VGGFeatures
+    from .weights import describe_available, load_weights
+
+    print(f"python:      {sys.version.split()[0]} ({sys.executable})")
+    print(f"torch:       {torch.__version__}")
+    print(f"torchvision: {torchvision.__version__}")
+    device = select_device(args.device)
+    print(f"device:      {describe_device(device)}")
+    print(f"precision:   {select_precision('auto', device)}")
+    for name, where in describe_available().items():
+        print(f"weights {name + ':':9}{where or 'not installed'}")
+    weights = load_weights(args.weights)
+    network = VGGFeatures(weights, ["relu5_1"]).to(device)
+    with torch.no_grad():
+        activations = network(torch.rand(1, 3, 64, 64, device=device))["relu5_1"]
+    if not torch.isfinite(activations).all():
+        raise EngineError("The network produced NaN or infinity; the weights file is damaged.")
+    print(f"using:       {weights.name} ({weights.path})")
+    print("ok: the engine can run")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    mode = "json" if "json" in [v for k, v in zip(argv, argv[1:]) if k == "--progress"] else "bar"
+    reporter = make_reporter(mode)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "doctor":
+            return run_doctor(args)
+        if args.command == "bench":
+            from .bench import run_benchmark
+
+            return run_benchmark(args)
+        from .cancellation import install_cancellation
+
+        install_cancellation()
+        reporter = make_reporter(args.progress)
+        run_stylize(args, reporter)
+        return 0
+    except EngineError as error:
+        reporter.error(error)
+        return error.kind.exit_code
+    except KeyboardInterrupt:
+        from .errors import CancelledError
+
+        cancelled = CancelledError()
+        reporter.error(cancelled)
+        return cancelled.kind.exit_code
+    except Exception as error:  # a bug: still one clear line for the user, details on stderr
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        internal = EngineError(
+            f"Internal error: {type(error).__name__}: {error}. Please report it."
+        )
+        reporter.error(internal)
+        return ErrorKind.INTERNAL.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

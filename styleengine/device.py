@@ -1,0 +1,114 @@
+"""Choosing the compute device and precision, and checking that a size fits its memory."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import BadInputError
+
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+PRECISION_CHOICES = ("auto", "fp32", "bf16")
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple MPS, then the CPU; a named device must be present."""
+    if name not in DEVICE_CHOICES:
+        raise BadInputError(f"Unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}.")
+    cuda = torch.cuda.is_available()
+    mps = torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if cuda else "mps" if mps else "cpu"
+    if name == "cuda" and not cuda:
+        raise BadInputError("No CUDA GPU is available to PyTorch here; use --device cpu or auto.")
+    if name == "mps" and not mps:
+        raise BadInputError("Apple MPS is not available here; use --device cpu or auto.")
+    return torch.device(name)
+
+
+def cpu_supports_bf16() -> bool:
+    """True when oneDNN has native bfloat16 kernels on this CPU (AVX-512 BF16 or AMX)."""
+    checker = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    try:
+        return bool(checker()) if checker is not None else False
+    except RuntimeError:
+        return False
+
+
+def select_precision(name: str, device: torch.device) -> torch.dtype:
+    """The dtype the network runs in. ``auto`` uses bfloat16 where the hardware does it
+    natively (bf16, not fp16: Gram matrices overflow fp16's range)."""
+    if name not in PRECISION_CHOICES:
+        raise BadInputError(
+            f"Unknown precision {name!r}; choose one of {', '.join(PRECISION_CHOICES)}."
+        )
+    if name == "fp32":
+        return torch.float32
+    if name == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    if device.type == "cpu" and cpu_supports_bf16():
+        return torch.bfloat16
+    return torch.float32
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        properties = torch.cuda.get_device_properties(device)
+        return f"cuda: {properties.name}, {properties.total_memory / 2**30:.1f} GiB"
+    if device.type == "mps":
+        return "mps: Apple GPU"
+    return f"cpu: {torch.get_num_threads()} threads"
+
+
+def available_memory_bytes(device: torch.device) -> int | None:
+    """Memory the run may use on ``device``, or None when it cannot be known."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type == "cpu":
+        return _host_available_bytes()
+    return None
+
+
+def _host_available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+# Bytes per pixel of one optimization step at the largest scale: activations kept for the
+# backward pass (about 530 values per pixel up to relu5_1, most of them in block 1 at full
+# resolution), transient gradients, and the optimizer's state (L-BFGS keeps two vectors of 3
+# floats per pixel per history entry). Measured peaks stay below this estimate; see BENCHMARKS.md.
+_ACTIVATION_VALUES_PER_PIXEL = 700
+_FIXED_OVERHEAD_BYTES = 600 * 2**20
+
+
+def bytes_per_pixel(dtype: torch.dtype, history_size: int) -> int:
+    element = torch.finfo(dtype).bits // 8
+    optimizer_state = (2 * history_size + 6) * 3 * 4
+    return _ACTIVATION_VALUES_PER_PIXEL * element + optimizer_state
+
+
+def estimate_peak_bytes(pixels: int, dtype: torch.dtype, history_size: int) -> int:
+    return _FIXED_OVERHEAD_BYTES + pixels * bytes_per_pixel(dtype, history_size)
+
+
+def largest_fitting_side(
+    available: int, aspect: float, dtype: torch.dtype, history_size: int
+) -> int:
+    """The longest image side whose estimated peak fits in ``available`` bytes."""
+    pixels = max(available - _FIXED_OVERHEAD_BYTES, 0) / bytes_per_pixel(dtype, history_size)
+    # pixels = side * (side * aspect) with aspect = short side / long side <= 1
+    return int((pixels / max(aspect, 1e-6)) ** 0.5)

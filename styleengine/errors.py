@@ -1,0 +1,62 @@
+"""The engine's error kinds: every failure a user can act on is one of these.
+
+Each kind has its own process exit code, so scripts and the GIMP plug-in can tell them apart
+without parsing messages. The JSON progress protocol (see ``styleengine.progress``) reports the
+same kind in its ``error`` event.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorKind(str, Enum):
+    """What went wrong, as the protocol names it, with the exit code that goes with it."""
+
+    INTERNAL = "internal"
+    BAD_INPUT = "bad_input"
+    NO_WEIGHTS = "no_weights"
+    OUT_OF_MEMORY = "out_of_memory"
+    CANCELLED = "cancelled"
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT_CODES[self]
+
+
+_EXIT_CODES = {
+    ErrorKind.INTERNAL: 1,
+    ErrorKind.BAD_INPUT: 2,
+    ErrorKind.NO_WEIGHTS: 3,
+    ErrorKind.OUT_OF_MEMORY: 4,
+    ErrorKind.CANCELLED: 5,
+}
+
+
+class EngineError(Exception):
+    """A failure with a message meant for the user, not a programming error."""
+
+    kind = ErrorKind.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInputError(EngineError):
+    kind = ErrorKind.BAD_INPUT
+
+
+class NoWeightsError(EngineError):
+    kind = ErrorKind.NO_WEIGHTS
+
+
+class OutOfMemoryError(EngineError):
+    kind = ErrorKind.OUT_OF_MEMORY
+
+
+class CancelledError(EngineError):
+    kind = ErrorKind.CANCELLED
+
+    def __init__(self, message: str = "Cancelled; no output was written.") -> None:
+        super().__init__(message)

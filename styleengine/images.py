@@ -1,0 +1,163 @@
+"""Reading and writing images: PNG, JPEG and TIFF (8- and 16-bit) and ``.npy`` float arrays.
+
+Inside the engine an image is an ``ImageData``: float32 RGB in [0, 1], an optional alpha,
+and what is needed to give it back in the form it came in (grey or colour, bit depth).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from . import deep_formats
+from .errors import BadInputError
+
+NPY_SUFFIX = ".npy"
+PNG_SUFFIXES = (".png",)
+TIFF_SUFFIXES = (".tif", ".tiff")
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+WRITABLE_SUFFIXES = (NPY_SUFFIX, *PNG_SUFFIXES, *TIFF_SUFFIXES, *JPEG_SUFFIXES)
+# Luma weights (ITU-R BT.601) for turning a colour result back into grey.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass
+class ImageData:
+    """An image as the engine works on it."""
+
+    rgb: np.ndarray  # (H, W, 3) float32 in [0, 1]
+    alpha: np.ndarray | None = None  # (H, W) float32 in [0, 1]
+    grayscale: bool = False
+    bit_depth: int = 8  # 8, 16, or 32 for float data
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    def channels(self) -> np.ndarray:
+        """The pixels in the image's own form: (H, W, C), C = 1 to 4, float32 in [0, 1]."""
+        base = (self.rgb @ _LUMA)[..., None] if self.grayscale else self.rgb
+        if self.alpha is not None:
+            base = np.concatenate([base, self.alpha[..., None]], axis=-1)
+        return np.clip(base, 0.0, 1.0).astype(np.float32)
+
+
+def from_array(array: np.ndarray, name: str = "array") -> ImageData:
+    """An ImageData from (H, W) or (H, W, C) pixels: float in [0, 1], uint8 or uint16."""
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
+        raise BadInputError(
+            f"{name}: expected pixels shaped (height, width) or (height, width, 1-4 channels), "
+            f"got {array.shape}."
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise BadInputError(f"{name}: the image is empty ({array.shape[1]}x{array.shape[0]}).")
+    if array.dtype == np.uint8:
+        values, depth = array.astype(np.float32) / 255.0, 8
+    elif array.dtype == np.uint16:
+        values, depth = array.astype(np.float32) / 65535.0, 16
+    elif np.issubdtype(array.dtype, np.floating):
+        values, depth = array.astype(np.float32), 32
+        if not np.isfinite(values).all():
+            raise BadInputError(f"{name}: the pixel values contain NaN or infinity.")
+        values = np.clip(values, 0.0, 1.0)
+    else:
+        raise BadInputError(f"{name}: unsupported pixel type {array.dtype}.")
+    channels = values.shape[2]
+    grayscale = channels <= 2
+    colour = values[..., :1].repeat(3, axis=2) if grayscale else values[..., :3]
+    alpha = values[..., -1] if channels in (2, 4) else None
+    return ImageData(np.ascontiguousarray(colour), alpha, grayscale, depth)
+
+
+def from_pil(image: Image.Image, name: str = "image") -> ImageData:
+    """An ImageData from a Pillow image of any mode."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return from_array(np.asarray(image).astype(np.uint16), name)
+    if mode == "I":
+        return from_array(np.clip(np.asarray(image), 0, 65535).astype(np.uint16), name)
+    if mode == "F":
+        return from_array(np.asarray(image, dtype=np.float32), name)
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        return from_array(np.asarray(image), name)
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    return from_array(np.asarray(image.convert("RGBA" if has_alpha else "RGB")), name)
+
+
+def read_image(path: str | os.PathLike[str]) -> ImageData:
+    """Read an image file; any failure becomes a BadInputError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"{path}: no such file.")
+    try:
+        if path.suffix.lower() == NPY_SUFFIX:
+            return from_array(np.load(path, allow_pickle=False), str(path))
+        if deep_formats.png_bit_depth(path) == 16:
+            return from_array(deep_formats.read_png16(path), str(path))
+        if deep_formats.tiff_bits_per_sample(path) == 16:
+            return from_array(deep_formats.read_tiff16(path), str(path))
+        with Image.open(path) as image:
+            image.load()
+            return from_pil(image, str(path))
+    except BadInputError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, RuntimeError, SyntaxError) as error:
+        raise BadInputError(f"{path}: not a readable image ({error}).") from error
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """Fail early, before any work, when the output cannot be written."""
+    path = Path(path)
+    if path.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise BadInputError(
+            f"{path}: unknown output format; use one of {', '.join(WRITABLE_SUFFIXES)}."
+        )
+    if not path.parent.resolve().is_dir():
+        raise BadInputError(f"{path}: the folder {path.parent} does not exist.")
+    return path
+
+
+def write_image(path: str | os.PathLike[str], image: ImageData) -> None:
+    """Write by extension; the file appears whole or not at all (temporary file + rename)."""
+    path = check_output_path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=path.suffix)
+    os.close(handle)
+    try:
+        _write_by_suffix(Path(temporary), path.suffix.lower(), image)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _write_by_suffix(path: Path, suffix: str, image: ImageData) -> None:
+    pixels = image.channels()
+    if suffix == NPY_SUFFIX:
+        np.save(path, pixels)
+        return
+    deep = image.bit_depth > 8 and suffix not in JPEG_SUFFIXES
+    if deep:
+        values = np.round(pixels * 65535.0).astype(np.uint16)
+        if suffix in PNG_SUFFIXES:
+            deep_formats.write_png16(path, values)
+        else:
+            deep_formats.write_tiff16(path, values)
+        return
+    values = np.round(pixels * 255.0).astype(np.uint8)
+    if suffix in JPEG_SUFFIXES and values.shape[2] in (2, 4):
+        values = values[..., :-1]  # JPEG has no alpha
+    picture = Image.fromarray(values[..., 0] if values.shape[2] == 1 else values)
+    format_name = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}.get(suffix, "JPEG")
+    options = {"quality": 95} if format_name == "JPEG" else {}
+    picture.save(path, format=format_name, **options)

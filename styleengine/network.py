@@ -1,0 +1,129 @@
+"""VGG-16's convolutional part as a feature extractor whose layers are addressed by name.
+
+Only the layers up to the deepest one a loss needs are built; the weights are frozen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from .weights import Preprocessing, WeightSet
+
+# torchvision's VGG-16 configuration: channel counts of the conv layers, "M" for max pooling.
+_VGG16_CONFIG = (
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+)
+
+
+def _layer_names() -> list[str]:
+    """Names of torchvision's ``features`` modules in order: conv1_1, relu1_1, ..., pool5."""
+    names: list[str] = []
+    block, index = 1, 1
+    for entry in _VGG16_CONFIG:
+        if entry == "M":
+            names.append(f"pool{block}")
+            block, index = block + 1, 1
+        else:
+            names += [f"conv{block}_{index}", f"relu{block}_{index}"]
+            index += 1
+    return names
+
+
+VGG16_LAYERS: tuple[str, ...] = tuple(_layer_names())
+VGG16_CONV_LAYERS: tuple[str, ...] = tuple(n for n in VGG16_LAYERS if n.startswith("conv"))
+_LAYER_INDEX = {name: index for index, name in enumerate(VGG16_LAYERS)}
+
+
+def conv_parameter_keys(conv_name: str) -> tuple[str, str]:
+    """The state-dict keys (weight, bias) of a conv layer in torchvision's ``features``."""
+    index = _LAYER_INDEX[conv_name]
+    return f"{index}.weight", f"{index}.bias"
+
+
+def check_layer_names(names: Iterable[str]) -> None:
+    """Raise ValueError naming the first unknown layer."""
+    for name in names:
+        if name not in _LAYER_INDEX:
+            raise ValueError(
+                f"Unknown VGG-16 layer {name!r}; known layers are {', '.join(VGG16_LAYERS)}."
+            )
+
+
+class Normalize(nn.Module):
+    """Turns RGB in [0, 1] into the input the weights were trained on."""
+
+    def __init__(self, preprocessing: Preprocessing) -> None:
+        super().__init__()
+        self.channel_order = list(preprocessing.channel_order)
+        scale = torch.tensor(preprocessing.scale)
+        mean = torch.tensor(preprocessing.mean).view(1, 3, 1, 1)
+        std = torch.tensor(preprocessing.std).view(1, 3, 1, 1)
+        # x * scale / std - mean / std, as one multiply-add.
+        self.register_buffer("multiplier", scale / std)
+        self.register_buffer("offset", -mean / std)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return image[:, self.channel_order] * self.multiplier + self.offset
+
+
+class VGGFeatures(nn.Module):
+    """VGG-16 ``features`` cut after the deepest requested layer; returns named activations."""
+
+    def __init__(self, weights: WeightSet, layers: Iterable[str]) -> None:
+        super().__init__()
+        self.layers = tuple(dict.fromkeys(layers))
+        check_layer_names(self.layers)
+        deepest = max(_LAYER_INDEX[name] for name in self.layers)
+        self.normalize = Normalize(weights.preprocessing)
+        self.stack = _build_stack(deepest)
+        own_keys = set(self.stack.state_dict())
+        self.stack.load_state_dict({k: v for k, v in weights.state_dict.items() if k in own_keys})
+        self.requires_grad_(False)
+        self.eval()
+        self._wanted = {_LAYER_INDEX[name]: name for name in self.layers}
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        activations: dict[str, torch.Tensor] = {}
+        x = self.normalize(image)
+        for index, module in enumerate(self.stack):
+            x = module(x)
+            name = self._wanted.get(index)
+            if name is not None:
+                activations[name] = x
+        return activations
+
+
+def _build_stack(last_index: int) -> nn.Sequential:
+    """torchvision's layer types up to ``last_index``. ReLUs are not in place, so that a conv
+    output that is requested is not overwritten; autograd frees it right after the ReLU anyway."""
+    modules: list[nn.Module] = []
+    channels = 3
+    for entry in _VGG16_CONFIG:
+        if entry == "M":
+            modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            modules += [nn.Conv2d(channels, entry, kernel_size=3, padding=1), nn.ReLU()]
+            channels = entry
+    return nn.Sequential(*modules[: last_index + 1])

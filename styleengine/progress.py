@@ -1,0 +1,146 @@
+"""The progress protocol between the engine and whoever runs it (the GIMP plug-in, a script).
+
+With ``--progress json`` the engine writes one JSON object per line on stdout and nothing
+else there (diagnostics go to stderr). Every object has an ``"event"`` key:
+
+``start``
+    ``{"event": "start", "protocol": 1, "device": "cuda: NVIDIA H100, 79.1 GiB",
+    "precision": "bf16", "weights": "hed", "content_size": [w, h], "output_size": [w, h],
+    "scales": [[w, h], ...], "total_iterations": 300}``
+``progress``
+    ``{"event": "progress", "scale": 2, "scales": 3, "width": w, "height": h,
+    "iteration": 140, "total": 300, "losses": {"content": .., "style": .., "tv": ..,
+    "total": ..}, "elapsed": 12.5}``; ``iteration`` counts over all scales, from 1.
+``preview``
+    ``{"event": "preview", "path": "...", "iteration": 140}``: the image so far was written
+    to ``path`` (with ``--preview-every N --preview PATH``), whole, in the output's format.
+``done``
+    ``{"event": "done", "output": "...", "elapsed": 30.1}``: the last event of a success.
+``error``
+    ``{"event": "error", "kind": KIND, "message": "..."}``: the last event of a failure. The
+    message is meant for the user. KIND and the process's exit code go together:
+    ``internal`` 1, ``bad_input`` 2, ``no_weights`` 3, ``out_of_memory`` 4, ``cancelled`` 5.
+
+Cancelling: SIGTERM or SIGINT stops the engine within about a second with a ``cancelled``
+error and no output file. When stdin is a pipe, the engine also stops when it is closed, so a
+parent that dies (GIMP closing a plug-in) takes the engine with it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from typing import Any, TextIO
+
+from .errors import EngineError
+
+PROTOCOL_VERSION = 1
+PROGRESS_MODES = ("bar", "json", "none")
+
+
+class Reporter:
+    """Receives the run's events; the base class ignores them."""
+
+    def start(self, info: dict[str, Any]) -> None:
+        pass
+
+    def progress(self, info: dict[str, Any]) -> None:
+        pass
+
+    def preview(self, path: str, iteration: int) -> None:
+        pass
+
+    def done(self, output: str, elapsed: float) -> None:
+        pass
+
+    def error(self, error: EngineError) -> None:
+        pass
+
+
+class JsonReporter(Reporter):
+    """One JSON object per line, flushed at once so the reader sees it immediately."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+        self.stream.flush()
+
+    def start(self, info: dict[str, Any]) -> None:
+        self._emit("start", protocol=PROTOCOL_VERSION, **info)
+
+    def progress(self, info: dict[str, Any]) -> None:
+        self._emit("progress", **info)
+
+    def preview(self, path: str, iteration: int) -> None:
+        self._emit("preview", path=path, iteration=iteration)
+
+    def done(self, output: str, elapsed: float) -> None:
+        self._emit("done", output=output, elapsed=round(elapsed, 3))
+
+    def error(self, error: EngineError) -> None:
+        self._emit("error", kind=error.kind.value, message=error.message)
+
+
+class BarReporter(Reporter):
+    """A one-line progress bar on a terminal (stderr); plain lines when not a terminal."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.is_terminal = self.stream.isatty()
+        self.last_line = 0.0
+
+    def start(self, info: dict[str, Any]) -> None:
+        width, height = info["output_size"]
+        self.stream.write(
+            f"Stylizing to {width}x{height} on {info['device']} ({info['precision']}, "
+            f"weights: {info['weights']}), {info['total_iterations']} iterations\n"
+        )
+
+    def progress(self, info: dict[str, Any]) -> None:
+        done, total, elapsed = info["iteration"], info["total"], info["elapsed"]
+        remaining = elapsed / done * (total - done) if done else 0.0
+        text = (
+            f"scale {info['scale']}/{info['scales']} iteration {done}/{total} "
+            f"loss {info['losses']['total']:.4g} "
+            f"{_clock(elapsed)} elapsed, ~{_clock(remaining)} left"
+        )
+        if self.is_terminal:
+            columns = shutil.get_terminal_size().columns
+            bar_width = max(10, columns - len(text) - 4)
+            filled = int(bar_width * done / total)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (bar_width - filled)}] {text}")
+            if done == total:
+                self.stream.write("\n")
+        elif time.monotonic() - self.last_line > 5 or done == total:
+            self.stream.write(text + "\n")
+            self.last_line = time.monotonic()
+        self.stream.flush()
+
+    def done(self, output: str, elapsed: float) -> None:
+        self.stream.write(f"Done in {_clock(elapsed)}.\n")
+        print(output, file=sys.stdout, flush=True)
+
+    def error(self, error: EngineError) -> None:
+        if self.is_terminal:
+            self.stream.write("\n")
+        self.stream.write(f"error: {error.message}\n")
+
+
+class QuietReporter(Reporter):
+    """Only errors, on stderr."""
+
+    def error(self, error: EngineError) -> None:
+        sys.stderr.write(f"error: {error.message}\n")
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds + 0.5), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def make_reporter(mode: str) -> Reporter:
+    return {"json": JsonReporter, "bar": BarReporter, "none": QuietReporter}[mode]()
