@@ -58,7 +58,7 @@ def as_image_data(image: ImageLike, name: str) -> ImageData:
 
 def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """(H, W, C) numpy -> (1, C, H, W) float32 tensor."""
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float()
+    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float().contiguous()
 
 
 def _output_size(content: ImageData, size: int | None) -> tuple[int, int]:

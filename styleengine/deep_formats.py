@@ -29,9 +29,15 @@ def png_bit_depth(path: Path) -> int | None:
 
 def read_png16(path: Path) -> np.ndarray:
     """A 16-bit PNG as a uint16 array (H, W, C)."""
-    from torchvision.io import ImageReadMode, decode_png, read_file
+    import warnings
 
-    decoded = decode_png(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
+    with warnings.catch_warnings():
+        # torchvision 0.29 announces that its image codecs will move to TorchCodec; they
+        # still work, and a 16-bit PNG decoder is all that is needed from them.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from torchvision.io import ImageReadMode, decode_png, read_file
+
+        decoded = decode_png(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
     return decoded.permute(1, 2, 0).numpy().astype(np.uint16)
 
 

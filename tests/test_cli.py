@@ -1,0 +1,211 @@
+"""The command line as the plug-in and scripts drive it: JSON protocol, errors, cancelling."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO, edge_correlation, make_content, make_style, run_cli
+from styleengine.errors import ErrorKind
+
+
+@pytest.fixture
+def pair(tmp_path):
+    content, style = tmp_path / "content.png", tmp_path / "style.png"
+    Image.fromarray((make_content(96, 128) * 255).astype(np.uint8)).save(content)
+    Image.fromarray((make_style(80, 80) * 255).astype(np.uint8)).save(style)
+    return content, style
+
+
+def _events(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def test_full_cli_run_with_real_weights(pair, tmp_path, engine_env, hed_weights):
+    content, style = pair
+    output = tmp_path / "result.png"
+    preview = tmp_path / "preview.png"
+    done = run_cli(
+        [
+            "stylize", str(content), str(style), "-o", str(output), "--weights", "hed",
+            "--iterations", "24", "--progress", "json", "--device", "cpu",
+            "--preview-every", "8", "--preview", str(preview),
+        ],
+        engine_env,
+    )
+    assert done.returncode == 0, done.stderr
+    events = _events(done.stdout)  # every stdout line is JSON
+    assert events[0]["event"] == "start" and events[0]["weights"] == "hed"
+    assert events[0]["output_size"] == [128, 96] and events[0]["total_iterations"] == 24
+    progress = [e for e in events if e["event"] == "progress"]
+    assert [e["iteration"] for e in progress] == list(range(1, 25))
+    assert progress[-1]["losses"]["total"] < progress[0]["losses"]["total"]
+    assert sum(e["event"] == "preview" for e in events) == 3
+    assert events[-1] == {**events[-1], "event": "done", "output": str(output)}
+    assert not preview.exists()  # previews are temporary
+    result = np.asarray(Image.open(output)).astype(np.float32) / 255
+    original = np.asarray(Image.open(content)).astype(np.float32) / 255
+    assert result.shape == original.shape
+    assert np.abs(result - original).mean() > 0.03
+    assert edge_correlation(result, original) > 0.3
+
+
+def _error_run(args, engine_env, kind: ErrorKind):
+    done = run_cli([*args, "--progress", "json"], engine_env)
+    events = _events(done.stdout)
+    assert events[-1]["event"] == "error", done.stdout + done.stderr
+    assert events[-1]["kind"] == kind.value
+    assert done.returncode == kind.exit_code
+    assert "Traceback" not in done.stderr
+    return events[-1]["message"]
+
+
+def test_missing_file_is_bad_input(pair, tmp_path, engine_env):
+    _content, style = pair
+    message = _error_run(
+        ["stylize", str(tmp_path / "nope.png"), str(style), "-o", str(tmp_path / "o.png")],
+        engine_env,
+        ErrorKind.BAD_INPUT,
+    )
+    assert "nope.png" in message
+
+
+def test_corrupt_image_is_bad_input(pair, tmp_path, engine_env):
+    content, _style = pair
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    _error_run(
+        ["stylize", str(content), str(corrupt), "-o", str(tmp_path / "o.png")],
+        engine_env,
+        ErrorKind.BAD_INPUT,
+    )
+
+
+def test_zero_size_image_is_bad_input(pair, tmp_path, engine_env):
+    _content, style = pair
+    empty = tmp_path / "empty.npy"
+    np.save(empty, np.zeros((0, 10, 3), np.float32))
+    message = _error_run(
+        ["stylize", str(empty), str(style), "-o", str(tmp_path / "o.png")],
+        engine_env,
+        ErrorKind.BAD_INPUT,
+    )
+    assert "empty" in message
+
+
+def test_unknown_layer_is_bad_input(pair, tmp_path, engine_env):
+    content, style = pair
+    message = _error_run(
+        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
+         "--style-layers", "relu1_1,relu9_1"],
+        engine_env,
+        ErrorKind.BAD_INPUT,
+    )
+    assert "relu9_1" in message
+
+
+def test_usage_error_is_bad_input(pair, tmp_path, engine_env):
+    content, style = pair
+    _error_run(
+        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"), "--iterations", "x"],
+        engine_env,
+        ErrorKind.BAD_INPUT,
+    )
+
+
+def test_missing_weights_is_no_weights(pair, tmp_path, engine_env):
+    content, style = pair
+    message = _error_run(
+        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
+         "--weights", str(tmp_path / "missing.pth")],
+        engine_env,
+        ErrorKind.NO_WEIGHTS,
+    )
+    assert "missing.pth" in message
+
+
+def test_damaged_weights_file_is_no_weights(pair, tmp_path, engine_env):
+    content, style = pair
+    damaged = tmp_path / "damaged.pth"
+    damaged.write_bytes(b"PK\x03\x04 truncated")
+    _error_run(
+        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
+         "--weights", str(damaged)],
+        engine_env,
+        ErrorKind.NO_WEIGHTS,
+    )
+
+
+def test_too_large_is_out_of_memory_with_a_size_that_fits(pair, tmp_path, engine_env):
+    content, style = pair
+    message = _error_run(
+        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
+         "--size", "400000", "--device", "cpu"],
+        engine_env,
+        ErrorKind.OUT_OF_MEMORY,
+    )
+    assert "--size" in message
+    assert not (tmp_path / "o.png").exists()
+
+
+def _start_long_run(pair, tmp_path, engine_env, stdin):
+    content, style = pair
+    output = tmp_path / "never.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "styleengine", "stylize", str(content), str(style),
+         "-o", str(output), "--iterations", "100000", "--progress", "json", "--device", "cpu"],
+        stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=engine_env,
+    )
+    # wait until it is really optimizing
+    for line in process.stdout:
+        if json.loads(line)["event"] == "progress":
+            break
+    return process, output
+
+
+def test_sigterm_cancels_quickly_without_output(pair, tmp_path, engine_env, hed_weights):
+    process, output = _start_long_run(pair, tmp_path, engine_env, subprocess.DEVNULL)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert process.returncode == ErrorKind.CANCELLED.exit_code, stderr
+    last = json.loads(stdout.splitlines()[-1])
+    assert last["event"] == "error" and last["kind"] == "cancelled"
+    assert took < 2.0, took
+    assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".partial")] == []
+
+
+def test_closing_stdin_stops_the_engine(pair, tmp_path, engine_env, hed_weights):
+    process, output = _start_long_run(pair, tmp_path, engine_env, subprocess.PIPE)
+    process.stdin.close()  # what happens when the plug-in (the parent) goes away
+    try:
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    stdout = process.stdout.read()
+    assert process.returncode == ErrorKind.CANCELLED.exit_code
+    assert json.loads(stdout.splitlines()[-1])["kind"] == "cancelled"
+    assert not output.exists()
+
+
+def test_doctor_reports_and_succeeds(engine_env, hed_weights):
+    done = run_cli(["doctor", "--weights", "hed"], engine_env)
+    assert done.returncode == 0, done.stderr
+    assert "torchvision" in done.stdout and "device:" in done.stdout and "ok" in done.stdout
+
+
+def test_doctor_fails_without_weights(engine_env, tmp_path):
+    done = run_cli(["doctor", "--weights", str(tmp_path / "none.pth")], engine_env)
+    assert done.returncode == ErrorKind.NO_WEIGHTS.exit_code
+    assert "none.pth" in done.stderr
+
+

@@ -1,0 +1,125 @@
+"""Image files and arrays keep what they hold: alpha, grey, 16 bits, float."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_content, make_style
+from styleengine.api import EngineSetup, stylize_image_data
+from styleengine.errors import BadInputError
+from styleengine.images import ImageData, from_array, read_image, write_image
+from styleengine.optimization import StyleSettings
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_16bit_files_round_trip_exactly(tmp_path, suffix, channels):
+    rng = np.random.default_rng(channels)
+    pixels = rng.integers(0, 65536, (7, 9, channels), dtype=np.uint16)
+    image = from_array(pixels)
+    assert image.bit_depth == 16
+    path = tmp_path / f"deep{suffix}"
+    write_image(path, image)
+    again = read_image(path)
+    assert again.bit_depth == 16 and again.grayscale == (channels <= 2)
+    back = np.round(again.channels() * 65535).astype(np.uint16)
+    if channels <= 2:
+        # grey goes through RGB and back; exact up to float32 rounding of the luma weights
+        assert np.abs(back.astype(int) - pixels.astype(int)).max() <= 1
+    else:
+        assert np.array_equal(back, pixels)
+
+
+def test_pillow_writes_readable_16bit_png(tmp_path):
+    pixels = np.arange(0, 65535, 257, dtype=np.uint16)[None, :16].repeat(3, 0)
+    write_image(tmp_path / "g.png", from_array(pixels[..., None].repeat(3, axis=-1)))
+    decoded = read_image(tmp_path / "g.png")
+    assert np.array_equal(np.round(decoded.rgb[..., 0] * 65535).astype(np.uint16), pixels)
+
+
+def test_8bit_png_rgba_round_trip(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (5, 6, 4), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    image = read_image(tmp_path / "a.png")
+    write_image(tmp_path / "b.png", image)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "b.png")), pixels)
+
+
+def test_npy_float_keeps_precision(tmp_path):
+    pixels = np.random.default_rng(1).random((6, 4, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", pixels)
+    image = read_image(tmp_path / "x.npy")
+    write_image(tmp_path / "y.npy", image)
+    assert np.array_equal(np.load(tmp_path / "y.npy"), pixels)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not an image at all", "not a readable image"),
+        (b"\x89PNG\r\n\x1a\n broken", "not a readable image"),
+    ],
+)
+def test_corrupt_files_give_clear_errors(tmp_path, content, message):
+    path = tmp_path / "broken.png"
+    path.write_bytes(content)
+    with pytest.raises(BadInputError, match=message):
+        read_image(path)
+
+
+def test_empty_array_is_refused():
+    with pytest.raises(BadInputError, match="empty"):
+        from_array(np.zeros((0, 5, 3), np.float32))
+
+
+def test_output_is_written_whole_or_not_at_all(tmp_path):
+    with pytest.raises(BadInputError, match="unknown output format"):
+        write_image(tmp_path / "out.xyz", from_array(make_content(4, 4)))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def setup(hed_weights):
+    return EngineSetup(hed_weights, torch.device("cpu"), torch.float32)
+
+
+def test_alpha_passes_through_untouched(setup):
+    content = make_content(48, 48)
+    alpha = np.random.default_rng(2).random((48, 48)).astype(np.float32)
+    result = stylize_image_data(
+        ImageData(content, alpha, False, 32),
+        [from_array(make_style())],
+        StyleSettings(iterations=3, scales=1),
+        setup,
+    )
+    assert np.array_equal(result.alpha, alpha)
+    assert result.channels().shape == (48, 48, 4)
+
+
+def test_grayscale_content_gives_grayscale_result(setup, tmp_path):
+    grey = (make_content(40, 40).mean(-1) * 255).astype(np.uint8)
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    content = read_image(tmp_path / "grey.png")
+    result = stylize_image_data(
+        content, [from_array(make_style())], StyleSettings(iterations=3, scales=1), setup
+    )
+    write_image(tmp_path / "out.png", result)
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == "L" and written.size == (40, 40)
+
+
+def test_16bit_content_gives_16bit_result(setup, tmp_path):
+    deep = (make_content(40, 40) * 65535).astype(np.uint16)
+    write_image(tmp_path / "deep.tif", from_array(deep))
+    content = read_image(tmp_path / "deep.tif")
+    result = stylize_image_data(
+        content, [from_array(make_style())], StyleSettings(iterations=2, scales=1), setup
+    )
+    write_image(tmp_path / "out.tif", result)
+    written = read_image(tmp_path / "out.tif")
+    assert written.bit_depth == 16
+    levels = np.unique(np.round(written.rgb * 65535))
+    assert len(levels) > 256  # more than 8 bits of levels survive

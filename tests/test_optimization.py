@@ -1,0 +1,151 @@
+"""The optimization on small synthetic pairs with the real weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import edge_correlation, make_content, make_style
+from styleengine.api import EngineSetup, stylize, stylize_image_data
+from styleengine.errors import BadInputError
+from styleengine.images import from_array
+from styleengine.optimization import (
+    StyleSettings,
+    Stylizer,
+    iterations_per_scale,
+    scale_sizes,
+    work_size,
+)
+
+
+@pytest.fixture(scope="module")
+def setup(hed_weights):
+    return EngineSetup(hed_weights, torch.device("cpu"), torch.float32)
+
+
+def _run(setup, settings, content=None, style=None, size=None):
+    content = make_content() if content is None else content
+    style = make_style() if style is None else style
+    seen = []
+    result = stylize_image_data(
+        from_array(content), [from_array(style)], settings, setup, size=size, callback=seen.append
+    )
+    return result, seen
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_loss_falls_and_result_is_a_stylization(setup, optimizer):
+    iterations = 40 if optimizer == "lbfgs" else 60
+    settings = StyleSettings(iterations=iterations, optimizer=optimizer, scales=1)
+    content = make_content()
+    result, seen = _run(setup, settings, content)
+    assert [p.iteration for p in seen] == list(range(1, iterations + 1))  # no early stop
+    first, last = seen[0].losses["total"], seen[-1].losses["total"]
+    assert last < first / 3, (first, last)
+    assert np.abs(result.rgb - content).mean() > 0.03  # visibly changed
+    assert edge_correlation(result.rgb, content) > 0.3  # structure kept
+
+
+def test_coarse_to_fine_reports_scales_and_ends_at_full_size(setup):
+    settings = StyleSettings(iterations=9, scales=3)
+    content = make_content(96, 128)
+    result, seen = _run(setup, settings, content)
+    assert result.rgb.shape == (96, 128, 3)
+    # 3 scales asked for; 32 px would be below the coarsest useful side, so 64 then 128 px.
+    assert [p.scale for p in seen] == [1] * 4 + [2] * 5
+    assert (seen[-1].width, seen[-1].height) == (128, 96)
+    assert seen[0].width < seen[-1].width
+
+
+def test_scale_plan():
+    assert scale_sizes(768, 1024, 3) == [(192, 256), (384, 512), (768, 1024)]
+    assert scale_sizes(60, 80, 3) == [(60, 80)]  # never coarser than 64 px
+    assert scale_sizes(96, 128, 3) == [(48, 64), (96, 128)]
+    assert iterations_per_scale(100, 3) == [33, 33, 34]
+    assert work_size(1, 1) == (32, 32)
+    assert work_size(10, 300) == (32, 960)
+
+
+def test_seeded_noise_runs_repeat_exactly(setup):
+    settings = StyleSettings(iterations=5, init="noise", seed=7, scales=1)
+    first, _ = _run(setup, settings)
+    second, _ = _run(setup, settings)
+    assert np.array_equal(first.rgb, second.rgb)
+    other, _ = _run(setup, StyleSettings(iterations=5, init="noise", seed=8, scales=1))
+    assert not np.array_equal(first.rgb, other.rgb)
+
+
+def test_tiny_and_strip_images_work(setup):
+    settings = StyleSettings(iterations=2, scales=1)
+    for shape in ((1, 1, 3), (10, 300, 3)):
+        content = np.full(shape, 0.5, np.float32)
+        result, _ = _run(setup, settings, content)
+        assert result.rgb.shape == shape
+
+
+def test_size_option_sets_longest_side(setup):
+    result, _ = _run(setup, StyleSettings(iterations=2, scales=1), make_content(40, 80), size=48)
+    assert result.rgb.shape == (24, 48, 3)
+
+
+def test_style_blend_needs_one_weight_per_style(setup):
+    settings = StyleSettings(iterations=1, style_blend=(0.5, 0.3, 0.2))
+    with pytest.raises(BadInputError, match="one weight per style"):
+        _run(setup, settings)
+
+
+def test_style_blend_moves_between_styles(setup):
+    content = make_content()
+    style_a, style_b = make_style(seed=1), np.full((64, 64, 3), (0.9, 0.2, 0.1), np.float32)
+    settings = dict(iterations=20, scales=1)
+    results = []
+    for blend in ((1.0, 0.0), (0.0, 1.0)):
+        out = stylize_image_data(
+            from_array(content),
+            [from_array(style_a), from_array(style_b)],
+            StyleSettings(style_blend=blend, **settings),
+            setup,
+        )
+        results.append(out.rgb)
+    only_a = stylize_image_data(
+        from_array(content), [from_array(style_a)], StyleSettings(**settings), setup
+    )
+    np.testing.assert_allclose(results[0], only_a.rgb, atol=1e-5)
+    assert results[1][..., 0].mean() > results[0][..., 0].mean()  # the red style shows
+
+
+def test_transparent_style_pixels_do_not_count_as_black(setup, hed_weights):
+    stylizer = Stylizer(hed_weights, torch.device("cpu"), torch.float32)
+    from styleengine.optimization import StyleImage
+
+    style = torch.from_numpy(make_style()).permute(2, 0, 1)[None]
+    padded = torch.zeros(1, 3, 64, 128)
+    padded[..., :64] = style
+    alpha = torch.zeros(1, 1, 64, 128)
+    alpha[..., :64] = 1
+    with_alpha = stylizer.style_targets([StyleImage(padded, alpha)], [1.0], 128)
+    as_black = stylizer.style_targets([StyleImage(padded)], [1.0], 128)
+    alone = stylizer.style_targets([StyleImage(style)], [1.0], 64)
+    for name in ("relu1_1", "relu2_1"):
+        error_alpha = (with_alpha[name] - alone[name]).norm() / alone[name].norm()
+        error_black = (as_black[name] - alone[name]).norm() / alone[name].norm()
+        assert error_alpha < 0.1 and error_black > 2 * error_alpha, name
+
+
+def test_preserve_colors_luminance_keeps_content_hues(setup):
+    content = make_content()
+    style = np.stack([make_style()[..., 0]] * 3, axis=-1) * np.array([1.0, 0.2, 0.2], np.float32)
+    settings = StyleSettings(iterations=15, scales=1)
+    plain = stylize_image_data(from_array(content), [from_array(style)], settings, setup)
+    kept = stylize_image_data(
+        from_array(content), [from_array(style)], settings, setup, preserve_colors="luminance"
+    )
+    hue_error = lambda r: np.abs(r.rgb - r.rgb.mean(-1, keepdims=True) - (content - content.mean(-1, keepdims=True))).mean()  # noqa: E501, E731
+    assert hue_error(kept) < hue_error(plain)
+
+
+def test_public_api_takes_and_returns_arrays(hed_weights):
+    content = (make_content() * 255).astype(np.uint8)
+    result = stylize(content, make_style(), StyleSettings(iterations=3, scales=1), device="cpu", weights="hed")
+    assert result.dtype == np.uint8 and result.shape == content.shape
