@@ -58,7 +58,9 @@ def as_image_data(image: ImageLike, name: str) -> ImageData:
 
 def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """(H, W, C) numpy -> (1, C, H, W) float32 tensor."""
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float().contiguous()
+    return (
+        torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float().contiguous()
+    )
 
 
 def _output_size(content: ImageData, size: int | None) -> tuple[int, int]:
@@ -78,6 +80,7 @@ def stylize_image_data(
     size: int | None = None,
     preserve_colors: str = "none",
     callback: ProgressCallback | None = None,
+    work_side: int | None = None,
 ) -> ImageData:
     """The whole job on ImageData: colour handling, optimization, alpha and grey restored."""
     if preserve_colors not in PRESERVE_COLORS_CHOICES:

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import BadInputError, EngineError, ErrorKind
@@ -67,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--iterations", type=int, default=defaults.iterations, help="total over all scales"
     )
+    run.add_argument(
+        "--work-size",
+        type=int,
+        default=0,
+        help="optimize with this longest side, then scale the result up to the output size",
+    )
     run.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     run.add_argument("--content-weight", type=float, default=defaults.content_weight)
     run.add_argument("--style-weight", type=float, default=defaults.style_weight)
@@ -110,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--weights", default="auto")
     doctor.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
+    demo = commands.add_parser("demo", help="stylize the built-in sample pair")
+    demo.add_argument("-o", "--output-dir", required=True, help="folder for the pair and result")
+    demo.add_argument("--iterations", type=int, default=150)
+    demo.add_argument("--weights", default="auto")
+    demo.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
     bench = commands.add_parser("bench", help="time the engine against a plain baseline")
     bench.add_argument("--sizes", type=lambda t: tuple(int(v) for v in t.split(",")), default=None)
     bench.add_argument("--iterations", type=int, default=None)
@@ -146,7 +159,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .api import EngineSetup, stylize_image_data
     from .device import describe_device
     from .images import ImageData, check_output_path, read_image, write_image
-    from .optimization import Progress, scale_sizes, work_size
+    from .optimization import Progress, optimization_size, scale_sizes
 
     started = time.perf_counter()
     output = check_output_path(args.output)
@@ -166,6 +179,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     longest = size or max(content.height, content.width)
     factor = longest / max(content.height, content.width)
     out_h, out_w = max(1, round(content.height * factor)), max(1, round(content.width * factor))
+    work_dims = optimization_size(out_h, out_w, args.work_size or None)
     reporter.start(
         {
             "device": describe_device(setup.device),
@@ -176,7 +190,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
             "weights": setup.weights.name,
             "content_size": [content.width, content.height],
             "output_size": [out_w, out_h],
-            "scales": [[w, h] for h, w in scale_sizes(*work_size(out_h, out_w), settings.scales)],
+            "scales": [[w, h] for h, w in scale_sizes(*work_dims, settings.scales)],
             "total_iterations": settings.iterations,
         }
     )
@@ -201,7 +215,14 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
 
     try:
         result = stylize_image_data(
-            content, styles, settings, setup, size, args.preserve_colors, on_progress
+            content,
+            styles,
+            settings,
+            setup,
+            size,
+            args.preserve_colors,
+            on_progress,
+            work_side=args.work_size or None,
         )
         write_image(output, result)
     finally:
@@ -237,6 +258,23 @@ def run_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_arguments(args: argparse.Namespace) -> list[str]:
+    """Write the sample pair; the ``stylize`` arguments that turn it into a result."""
+    from .images import from_array, write_image
+    from .sample import sample_content, sample_style
+
+    folder = Path(args.output_dir)
+    if not folder.is_dir():
+        raise BadInputError(f"{folder}: no such folder.")
+    content, style = folder / "sample_content.png", folder / "sample_style.png"
+    write_image(content, from_array(sample_content()))
+    write_image(style, from_array(sample_style()))
+    return [
+        "stylize", str(content), str(style), "-o", str(folder / "sample_result.png"),
+        "--iterations", str(args.iterations), "--weights", args.weights, "--device", args.device,
+    ]  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     mode = "json" if "json" in [v for k, v in zip(argv, argv[1:]) if k == "--progress"] else "bar"
@@ -249,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .bench import run_benchmark
 
             return run_benchmark(args)
+        if args.command == "demo":
+            return main(demo_arguments(args))
         from .cancellation import install_cancellation
 
         install_cancellation()

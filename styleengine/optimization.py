@@ -152,6 +152,13 @@ def work_size(height: int, width: int) -> tuple[int, int]:
     return math.ceil(height * factor), math.ceil(width * factor)
 
 
+def optimization_size(height: int, width: int, work_side: int | None) -> tuple[int, int]:
+    """Where the finest scale runs for an output of (height, width)."""
+    if work_side and work_side < max(height, width):
+        height, width = _fit(height, width, work_side)
+    return work_size(height, width)
+
+
 def iterations_per_scale(total: int, scales: int) -> list[int]:
     """An equal share for every scale; the finest gets the remainder."""
     share = [total // scales] * scales
@@ -235,8 +242,11 @@ class Stylizer:
         settings: StyleSettings,
         size: tuple[int, int] | None = None,
         callback: ProgressCallback | None = None,
+        work_side: int | None = None,
     ) -> torch.Tensor:
-        """Stylize ``content`` at ``size`` (height, width; default the content's)."""
+        """Stylize ``content`` into an image of ``size`` (height, width; default the
+        content's). With ``work_side`` smaller than that size, the optimization runs with
+        that longest side and its result is scaled up to ``size``."""
         settings.validate(len(styles))
         if (
             tuple(settings.content_layers) != self.content_layers
@@ -244,7 +254,7 @@ class Stylizer:
         ):
             raise ValueError("settings name other layers than this Stylizer was built for")
         out_height, out_width = size or tuple(content.shape[-2:])
-        height, width = work_size(out_height, out_width)
+        height, width = optimization_size(out_height, out_width, work_side)
         self.check_memory(height, width)
         torch.manual_seed(settings.seed)
         generator = torch.Generator().manual_seed(settings.seed)

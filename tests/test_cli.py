@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 import pytest
+from conftest import edge_correlation, make_content, make_style, run_cli
 from PIL import Image
 
-from conftest import REPO, edge_correlation, make_content, make_style, run_cli
 from styleengine.errors import ErrorKind
 
 
@@ -34,9 +34,23 @@ def test_full_cli_run_with_real_weights(pair, tmp_path, engine_env, hed_weights)
     preview = tmp_path / "preview.png"
     done = run_cli(
         [
-            "stylize", str(content), str(style), "-o", str(output), "--weights", "hed",
-            "--iterations", "24", "--progress", "json", "--device", "cpu",
-            "--preview-every", "8", "--preview", str(preview),
+            "stylize",
+            str(content),
+            str(style),
+            "-o",
+            str(output),
+            "--weights",
+            "hed",
+            "--iterations",
+            "24",
+            "--progress",
+            "json",
+            "--device",
+            "cpu",
+            "--preview-every",
+            "8",
+            "--preview",
+            str(preview),
         ],
         engine_env,
     )
@@ -103,8 +117,15 @@ def test_zero_size_image_is_bad_input(pair, tmp_path, engine_env):
 def test_unknown_layer_is_bad_input(pair, tmp_path, engine_env):
     content, style = pair
     message = _error_run(
-        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
-         "--style-layers", "relu1_1,relu9_1"],
+        [
+            "stylize",
+            str(content),
+            str(style),
+            "-o",
+            str(tmp_path / "o.png"),
+            "--style-layers",
+            "relu1_1,relu9_1",
+        ],
         engine_env,
         ErrorKind.BAD_INPUT,
     )
@@ -123,8 +144,15 @@ def test_usage_error_is_bad_input(pair, tmp_path, engine_env):
 def test_missing_weights_is_no_weights(pair, tmp_path, engine_env):
     content, style = pair
     message = _error_run(
-        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
-         "--weights", str(tmp_path / "missing.pth")],
+        [
+            "stylize",
+            str(content),
+            str(style),
+            "-o",
+            str(tmp_path / "o.png"),
+            "--weights",
+            str(tmp_path / "missing.pth"),
+        ],
         engine_env,
         ErrorKind.NO_WEIGHTS,
     )
@@ -136,8 +164,15 @@ def test_damaged_weights_file_is_no_weights(pair, tmp_path, engine_env):
     damaged = tmp_path / "damaged.pth"
     damaged.write_bytes(b"PK\x03\x04 truncated")
     _error_run(
-        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
-         "--weights", str(damaged)],
+        [
+            "stylize",
+            str(content),
+            str(style),
+            "-o",
+            str(tmp_path / "o.png"),
+            "--weights",
+            str(damaged),
+        ],
         engine_env,
         ErrorKind.NO_WEIGHTS,
     )
@@ -146,8 +181,17 @@ def test_damaged_weights_file_is_no_weights(pair, tmp_path, engine_env):
 def test_too_large_is_out_of_memory_with_a_size_that_fits(pair, tmp_path, engine_env):
     content, style = pair
     message = _error_run(
-        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
-         "--size", "400000", "--device", "cpu"],
+        [
+            "stylize",
+            str(content),
+            str(style),
+            "-o",
+            str(tmp_path / "o.png"),
+            "--size",
+            "400000",
+            "--device",
+            "cpu",
+        ],
         engine_env,
         ErrorKind.OUT_OF_MEMORY,
     )
@@ -159,9 +203,27 @@ def _start_long_run(pair, tmp_path, engine_env, stdin):
     content, style = pair
     output = tmp_path / "never.png"
     process = subprocess.Popen(
-        [sys.executable, "-m", "styleengine", "stylize", str(content), str(style),
-         "-o", str(output), "--iterations", "100000", "--progress", "json", "--device", "cpu"],
-        stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=engine_env,
+        [
+            sys.executable,
+            "-m",
+            "styleengine",
+            "stylize",
+            str(content),
+            str(style),
+            "-o",
+            str(output),
+            "--iterations",
+            "100000",
+            "--progress",
+            "json",
+            "--device",
+            "cpu",
+        ],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=engine_env,
     )
     # wait until it is really optimizing
     for line in process.stdout:
@@ -207,5 +269,3 @@ def test_doctor_fails_without_weights(engine_env, tmp_path):
     done = run_cli(["doctor", "--weights", str(tmp_path / "none.pth")], engine_env)
     assert done.returncode == ErrorKind.NO_WEIGHTS.exit_code
     assert "none.pth" in done.stderr
-
-

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import make_content, make_style
 from PIL import Image
 
-from conftest import make_content, make_style
 from styleengine.api import EngineSetup, stylize_image_data
 from styleengine.errors import BadInputError
 from styleengine.images import ImageData, from_array, read_image, write_image

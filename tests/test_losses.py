@@ -52,7 +52,9 @@ def test_losses_are_scale_free():
     """Caffe-style inputs (0..255) give the same loss values as [0, 1] inputs."""
     target, current = _features(5), _features(6)
     for loss in (ContentLoss(target), StyleLoss(gram_matrix(target))):
-        scaled = type(loss)(target * 255 if isinstance(loss, ContentLoss) else gram_matrix(target * 255))
+        scaled = type(loss)(
+            target * 255 if isinstance(loss, ContentLoss) else gram_matrix(target * 255)
+        )
         np.testing.assert_allclose(scaled(current * 255).item(), loss(current).item(), rtol=1e-4)
 
 

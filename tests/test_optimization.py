@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from conftest import edge_correlation, make_content, make_style
+
 from styleengine.api import EngineSetup, stylize, stylize_image_data
 from styleengine.errors import BadInputError
 from styleengine.images import from_array
@@ -141,11 +141,16 @@ def test_preserve_colors_luminance_keeps_content_hues(setup):
     kept = stylize_image_data(
         from_array(content), [from_array(style)], settings, setup, preserve_colors="luminance"
     )
-    hue_error = lambda r: np.abs(r.rgb - r.rgb.mean(-1, keepdims=True) - (content - content.mean(-1, keepdims=True))).mean()  # noqa: E501, E731
+    def hue_error(r):
+        return np.abs(
+            r.rgb - r.rgb.mean(-1, keepdims=True) - (content - content.mean(-1, keepdims=True))
+        ).mean()  # noqa: E501, E731
     assert hue_error(kept) < hue_error(plain)
 
 
 def test_public_api_takes_and_returns_arrays(hed_weights):
     content = (make_content() * 255).astype(np.uint8)
-    result = stylize(content, make_style(), StyleSettings(iterations=3, scales=1), device="cpu", weights="hed")
+    result = stylize(
+        content, make_style(), StyleSettings(iterations=3, scales=1), device="cpu", weights="hed"
+    )
     assert result.dtype == np.uint8 and result.shape == content.shape

