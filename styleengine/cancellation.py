@@ -28,11 +28,13 @@ def _raise_cancelled(signum: int, frame: FrameType | None) -> None:
     raise CancelledError()
 
 
-def _watch_stdin() -> None:
+def _watch_stdin(descriptor: int) -> None:
+    # os.read on the bare descriptor: sys.stdin's buffered reader would hold its lock while
+    # blocked here, and Python's shutdown then aborts trying to take it.
     try:
-        while sys.stdin.buffer.read(4096):
+        while os.read(descriptor, 4096):
             pass
-    except (OSError, ValueError):
+    except OSError:
         pass
     _thread.interrupt_main(signal.SIGTERM)
 
@@ -49,7 +51,10 @@ def install_cancellation() -> None:
     signal.signal(signal.SIGTERM, _raise_cancelled)
     signal.signal(signal.SIGINT, _raise_cancelled)
     if _stdin_is_pipe():
-        threading.Thread(target=_watch_stdin, name="stdin-watch", daemon=True).start()
+        descriptor = sys.stdin.fileno()
+        threading.Thread(
+            target=_watch_stdin, args=(descriptor,), name="stdin-watch", daemon=True
+        ).start()
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)

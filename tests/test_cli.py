@@ -269,3 +269,22 @@ def test_doctor_fails_without_weights(engine_env, tmp_path):
     done = run_cli(["doctor", "--weights", str(tmp_path / "none.pth")], engine_env)
     assert done.returncode == ErrorKind.NO_WEIGHTS.exit_code
     assert "none.pth" in done.stderr
+
+
+def test_run_with_stdin_pipe_held_open_exits_cleanly(pair, tmp_path, engine_env, hed_weights):
+    """How the plug-in runs the engine: stdin is a pipe that stays open until it ends."""
+    content, style = pair
+    output = tmp_path / "result.npy"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "styleengine", "stylize", str(content), str(style),
+         "-o", str(output), "--iterations", "3", "--progress", "json", "--device", "cpu"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=engine_env,
+    )  # fmt: skip
+    stdout = process.stdout.read()
+    process.wait(timeout=120)
+    stderr = process.stderr.read()
+    process.stdin.close()
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout.splitlines()[-1])["event"] == "done"
+    assert "Fatal" not in stderr and output.is_file()

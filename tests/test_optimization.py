@@ -141,10 +141,12 @@ def test_preserve_colors_luminance_keeps_content_hues(setup):
     kept = stylize_image_data(
         from_array(content), [from_array(style)], settings, setup, preserve_colors="luminance"
     )
+
     def hue_error(r):
         return np.abs(
             r.rgb - r.rgb.mean(-1, keepdims=True) - (content - content.mean(-1, keepdims=True))
         ).mean()  # noqa: E501, E731
+
     assert hue_error(kept) < hue_error(plain)
 
 

@@ -1,0 +1,308 @@
+"""The plug-in's side of the link to the style engine, with the standard library only.
+
+GIMP's Python has no numpy and no torch, and must not get them: pixels travel to the engine
+as ``.npy`` float32 files written and read here, the engine runs as a subprocess of its own
+Python (named in the config file install.py writes next to the plug-in), and its progress
+comes back as JSON lines (the protocol is documented in ``styleengine.progress``).
+
+Nothing here imports ``gi``, so it is unit-tested without GIMP.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_NAME = "neural_style.json"
+TEMP_PREFIX = "gimp-neural-style-"
+PID_FILE = "plugin.pid"
+INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install the engine."
+
+# The engine's default style weight (styleengine.optimization.DEFAULT_STYLE_WEIGHT): strength 50
+# gives the engine's tuned default; every 50 points multiply or divide it by ten.
+STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 20.0
+DEFAULT_STRENGTH = 50.0
+STRENGTH_DECADE = 50.0
+
+PRESERVE_COLORS = ("none", "luminance", "histogram")
+DEVICES = {"auto": "auto", "gpu": "cuda", "cpu": "cpu"}
+
+# Exit codes of the engine, per error kind (styleengine.errors).
+EXIT_CANCELLED = 5
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+class LinkError(Exception):
+    """Something the user must be told, in words they can act on."""
+
+
+# --------------------------------------------------------------------------------------------
+# .npy files of float32 pixels (H, W, C)
+
+
+def write_npy(path: Path, height: int, width: int, channels: int, data: bytes) -> None:
+    """Write little-endian float32 pixels in the .npy format (version 1.0)."""
+    if len(data) != height * width * channels * 4:
+        raise ValueError("pixel data does not match the shape")
+    if sys.byteorder != "little":
+        data = _swap_float32(data)
+    header = (
+        f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({height}, {width}, {channels}), }}"
+    )
+    # The header is padded with spaces so that the data starts at a multiple of 64 bytes.
+    total = len(_NPY_MAGIC) + 2 + 2 + len(header) + 1
+    header += " " * (-total % 64) + "\n"
+    with open(path, "wb") as handle:
+        handle.write(_NPY_MAGIC + bytes([1, 0]) + struct.pack("<H", len(header)))
+        handle.write(header.encode("latin1"))
+        handle.write(data)
+
+
+def read_npy(path: Path) -> tuple[tuple[int, ...], bytes]:
+    """Read a float32 .npy file; returns its shape and its pixels as native float32 bytes."""
+    with open(path, "rb") as handle:
+        if handle.read(6) != _NPY_MAGIC:
+            raise ValueError(f"{path} is not a .npy file")
+        major = handle.read(2)[0]
+        size_format = "<H" if major == 1 else "<I"
+        (header_size,) = struct.unpack(size_format, handle.read(struct.calcsize(size_format)))
+        header = ast.literal_eval(handle.read(header_size).decode("latin1"))
+        data = handle.read()
+    if header.get("fortran_order") or header.get("descr") not in ("<f4", ">f4"):
+        raise ValueError(f"{path}: expected C-ordered float32 pixels, got {header}")
+    shape = tuple(int(n) for n in header["shape"])
+    expected = 4
+    for n in shape:
+        expected *= n
+    if len(data) != expected:
+        raise ValueError(f"{path}: {len(data)} bytes of pixels for the shape {shape}")
+    if (header["descr"] == "<f4") != (sys.byteorder == "little"):
+        data = _swap_float32(data)
+    return shape, data
+
+
+def _swap_float32(data: bytes) -> bytes:
+    swapped = bytearray(data)
+    for offset in range(4):
+        swapped[offset::4] = data[3 - offset :: 4]
+    return bytes(swapped)
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments and configuration
+
+
+@dataclass
+class StyleRequest:
+    """The plug-in's public arguments, as a script passes them."""
+
+    strength: float = DEFAULT_STRENGTH
+    iterations: int = 300
+    size: int = 0  # longest side the optimization works at; 0 = the layer's own size
+    preserve_colors: str = "none"
+    style_scale: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+
+
+def style_weight_for(strength: float) -> float:
+    """Map the user's 0..100 strength onto the engine's style weight (logarithmic)."""
+    strength = min(max(float(strength), 0.0), 100.0)
+    return STYLE_WEIGHT_AT_DEFAULT_STRENGTH * 10 ** (
+        (strength - DEFAULT_STRENGTH) / STRENGTH_DECADE
+    )
+
+
+def engine_arguments(
+    request: StyleRequest, content: Path, style: Path, output: Path, weights: str
+) -> list[str]:
+    """The ``python -m styleengine`` arguments for a request."""
+    if request.preserve_colors not in PRESERVE_COLORS:
+        raise LinkError(f"Unknown colour option {request.preserve_colors!r}.")
+    if request.device not in DEVICES:
+        raise LinkError(f"Unknown device {request.device!r}.")
+    arguments = [
+        "-m", "styleengine", "stylize", str(content), str(style), "-o", str(output),
+        "--progress", "json",
+        "--iterations", str(int(request.iterations)),
+        "--style-weight", f"{style_weight_for(request.strength):.6g}",
+        "--preserve-colors", request.preserve_colors,
+        "--style-scale", f"{float(request.style_scale):.6g}",
+        "--seed", str(int(request.seed)),
+        "--device", DEVICES[request.device],
+        "--weights", weights,
+    ]  # fmt: skip
+    if request.size > 0:
+        arguments += ["--work-size", str(int(request.size))]
+    return arguments
+
+
+@dataclass
+class EngineConfig:
+    python: str
+    weights: str = "auto"
+
+
+def load_config(plugin_dir: Path) -> EngineConfig:
+    """Read the config install.py wrote; a missing or broken one says how to repair it."""
+    path = plugin_dir / CONFIG_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        config = EngineConfig(python=str(data["python"]), weights=str(data.get("weights", "auto")))
+    except FileNotFoundError:
+        raise LinkError(
+            f"The Neural Style engine is not set up ({path} is missing). {INSTALL_HINT}"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LinkError(
+            f"The Neural Style config {path} is damaged ({error}). {INSTALL_HINT}"
+        ) from None
+    if not Path(config.python).is_file():
+        raise LinkError(
+            f"The engine's Python ({config.python}) does not exist any more. {INSTALL_HINT}"
+        )
+    return config
+
+
+def engine_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """GIMP's environment without the variables that would steer the engine's Python into
+    GIMP's Python (its PYTHONPATH, PYTHONHOME, ...)."""
+    environ = dict(os.environ if environ is None else environ)
+    return {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
+
+
+# --------------------------------------------------------------------------------------------
+# Progress lines
+
+
+def parse_event(line: str) -> dict | None:
+    """One protocol line as a dict, or None for anything that is not a protocol event."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and "event" in event else None
+
+
+def progress_fraction(event: dict) -> float:
+    total = max(int(event.get("total", 1)), 1)
+    return min(max(int(event.get("iteration", 0)) / total, 0.0), 1.0)
+
+
+def progress_text(event: dict) -> str:
+    return (
+        f"Neural Style: scale {event['scale']}/{event['scales']}, "
+        f"iteration {event['iteration']}/{event['total']}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Running the engine
+
+
+def make_work_dir() -> Path:
+    """A private temporary folder (mode 0700) for one run, marked with this process's id."""
+    remove_stale_work_dirs()
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    (folder / PID_FILE).write_text(str(os.getpid()))
+    return folder
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def remove_stale_work_dirs() -> None:
+    """Remove the folders of runs whose plug-in was killed (GIMP kills a plug-in whose
+    progress is cancelled, before it can clean up)."""
+    for folder in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+        try:
+            pid = int((folder / PID_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if pid != os.getpid() and not _process_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class EngineResult:
+    ok: bool
+    message: str = ""
+    kind: str = ""
+    stderr_tail: list[str] = field(default_factory=list)
+
+
+def run_engine(
+    python: str, arguments: list[str], on_event, cancelled=lambda: False
+) -> EngineResult:
+    """Run the engine, calling ``on_event`` for each protocol event; never leaves it running.
+
+    The engine's stdin is a pipe that stays open while this process lives: when GIMP kills
+    the plug-in, the pipe closes and the engine stops by itself.
+    """
+    try:
+        process = subprocess.Popen(
+            [python, *arguments],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=engine_environment(),
+            text=True,
+            bufsize=1,
+        )
+    except OSError as error:
+        raise LinkError(f"The engine could not be started ({error}). {INSTALL_HINT}") from None
+    stderr_lines: list[str] = []
+    drain = threading.Thread(target=_collect, args=(process.stderr, stderr_lines), daemon=True)
+    drain.start()
+    last: dict | None = None
+    try:
+        for line in process.stdout:
+            event = parse_event(line)
+            if event is None:
+                continue
+            last = event
+            on_event(event)
+            if cancelled():
+                process.send_signal(signal.SIGTERM)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdin:
+            process.stdin.close()
+        drain.join(timeout=5)
+    if last is not None and last.get("event") == "done" and process.returncode == 0:
+        return EngineResult(True)
+    if last is not None and last.get("event") == "error":
+        return EngineResult(False, last.get("message", ""), last.get("kind", ""), stderr_lines[-5:])
+    tail = " ".join(stderr_lines[-3:]) or f"exit code {process.returncode}"
+    return EngineResult(False, f"The engine stopped unexpectedly: {tail}", "internal", stderr_lines)
+
+
+def _collect(stream, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line.rstrip())
+        del lines[:-50]

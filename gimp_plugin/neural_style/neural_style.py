@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Neural Style for GIMP 3: Filters > Artistic > Neural Style...
+
+Paints the active layer in the style of another layer (Gatys et al.) and adds the result as
+a new layer above it, in one undo step. The work is done by the style engine, which runs in
+its own Python as a subprocess (see engine_link.py); this file only talks to GIMP.
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("GimpUi", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import engine_link  # noqa: E402
+from engine_link import LinkError, StyleRequest  # noqa: E402
+
+PROCEDURE = "python-fu-neural-style"
+PLUGIN_DIR = Path(__file__).resolve().parent
+# Perceptual (gamma-encoded) sRGB in float: what the network expects, at full precision.
+RGB_FORMATS = {True: "R'G'B'A float", False: "R'G'B' float"}
+GRAY_FORMATS = {True: "Y'A float", False: "Y' float"}
+FLOAT_BYTES = 4
+
+
+def _choice(*entries):
+    choice = Gimp.Choice.new()
+    for index, (nick, label) in enumerate(entries):
+        choice.add(nick, index, label, "")
+    return choice
+
+
+def _fail(procedure, message):
+    Gimp.message(message)
+    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
+
+
+def _read_pixels(drawable, x, y, width, height, pixel_format):
+    buffer = drawable.get_buffer()
+    rectangle = Gegl.Rectangle.new(x, y, width, height)
+    return buffer.get(rectangle, 1.0, pixel_format, Gegl.AbyssPolicy.CLAMP)
+
+
+class NeuralStyle(Gimp.PlugIn):
+    def do_set_i18n(self, name):
+        # The plug-in has no translations; False keeps GIMP from looking for a catalog.
+        return False
+
+    def do_query_procedures(self):
+        return [PROCEDURE]
+
+    def do_create_procedure(self, name):
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run, None)
+        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label("Neural _Style…")
+        procedure.add_menu_path("<Image>/Filters/Artistic")
+        procedure.set_documentation(
+            "Paint the layer in the style of another layer",
+            "Neural style transfer (Gatys et al.): the active layer is repainted with the "
+            "brush strokes, textures and colours of the style layer, as a new layer above it. "
+            "With a selection, only the selection is styled.",
+            name,
+        )
+        procedure.set_attribution("Neural Style for GIMP", "Neural Style for GIMP", "2026")
+        flags = GObject.ParamFlags.READWRITE
+        procedure.add_layer_argument(
+            "style-layer", "St_yle layer", "The layer whose style is applied", True, flags
+        )
+        procedure.add_double_argument(
+            "strength", "S_trength", "Style strength, 0 (subtle) to 100 (strong)",
+            0.0, 100.0, engine_link.DEFAULT_STRENGTH, flags,
+        )  # fmt: skip
+        procedure.add_int_argument(
+            "iterations", "_Iterations", "Optimization steps (more: finer result, slower)",
+            10, 5000, StyleRequest.iterations, flags,
+        )  # fmt: skip
+        procedure.add_int_argument(
+            "size", "Wor_king size", "Longest side the optimization works at (0: the layer's)",
+            0, 16384, 0, flags,
+        )  # fmt: skip
+        procedure.add_choice_argument(
+            "preserve-colors", "_Colors", "Keep the colours of the layer",
+            _choice(("none", "Style colors"), ("luminance", "Keep layer colors (luminance)"),
+                    ("histogram", "Keep layer colors (histogram)")),
+            "none", flags,
+        )  # fmt: skip
+        procedure.add_double_argument(
+            "style-scale", "Stroke si_ze", "Size of the style's strokes relative to the layer",
+            0.1, 4.0, 1.0, flags,
+        )  # fmt: skip
+        procedure.add_int_argument("seed", "S_eed", "Random seed", 0, 2**31 - 1, 0, flags)
+        procedure.add_choice_argument(
+            "device", "_Device", "Where the engine runs",
+            _choice(("auto", "Automatic"), ("gpu", "GPU"), ("cpu", "CPU")), "auto", flags,
+        )  # fmt: skip
+        return procedure
+
+    def run(self, procedure, run_mode, image, drawables, config, data):
+        if len(drawables) != 1 or not isinstance(drawables[0], Gimp.Layer):
+            return _fail(procedure, "Neural Style works on exactly one selected layer.")
+        layer = drawables[0]
+        if image.get_base_type() == Gimp.ImageBaseType.INDEXED:
+            return _fail(
+                procedure,
+                "Neural Style needs an RGB or grayscale image; use Image > Mode > RGB first.",
+            )
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            GimpUi.init(PROCEDURE)
+            dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style")
+            dialog.fill(None)
+            accepted = dialog.run()
+            dialog.destroy()
+            if not accepted:
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+
+        style_layer = config.get_property("style-layer")
+        if style_layer is None:
+            return _fail(procedure, "Choose a style layer: the painting whose style to apply.")
+        request = StyleRequest(
+            strength=config.get_property("strength"),
+            iterations=config.get_property("iterations"),
+            size=config.get_property("size"),
+            preserve_colors=config.get_property("preserve-colors"),
+            style_scale=config.get_property("style-scale"),
+            seed=config.get_property("seed"),
+            device=config.get_property("device"),
+        )
+        try:
+            return self.stylize(procedure, image, layer, style_layer, request)
+        except LinkError as error:
+            return _fail(procedure, str(error))
+
+    def stylize(self, procedure, image, layer, style_layer, request):
+        config = engine_link.load_config(PLUGIN_DIR)
+        # With a selection only its bounding box (within the layer) is processed.
+        if Gimp.Selection.is_empty(image):
+            x, y, width, height = 0, 0, layer.get_width(), layer.get_height()
+            masked = False
+        else:
+            overlaps, x, y, width, height = layer.mask_intersect()
+            if not overlaps:
+                raise LinkError("The selection does not touch the active layer.")
+            masked = True
+        gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
+        has_alpha = layer.has_alpha()
+        content_format = (GRAY_FORMATS if gray else RGB_FORMATS)[has_alpha]
+        channels = (1 if gray else 3) + (1 if has_alpha else 0)
+        style_width, style_height = style_layer.get_width(), style_layer.get_height()
+
+        work = engine_link.make_work_dir()
+        try:
+            content_path, style_path, output_path = (
+                work / "content.npy",
+                work / "style.npy",
+                work / "result.npy",
+            )
+            engine_link.write_npy(
+                content_path, height, width, channels,
+                _read_pixels(layer, x, y, width, height, content_format),
+            )  # fmt: skip
+            engine_link.write_npy(
+                style_path, style_height, style_width, 4,
+                _read_pixels(style_layer, 0, 0, style_width, style_height, RGB_FORMATS[True]),
+            )  # fmt: skip
+            arguments = engine_link.engine_arguments(
+                request, content_path, style_path, output_path, config.weights
+            )
+            Gimp.progress_init("Neural Style")
+            result = engine_link.run_engine(config.python, arguments, self.show_progress)
+            if not result.ok:
+                if result.kind == "cancelled":
+                    return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+                raise LinkError(f"Neural Style failed: {result.message}")
+            shape, pixels = engine_link.read_npy(output_path)
+        finally:
+            Gimp.progress_end()
+            shutil.rmtree(work, ignore_errors=True)
+
+        if shape != (height, width, channels):
+            raise LinkError(
+                f"The engine returned pixels of shape {shape}, not {(height, width, channels)}."
+            )
+        self.add_result_layer(
+            image, layer, style_layer, x, y, width, height, gray, has_alpha, masked, pixels
+        )
+        return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+
+    def show_progress(self, event):
+        if event.get("event") == "progress":
+            Gimp.progress_set_text(engine_link.progress_text(event))
+            Gimp.progress_update(engine_link.progress_fraction(event))
+
+    def add_result_layer(
+        self, image, layer, style_layer, x, y, width, height, gray, has_alpha, masked, pixels
+    ):
+        if gray:
+            layer_type = Gimp.ImageType.GRAYA_IMAGE if has_alpha else Gimp.ImageType.GRAY_IMAGE
+        else:
+            layer_type = Gimp.ImageType.RGBA_IMAGE if has_alpha else Gimp.ImageType.RGB_IMAGE
+        pixel_format = (GRAY_FORMATS if gray else RGB_FORMATS)[has_alpha]
+        name = f"Neural Style ({style_layer.get_name()})"
+        offset_x, offset_y = layer.get_offsets()[1:]
+        image.undo_group_start()
+        try:
+            result = Gimp.Layer.new(
+                image, name, width, height, layer_type, 100.0, Gimp.LayerMode.NORMAL
+            )
+            result.set_offsets(offset_x + x, offset_y + y)
+            image.insert_layer(result, layer.get_parent(), image.get_item_position(layer))
+            buffer = result.get_buffer()
+            buffer.set(Gegl.Rectangle.new(0, 0, width, height), pixel_format, pixels)
+            buffer.flush()
+            if masked:
+                result.add_mask(result.create_mask(Gimp.AddMaskType.SELECTION))
+            result.update(0, 0, width, height)
+        finally:
+            image.undo_group_end()
+        Gimp.displays_flush()
+
+
+Gimp.main(NeuralStyle.__gtype__, sys.argv)

@@ -1,0 +1,213 @@
+"""Running a real GIMP 3.0.4 (from a Debian 13 root) headless, with the plug-in installed.
+
+Debian 12 has no GIMP 3, so ``gimp/build_root.sh`` builds a Debian 13 root once (cached
+outside the checkout). Each GIMP run happens in a private mount namespace (``unshare``)
+where the checkout, the engine's environment, its base Python and /tmp are bind-mounted at
+their own paths, then ``chroot`` starts ``gimp-console-3.0``; the mounts disappear with the
+namespace, so nothing needs unmounting afterwards, even when a test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD_ROOT = REPO / "tests" / "gimp" / "build_root.sh"
+RESULT_PREFIX = "NEURAL-STYLE-TEST "
+GIMP_CONSOLE = "gimp-console-3.0"
+
+
+def default_root() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return Path(
+        os.environ.get("GIMP_TEST_ROOT") or cache / "gimp-neural-style-tests" / "trixie-root"
+    )
+
+
+def why_unavailable() -> str | None:
+    """None when real-GIMP tests can run here, else the reason."""
+    if not sys.platform.startswith("linux"):
+        return "the real-GIMP tests need Linux"
+    if os.geteuid() != 0:
+        return "the real-GIMP tests need root (debootstrap, chroot and bind mounts)"
+    for tool in ("unshare", "chroot"):
+        if shutil.which(tool) is None:
+            return f"the real-GIMP tests need {tool}"
+    if shutil.which("debootstrap") is None and shutil.which("apt-get") is None:
+        return "the real-GIMP tests need debootstrap (or apt-get to install it)"
+    return None
+
+
+def ensure_root(root: Path) -> None:
+    done = subprocess.run(["sh", str(BUILD_ROOT), str(root)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"building the GIMP root failed:\n{done.stdout}\n{done.stderr}")
+
+
+@dataclass
+class GimpRun:
+    returncode: int
+    output: str
+    results: list[dict]
+
+
+class Gimp:
+    """One GIMP installation (a root) plus the folders it must see."""
+
+    def __init__(self, root: Path, home: Path, shared_paths: list[Path]) -> None:
+        self.root = root
+        self.home = home
+        self.shared = sorted({p.resolve() for p in shared_paths}, key=lambda p: len(p.parts))
+
+    @property
+    def plugins_dir(self) -> Path:
+        return self.home / ".config" / "GIMP" / "3.0" / "plug-ins"
+
+    def _namespace_script(self, command: str) -> str:
+        lines = ["set -e", f"mount -t proc proc '{self.root}/proc'"]
+        lines.append(f"mount --rbind /dev '{self.root}/dev'")
+        for path in self.shared:
+            inside = f"{self.root}{path}"
+            lines.append(f"mkdir -p '{inside}' && mount --bind '{path}' '{inside}'")
+        lines.append(command)
+        return "\n".join(lines)
+
+    def popen(self, script: str) -> subprocess.Popen:
+        """Start GIMP on a python-fu-eval batch script; the caller waits for it."""
+        environment = {
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "STYLEENGINE_CACHE": str(self.home / "engine-cache"),
+        }
+        env_args = " ".join(f"{k}='{v}'" for k, v in environment.items())
+        command = (
+            f"exec chroot '{self.root}' env -i {env_args} "
+            f"{GIMP_CONSOLE} -i --batch-interpreter python-fu-eval -b - --quit"
+        )
+        process = subprocess.Popen(
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                self._namespace_script(command),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdin is not None
+        process.stdin.write(script)
+        process.stdin.close()
+        process.stdin = None  # written and closed: communicate() must not flush it
+        return process
+
+    def run(self, script: str, timeout: float = 600) -> GimpRun:
+        process = self.popen(script)
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            raise
+        return collect(process.returncode, output)
+
+
+def collect(returncode: int, output: str) -> GimpRun:
+    results = [
+        json.loads(line[len(RESULT_PREFIX) :])
+        for line in output.splitlines()
+        if line.startswith(RESULT_PREFIX)
+    ]
+    return GimpRun(returncode, output, results)
+
+
+# Code put before every batch script: helpers to make images and call the procedure.
+PRELUDE = r"""
+import json, struct, sys
+import gi
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gimp, Gegl
+
+def report(**fields):
+    print("NEURAL-STYLE-TEST " + json.dumps(fields), flush=True)
+
+def float_pixels(width, height, function):
+    values = []
+    for y in range(height):
+        for x in range(width):
+            values.extend(function(x, y))
+    return struct.pack("<%df" % len(values), *values)
+
+def content_pixel(x, y):
+    disc = (x - 30) ** 2 + (y - 34) ** 2 < 15 ** 2
+    bar = 50 <= x < 85 and 12 <= y < 20
+    if disc:
+        return (0.15, 0.1, 0.05)
+    if bar:
+        return (0.95, 0.9, 0.2)
+    return (0.3 + 0.4 * y / 64, 0.5 + 0.2 * x / 96, 0.8 - 0.3 * y / 64)
+
+def style_pixel(x, y):
+    import math
+    w = math.sin((x + y) / 3.0) * 0.5 + 0.5
+    return (w, 1 - w, 0.5 + 0.5 * math.sin(x / 5.0), 1.0)
+
+def new_layer(image, name, width, height, function, kind, fmt, channels):
+    layer = Gimp.Layer.new(image, name, width, height, kind, 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(layer, None, 0)
+    data = float_pixels(width, height, lambda x, y: function(x, y)[:channels])
+    layer.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), fmt, data)
+    layer.get_buffer().flush()
+    return layer
+
+def make_pair(width=96, height=64, base=Gimp.ImageBaseType.RGB):
+    image = Gimp.Image.new(width + 20, height + 20, base)
+    if base == Gimp.ImageBaseType.GRAY:
+        gray = lambda x, y: (sum(content_pixel(x, y)) / 3,)
+        content = new_layer(image, "Photo", width, height, gray, Gimp.ImageType.GRAY_IMAGE, "Y' float", 1)
+    else:
+        content = new_layer(image, "Photo", width, height, content_pixel, Gimp.ImageType.RGB_IMAGE, "R'G'B' float", 3)
+    content.set_offsets(7, 5)
+    style_image = Gimp.Image.new(64, 64, Gimp.ImageBaseType.RGB)
+    style = new_layer(style_image, "Waves", 64, 64, style_pixel, Gimp.ImageType.RGBA_IMAGE, "R'G'B'A float", 4)
+    return image, content, style
+
+def neural_style(image, layer, style, **arguments):
+    procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
+    config = procedure.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("image", image)
+    config.set_core_object_array("drawables", [layer])
+    config.set_property("style-layer", style)
+    for name, value in arguments.items():
+        config.set_property(name, value)
+    result = procedure.run(config)
+    return result.index(0)
+
+def layer_info(layer):
+    return {
+        "name": layer.get_name(),
+        "width": layer.get_width(),
+        "height": layer.get_height(),
+        "offsets": list(layer.get_offsets()[1:]),
+        "has_mask": layer.get_mask() is not None,
+    }
+
+def dump_pixels(layer, path, fmt="R'G'B' float"):
+    width, height = layer.get_width(), layer.get_height()
+    data = layer.get_buffer().get(Gegl.Rectangle.new(0, 0, width, height), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+    with open(path, "wb") as handle:
+        handle.write(data)
+"""

@@ -1,0 +1,215 @@
+"""End-to-end: the plug-in inside a real GIMP 3.0.4, called through the PDB as a script would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gimp_harness
+import numpy as np
+import pytest
+from conftest import REPO, edge_correlation
+from gimp_harness import PRELUDE, Gimp
+
+pytestmark = pytest.mark.gimp
+
+
+@pytest.fixture(scope="session")
+def gimp(tmp_path_factory, hed_weights) -> Gimp:
+    reason = gimp_harness.why_unavailable()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; in CI the real-GIMP tests must run")
+        pytest.skip(reason)
+    root = gimp_harness.default_root()
+    gimp_harness.ensure_root(root)
+    home = tmp_path_factory.mktemp("gimp-home")
+    instance = Gimp(root, home, [REPO, Path(sys.prefix), Path(sys.base_prefix), Path("/tmp")])
+    # The plug-in is installed the way users install it, into this GIMP's plug-ins folder.
+    done = subprocess.run(
+        [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--dev", "--no-sample",
+         "--gimp-plugins-dir", str(instance.plugins_dir)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    plugin = instance.plugins_dir / "neural_style" / "neural_style.py"
+    assert plugin.is_file() and os.access(plugin, os.X_OK)
+    return instance
+
+
+def _run(gimp: Gimp, body: str):
+    run = gimp.run(PRELUDE + body)
+    assert run.results, run.output[-3000:]
+    return run
+
+
+def test_procedure_is_registered_under_filters_artistic(gimp):
+    run = _run(
+        gimp,
+        """
+procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
+report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
+       arguments=[spec.name for spec in procedure.get_arguments()])
+""",
+    )
+    found = run.results[0]
+    assert found["menu"] == ["<Image>/Filters/Artistic"]
+    assert found["label"] == "Neural _Style…"
+    for name in ("style-layer", "strength", "iterations", "size", "preserve-colors",
+                 "style-scale", "seed", "device"):  # fmt: skip
+        assert name in found["arguments"]
+
+
+def test_stylized_layer_is_added_above_the_content(gimp, tmp_path):
+    dump, original = tmp_path / "result.raw", tmp_path / "content.raw"
+    run = _run(
+        gimp,
+        f'''
+image, content, style = make_pair()
+before = len(image.get_layers())
+dump_pixels(content, "{original}")
+status = neural_style(image, content, style, iterations=30, strength=60.0)
+layers = image.get_layers()
+report(status=status.value_nick, before=before, after=len(layers),
+       top=layer_info(layers[0]), below=layers[1].get_name())
+dump_pixels(layers[0], "{dump}")
+''',
+    )
+    found = run.results[0]
+    assert found["status"] == "success", run.output[-3000:]
+    assert found["after"] == found["before"] + 1
+    assert found["top"] == {
+        "name": "Neural Style (Waves)", "width": 96, "height": 64, "offsets": [7, 5],
+        "has_mask": False,
+    }  # fmt: skip
+    assert found["below"] == "Photo"
+    result = np.fromfile(dump, dtype="<f4").reshape(64, 96, 3)
+    content = np.fromfile(original, dtype="<f4").reshape(64, 96, 3)
+    assert np.abs(result - content).mean() > 0.03
+    assert edge_correlation(result, content) > 0.3
+
+
+def test_selection_gives_a_masked_layer_of_its_bounds(gimp):
+    run = _run(
+        gimp,
+        """
+image, content, style = make_pair()
+image.select_rectangle(Gimp.ChannelOps.REPLACE, 27, 15, 40, 30)
+status = neural_style(image, content, style, iterations=10)
+report(status=status.value_nick, top=layer_info(image.get_layers()[0]))
+""",
+    )
+    found = run.results[0]
+    assert found["status"] == "success", run.output[-3000:]
+    # image (27, 15) is layer (20, 10); the layer keeps image coordinates
+    assert found["top"]["offsets"] == [27, 15]
+    assert (found["top"]["width"], found["top"]["height"]) == (40, 30)
+    assert found["top"]["has_mask"]
+
+
+def test_grayscale_image_gets_grayscale_layer_and_smaller_work_size_is_scaled(gimp):
+    run = _run(
+        gimp,
+        """
+image, content, style = make_pair(base=Gimp.ImageBaseType.GRAY)
+status = neural_style(image, content, style, iterations=10, size=48)
+top = image.get_layers()[0]
+report(status=status.value_nick, top=layer_info(top), gray=top.is_gray())
+""",
+    )
+    found = run.results[0]
+    assert found["status"] == "success", run.output[-3000:]
+    assert found["gray"] and (found["top"]["width"], found["top"]["height"]) == (96, 64)
+
+
+def test_missing_engine_python_is_an_error_and_adds_no_layer(gimp):
+    config = gimp.plugins_dir / "neural_style" / "neural_style.json"
+    saved = config.read_text()
+    config.write_text(json.dumps({"python": "/nonexistent/python", "weights": "hed"}))
+    try:
+        run = _run(
+            gimp,
+            """
+image, content, style = make_pair()
+before = len(image.get_layers())
+status = neural_style(image, content, style, iterations=5)
+report(status=status.value_nick, before=before, after=len(image.get_layers()))
+""",
+        )
+    finally:
+        config.write_text(saved)
+    found = run.results[0]
+    assert found["status"] == "execution-error"
+    assert found["after"] == found["before"]
+    assert "install.py" in run.output
+
+
+def test_damaged_weights_are_an_error_and_add_no_layer(gimp, tmp_path):
+    damaged = tmp_path / "damaged.pth"
+    damaged.write_bytes(b"not a weights file")
+    config = gimp.plugins_dir / "neural_style" / "neural_style.json"
+    saved = config.read_text()
+    config.write_text(json.dumps({**json.loads(saved), "weights": str(damaged)}))
+    try:
+        run = _run(
+            gimp,
+            """
+image, content, style = make_pair()
+before = len(image.get_layers())
+status = neural_style(image, content, style, iterations=5)
+report(status=status.value_nick, before=before, after=len(image.get_layers()))
+""",
+        )
+    finally:
+        config.write_text(saved)
+    found = run.results[0]
+    assert found["status"] == "execution-error" and found["after"] == found["before"]
+    assert "could not be read" in run.output
+
+
+def _engine_processes(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in command:
+                found.append(int(entry.name))
+    return found
+
+
+def test_cancelled_run_leaves_no_process_behind(gimp):
+    """GIMP cancels a plug-in by killing it; the engine must not outlive it."""
+    process = gimp.popen(
+        PRELUDE
+        + """
+image, content, style = make_pair()
+status = neural_style(image, content, style, iterations=100000)
+report(status=status.value_nick)
+"""
+    )
+    try:
+        deadline = time.monotonic() + 120
+        engines: list[int] = []
+        while not engines and time.monotonic() < deadline:
+            engines = _engine_processes("styleengine stylize")
+            time.sleep(0.5)
+        assert engines, "the engine never started"
+        plugins = _engine_processes("neural_style/neural_style.py")
+        assert plugins
+        for pid in plugins:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _engine_processes("styleengine stylize") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _engine_processes("styleengine stylize") == []
+    finally:
+        process.kill()
+        process.communicate()

@@ -1,0 +1,140 @@
+"""The plug-in's standard-library helpers, without GIMP."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
+import engine_link  # noqa: E402
+from engine_link import LinkError, StyleRequest  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 1), (4, 2, 3), (7, 9, 4)])
+def test_npy_writer_is_read_by_numpy(tmp_path, shape):
+    pixels = np.random.default_rng(0).random(shape).astype("<f4")
+    engine_link.write_npy(tmp_path / "a.npy", *shape, pixels.tobytes())
+    assert np.array_equal(np.load(tmp_path / "a.npy"), pixels)
+    assert (tmp_path / "a.npy").read_bytes()[:128].index(b"\n") % 64 == 63  # data aligned
+
+
+def test_npy_reader_reads_numpy_files(tmp_path):
+    pixels = np.random.default_rng(1).random((5, 6, 3)).astype(np.float32)
+    np.save(tmp_path / "b.npy", pixels)
+    shape, data = engine_link.read_npy(tmp_path / "b.npy")
+    assert shape == (5, 6, 3)
+    assert np.array_equal(np.frombuffer(data, "<f4").reshape(shape), pixels)
+
+
+def test_8bit_values_round_trip_exactly(tmp_path):
+    levels = (np.arange(256, dtype=np.float32) / 255).reshape(16, 16, 1)
+    engine_link.write_npy(tmp_path / "c.npy", 16, 16, 1, levels.tobytes())
+    _shape, data = engine_link.read_npy(tmp_path / "c.npy")
+    back = np.round(np.frombuffer(data, "<f4") * 255).astype(int)
+    assert list(back) == list(range(256))
+
+
+def test_npy_reader_refuses_other_dtypes(tmp_path):
+    np.save(tmp_path / "d.npy", np.zeros((2, 2, 3), np.float64))
+    with pytest.raises(ValueError, match="float32"):
+        engine_link.read_npy(tmp_path / "d.npy")
+
+
+def test_strength_mapping():
+    from styleengine.optimization import DEFAULT_STYLE_WEIGHT
+
+    assert engine_link.style_weight_for(50) == pytest.approx(DEFAULT_STYLE_WEIGHT)
+    assert engine_link.style_weight_for(100) == pytest.approx(DEFAULT_STYLE_WEIGHT * 10)
+    assert engine_link.style_weight_for(0) == pytest.approx(DEFAULT_STYLE_WEIGHT / 10)
+    assert engine_link.style_weight_for(75) > engine_link.style_weight_for(25)
+    assert engine_link.style_weight_for(500) == engine_link.style_weight_for(100)
+
+
+def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
+    from styleengine.cli import build_parser
+
+    request = StyleRequest(strength=70, iterations=120, size=512, preserve_colors="luminance",
+                           style_scale=1.5, seed=3, device="gpu")  # fmt: skip
+    arguments = engine_link.engine_arguments(
+        request, tmp_path / "c.npy", tmp_path / "s.npy", tmp_path / "o.npy", "hed"
+    )
+    assert arguments[:3] == ["-m", "styleengine", "stylize"]
+    parsed = build_parser().parse_args(arguments[2:])
+    assert parsed.iterations == 120 and parsed.work_size == 512 and parsed.device == "cuda"
+    assert parsed.preserve_colors == "luminance" and parsed.style_scale == 1.5
+    assert parsed.progress == "json" and parsed.weights == "hed" and parsed.seed == 3
+    no_size = engine_link.engine_arguments(StyleRequest(), Path("c"), Path("s"), Path("o"), "auto")
+    assert "--work-size" not in no_size
+
+
+def test_progress_lines():
+    line = json.dumps(
+        {"event": "progress", "scale": 2, "scales": 3, "iteration": 140, "total": 300}
+    )
+    event = engine_link.parse_event(line)
+    assert engine_link.progress_text(event) == "Neural Style: scale 2/3, iteration 140/300"
+    assert engine_link.progress_fraction(event) == pytest.approx(140 / 300)
+    assert engine_link.parse_event("Traceback (most recent call last):") is None
+    assert engine_link.parse_event("[1, 2]") is None
+
+
+def test_config_missing_or_damaged_says_how_to_repair(tmp_path):
+    with pytest.raises(LinkError, match="install.py"):
+        engine_link.load_config(tmp_path)
+    (tmp_path / engine_link.CONFIG_NAME).write_text("{broken")
+    with pytest.raises(LinkError, match="damaged"):
+        engine_link.load_config(tmp_path)
+    (tmp_path / engine_link.CONFIG_NAME).write_text(json.dumps({"python": "/no/such/python"}))
+    with pytest.raises(LinkError, match="does not exist"):
+        engine_link.load_config(tmp_path)
+
+
+def test_engine_environment_drops_gimp_python_variables():
+    cleaned = engine_link.engine_environment(
+        {"PYTHONPATH": "/gimp/lib", "PYTHONHOME": "/gimp", "HOME": "/home/u", "PATH": "/bin"}
+    )
+    assert cleaned == {"HOME": "/home/u", "PATH": "/bin"}
+
+
+def test_work_dir_is_private_and_stale_ones_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine_link.tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / (engine_link.TEMP_PREFIX + "old")
+    stale.mkdir()
+    (stale / engine_link.PID_FILE).write_text("999999999")  # no such process
+    work = engine_link.make_work_dir()
+    assert not stale.exists()
+    assert work.parent == tmp_path and oct(work.stat().st_mode & 0o777) == "0o700"
+
+
+def test_run_engine_reports_engine_errors(tmp_path, engine_env, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # dropped for the child, like GIMP's
+    seen = []
+    missing, style, output = tmp_path / "none.npy", tmp_path / "s.npy", tmp_path / "o.npy"
+    arguments = ["-m", "styleengine", "stylize", str(missing), str(style), "-o", str(output),
+                 "--progress", "json"]  # fmt: skip
+    monkeypatch.chdir(REPO)  # the checkout's engine is importable from the working folder
+    result = engine_link.run_engine(sys.executable, arguments, seen.append)
+    assert not result.ok and result.kind == "bad_input" and "none.npy" in result.message
+
+
+def test_plugin_file_uses_only_standard_library_and_gi():
+    allowed = set(sys.stdlib_module_names) | {"gi", "engine_link"}
+    for name in ("neural_style.py", "engine_link.py"):
+        tree = ast.parse((REPO / "gimp_plugin" / "neural_style" / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                assert module.split(".")[0] in allowed, f"{name} imports {module}"
+    assert os.access(REPO / "gimp_plugin" / "neural_style" / "neural_style.py", os.X_OK)
