@@ -279,6 +279,12 @@ def torch_install_command(python: Path, index_url: str | None) -> tuple[list[str
     )
 
 
+def _verify_torch(python: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(python), "-c", VERIFY_TORCH], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+
+
 def ensure_torch(venv: Path, index_url: str | None) -> str:
     """A verified torch/torchvision pair in the environment; returns their versions."""
     python = venv_python(venv)
@@ -289,9 +295,13 @@ def ensure_torch(venv: Path, index_url: str | None) -> str:
     command, reason = torch_install_command(python, index_url)
     say(f"Installing PyTorch and torchvision ({reason}); this downloads a few GB once")
     run(command)
-    check = subprocess.run(
-        [str(python), "-c", VERIFY_TORCH], capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    check = _verify_torch(python)
+    if check.returncode != 0:
+        # pip keeps a package whose version is right even when its files are damaged (an
+        # interrupted install): reinstall the pair itself once.
+        say("The pair does not work yet; reinstalling torch and torchvision")
+        run([*command, "--force-reinstall", "--no-deps"])
+        check = _verify_torch(python)
     if check.returncode != 0:
         # Leave no half-working pair behind: the next run starts this step afresh.
         subprocess.run(

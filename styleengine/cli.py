@@ -17,9 +17,8 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors become BadInputError, so they reach the user like every other error."""
 
     def error(self, message: str) -> NoReturn:
-        raise BadInputError(
-            f"{message} (see: python -m styleengine {self.prog.split()[-1]} --help)"
-        )
+        command = self.prog.replace("styleengine", "python -m styleengine", 1)
+        raise BadInputError(f"{message} (see: {command} --help)")
 
 
 def _float_list(text: str) -> tuple[float, ...]:
@@ -129,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     bench.add_argument("--weights", default="auto")
     bench.add_argument("--json", default=None, help="also write the results here")
+    bench.add_argument(
+        "--quality-iterations",
+        type=int,
+        default=300,
+        help="time to reach the baseline's loss after this many iterations (0: skip)",
+    )
     return parser
 
 

@@ -97,7 +97,7 @@ class VGGFeatures(nn.Module):
         check_layer_names(self.layers)
         deepest = max(_LAYER_INDEX[name] for name in self.layers)
         self.normalize = Normalize(weights.preprocessing)
-        self.stack = _build_stack(deepest)
+        self.stack = build_stack(deepest)
         own_keys = set(self.stack.state_dict())
         self.stack.load_state_dict({k: v for k, v in weights.state_dict.items() if k in own_keys})
         self.requires_grad_(False)
@@ -122,7 +122,7 @@ class VGGFeatures(nn.Module):
         return activations
 
 
-def _build_stack(last_index: int) -> nn.Sequential:
+def build_stack(last_index: int) -> nn.Sequential:
     """torchvision's layer types up to ``last_index``. ReLUs are not in place, so that a conv
     output that is requested is not overwritten; autograd frees it right after the ReLU anyway."""
     modules: list[nn.Module] = []

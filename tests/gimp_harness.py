@@ -9,9 +9,11 @@ namespace, so nothing needs unmounting afterwards, even when a test fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -112,6 +114,49 @@ class Gimp:
         process.stdin = None  # written and closed: communicate() must not flush it
         return process
 
+    def run_gui(self, batch: str, driver: str, work: Path, timeout: float = 600) -> GimpRun:
+        """GIMP's full user interface on a private Xvfb display (no TCP listener): ``batch``
+        runs at start-up, then the shell script ``driver`` works the windows (xdotool)."""
+        (work / "batch.py").write_text(PRELUDE + batch)
+        (work / "driver.sh").write_text(GUI_DRIVER_PRELUDE + driver)
+        display = f":{100 + os.getpid() % 400}"
+        session = f"""
+Xvfb {display} -screen 0 1280x900x24 -nolisten tcp > '{work}/xvfb.log' 2>&1 &
+XVFB=$!
+export DISPLAY={display}
+for i in $(seq 1 100); do xdotool getdisplaygeometry > /dev/null 2>&1 && break; sleep 0.1; done
+gimp-3.0 -n --no-splash --batch-interpreter python-fu-eval -b - \
+    < '{work}/batch.py' > '{work}/gimp.log' 2>&1 &
+GIMP=$!
+sh '{work}/driver.sh'
+STATUS=$?
+# GIMP's own helpers outlive a polite request when images are dirty: no mercy in tests.
+kill -9 $GIMP $XVFB 2> /dev/null
+pkill -9 -f 'gimp/3.0/' 2> /dev/null
+exit $STATUS
+"""
+        (work / "session.sh").write_text(session)
+        command = (
+            f"exec chroot '{self.root}' env -i HOME='{self.home}' LANG=C.UTF-8 "
+            f"PATH=/usr/bin:/bin STYLEENGINE_CACHE='{self.home / 'engine-cache'}' "
+            f"sh '{work}/session.sh'"
+        )
+        process = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             self._namespace_script(command)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        finally:
+            # Whatever is left of the session (GIMP, its plug-ins, Xvfb) goes with it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            if process.poll() is None:
+                process.communicate()
+        gimp_log = (work / "gimp.log").read_text(errors="replace")
+        return collect(process.returncode, output + gimp_log)
+
     def run(self, script: str, timeout: float = 600) -> GimpRun:
         process = self.popen(script)
         try:
@@ -131,6 +176,22 @@ def collect(returncode: int, output: str) -> GimpRun:
     ]
     return GimpRun(returncode, output, results)
 
+
+# Shell helpers for GUI driver scripts.
+GUI_DRIVER_PRELUDE = r"""
+wait_for_file() {  # $1: path, $2: seconds
+    for i in $(seq 1 $(($2 * 5))); do [ -f "$1" ] && return 0; sleep 0.2; done
+    echo "timed out waiting for $1"; return 1
+}
+wait_for_window() {  # $1: title pattern, $2: seconds; prints the window id
+    for i in $(seq 1 $(($2 * 5))); do
+        found=$(xdotool search --name "$1" 2> /dev/null | head -n 1)
+        [ -n "$found" ] && { echo "$found"; return 0; }
+        sleep 0.2
+    done
+    return 1
+}
+"""
 
 # Code put before every batch script: helpers to make images and call the procedure.
 PRELUDE = r"""

@@ -213,3 +213,74 @@ report(status=status.value_nick)
     finally:
         process.kill()
         process.communicate()
+
+
+def test_one_undo_removes_the_layer_and_redo_restores_it(gimp, tmp_path):
+    """Edit > Undo in GIMP's window: the plug-in's layer, pixels and mask are one step."""
+    ready = tmp_path / "ready"
+    run = gimp.run_gui(
+        f"""
+image, content, style = make_pair()
+Gimp.Display.new(image)
+image.select_rectangle(Gimp.ChannelOps.REPLACE, 27, 15, 40, 30)
+status = neural_style(image, content, style, iterations=5)
+report(status=status.value_nick, layers=len(image.get_layers()))
+open("{ready}", "w").write("ready")
+""",
+        f"""
+wait_for_file '{ready}' 300 || exit 1
+window=$(wait_for_window 'Untitled' 60) || exit 1
+sleep 1
+echo "NEURAL-STYLE-TEST {{\\"after_plugin\\": \\"$(xdotool getwindowname $window)\\"}}"
+xdotool windowfocus --sync $window
+xdotool key --clearmodifiers ctrl+z
+sleep 1.5
+echo "NEURAL-STYLE-TEST {{\\"after_undo\\": \\"$(xdotool getwindowname $window)\\"}}"
+xdotool key --clearmodifiers ctrl+y
+sleep 1.5
+echo "NEURAL-STYLE-TEST {{\\"after_redo\\": \\"$(xdotool getwindowname $window)\\"}}"
+""",
+        tmp_path,
+    )
+    found = {k: v for result in run.results for k, v in result.items()}
+    assert found.get("status") == "success", run.output[-3000:]
+    # GIMP's window title counts the image's layers.
+    assert "2 layers" in found["after_plugin"], run.output[-3000:]
+    assert "1 layer)" in found["after_undo"]
+    assert "2 layers" in found["after_redo"]
+
+
+def test_dialog_opens_with_the_style_layer_and_cancel_changes_nothing(gimp, tmp_path):
+    done = tmp_path / "done"
+    shot = tmp_path / "dialog.png"
+    run = gimp.run_gui(
+        f"""
+image, content, style = make_pair(320, 240)
+Gimp.Display.new(image)
+Gimp.Display.new(style.get_image())
+procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
+config = procedure.create_config()
+config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+config.set_property("image", image)
+config.set_core_object_array("drawables", [content])
+result = procedure.run(config)
+report(status=result.index(0).value_nick, layers=len(image.get_layers()))
+open("{done}", "w").write("done")
+""",
+        f"""
+dialog=$(wait_for_window '^Neural Style$' 120) || exit 1
+sleep 2
+import -window "$dialog" '{shot}'
+xdotool windowfocus --sync $dialog
+xdotool key --clearmodifiers Escape
+wait_for_file '{done}' 60
+""",
+        tmp_path,
+    )
+    found = {k: v for result in run.results for k, v in result.items()}
+    assert found.get("status") == "cancel", run.output[-3000:]
+    assert found["layers"] == 1
+    from PIL import Image
+
+    with Image.open(shot) as picture:
+        assert picture.width > 300 and picture.height > 300

@@ -30,7 +30,7 @@ INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install
 
 # The engine's default style weight (styleengine.optimization.DEFAULT_STYLE_WEIGHT): strength 50
 # gives the engine's tuned default; every 50 points multiply or divide it by ten.
-STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 20.0
+STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 5.0
 DEFAULT_STRENGTH = 50.0
 STRENGTH_DECADE = 50.0
 

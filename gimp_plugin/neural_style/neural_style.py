@@ -41,6 +41,17 @@ def _fail(procedure, message):
     return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
 
 
+def _guess_style_layer(image, layer):
+    """A first choice for the dialog: another layer of this image, else of another image."""
+    for candidate in image.get_layers():
+        if candidate != layer:
+            return candidate
+    for other in Gimp.get_images():
+        if other != image and other.get_layers():
+            return other.get_layers()[0]
+    return None
+
+
 def _read_pixels(drawable, x, y, width, height, pixel_format):
     buffer = drawable.get_buffer()
     rectangle = Gegl.Rectangle.new(x, y, width, height)
@@ -86,7 +97,7 @@ class NeuralStyle(Gimp.PlugIn):
             0, 16384, 0, flags,
         )  # fmt: skip
         procedure.add_choice_argument(
-            "preserve-colors", "_Colors", "Keep the colours of the layer",
+            "preserve-colors", "Co_lors", "Keep the colours of the layer",
             _choice(("none", "Style colors"), ("luminance", "Keep layer colors (luminance)"),
                     ("histogram", "Keep layer colors (histogram)")),
             "none", flags,
@@ -112,6 +123,8 @@ class NeuralStyle(Gimp.PlugIn):
                 "Neural Style needs an RGB or grayscale image; use Image > Mode > RGB first.",
             )
         if run_mode == Gimp.RunMode.INTERACTIVE:
+            if config.get_property("style-layer") is None:
+                config.set_property("style-layer", _guess_style_layer(image, layer))
             GimpUi.init(PROCEDURE)
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style")
             dialog.fill(None)

@@ -12,9 +12,26 @@ set -eu
 ROOT="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/gimp-neural-style-tests/trixie-root}"
 MARKER="$ROOT/.neural-style-root-complete"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PACKAGES="gimp python3-gi gir1.2-gimp-3.0"
+# GIMP with Python plug-ins; Xvfb, xdotool and ImageMagick's import for the GUI tests.
+PACKAGES="gimp python3-gi gir1.2-gimp-3.0 xvfb xdotool imagemagick"
+
+install_packages() {
+    # $1: the root. A private mount namespace gives apt its /proc and drops it on exit.
+    unshare --mount --propagation private sh -c "
+        mount -t proc proc '$1/proc' &&
+        chroot '$1' sh -c 'apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES &&
+            apt-get clean'
+    "
+}
 
 if [ -f "$MARKER" ]; then
+    if [ "$(cat "$MARKER")" != "$PACKAGES" ]; then
+        echo "Adding packages to the GIMP test root: $PACKAGES"
+        install_packages "$ROOT" >"$ROOT.log" 2>&1 || { tail -20 "$ROOT.log"; exit 1; }
+        rm -f "$ROOT.log"
+        echo "$PACKAGES" >"$MARKER"
+    fi
     echo "GIMP test root ready: $ROOT"
     exit 0
 fi
@@ -33,18 +50,12 @@ debootstrap --variant=minbase trixie "$BUILD" "$MIRROR" >"$BUILD.log" 2>&1 || {
     tail -20 "$BUILD.log"
     exit 1
 }
-# Inside the root apt needs /proc; a private mount namespace drops it again on exit.
-unshare --mount --propagation private sh -c "
-    mount -t proc proc '$BUILD/proc' &&
-    chroot '$BUILD' sh -c 'apt-get update -qq &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES &&
-        apt-get clean'
-" >>"$BUILD.log" 2>&1 || {
+install_packages "$BUILD" >>"$BUILD.log" 2>&1 || {
     tail -20 "$BUILD.log"
     exit 1
 }
 chroot "$BUILD" gimp-console-3.0 --version
-touch "$BUILD/.neural-style-root-complete"
+echo "$PACKAGES" >"$BUILD/.neural-style-root-complete"
 rm -rf "$ROOT"
 mv "$BUILD" "$ROOT"
 rm -f "$BUILD.log"

@@ -1,0 +1,412 @@
+"""``python -m styleengine bench``: the engine's optimization loop against a plain baseline.
+
+The baseline is deliberately the textbook PyTorch implementation of the same objective, as
+people write it after the PyTorch neural-transfer tutorial: float32, the whole VGG-16
+``features`` stack, the default (NCHW) layout, the losses as modules placed in a copy of the
+network, weights left trainable (so autograd also computes their gradients), and L-BFGS from
+``torch.optim`` with its default settings. It is kept honest and unoptimized on purpose: it
+is the yardstick. Both use the same weights, layers, loss weights and image pair, and both
+final images are scored by one float32 evaluation of the objective.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import os
+import platform
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .api import EngineSetup
+from .device import describe_device
+from .images import read_image
+from .losses import ContentLoss, StyleLoss, TVLoss
+from .network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
+from .optimization import StyleImage, StyleSettings, Stylizer, resize
+from .sample import sample_content, sample_style
+
+SHARED_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"
+CPU_SIZES = (256, 512)
+GPU_SIZES = (512, 1024, 2048)
+WARMUP_ITERATIONS = 3
+QUALITY_ITERATIONS = 300
+
+
+@dataclass
+class Row:
+    impl: str
+    size: int
+    ms_per_iter: float
+    peak_bytes: int
+    bytes_per_pixel: float
+    final_loss: float
+    tflops: float
+    iterations: int
+
+
+# ------------------------------------------------------------------------------------------
+# The baseline, as the tutorial teaches it
+
+
+class _TutorialContentLoss(nn.Module):
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        self.target = target.detach()
+        self.loss = torch.tensor(0.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.loss = F.mse_loss(x, self.target) / self.target.pow(2).mean()
+        return x
+
+
+class _TutorialStyleLoss(nn.Module):
+    def __init__(self, target_feature: torch.Tensor, weight: float) -> None:
+        super().__init__()
+        self.target = self._gram(target_feature).detach()
+        self.weight = weight
+        self.loss = torch.tensor(0.0)
+
+    @staticmethod
+    def _gram(x: torch.Tensor) -> torch.Tensor:
+        a, b, c, d = x.size()
+        features = x.view(a * b, c * d)
+        return torch.mm(features, features.t()) / (c * d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        difference = self._gram(x) - self.target
+        self.loss = self.weight * difference.pow(2).sum() / self.target.pow(2).sum()
+        return x
+
+
+def baseline_run(
+    setup: EngineSetup,
+    content: torch.Tensor,
+    style: torch.Tensor,
+    settings: StyleSettings,
+    iterations: int,
+    on_iteration: Callable[[], None],
+) -> torch.Tensor:
+    """The tutorial's loop; ``on_iteration`` after every closure evaluation."""
+    device = setup.device
+    cnn = build_stack(len(VGG16_LAYERS) - 1)  # the whole features stack
+    cnn.load_state_dict(setup.weights.state_dict)
+    cnn = cnn.to(device).eval()
+    normalization = Normalize(setup.weights.preprocessing).to(device)
+    content, style = content.to(device), style.to(device)
+    model = nn.Sequential(normalization)
+    content_losses, style_losses = [], []
+    for name, layer in zip(VGG16_LAYERS, copy.deepcopy(cnn)):
+        if isinstance(layer, nn.ReLU):
+            layer = nn.ReLU(inplace=False)
+        model.add_module(name, layer)
+        if name in settings.content_layers:
+            loss = _TutorialContentLoss(model(content))
+            model.add_module(f"content_loss_{name}", loss)
+            content_losses.append(loss)
+        if name in settings.style_layers:
+            loss = _TutorialStyleLoss(model(style), settings.style_layers[name])
+            model.add_module(f"style_loss_{name}", loss)
+            style_losses.append(loss)
+    image = content.clone().requires_grad_(True)
+    optimizer = torch.optim.LBFGS([image])
+    evaluations = [0]
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        model(image)
+        content_score = sum(loss.loss for loss in content_losses)
+        style_score = sum(loss.loss for loss in style_losses)
+        dx = image[..., :, 1:] - image[..., :, :-1]
+        dy = image[..., 1:, :] - image[..., :-1, :]
+        tv = dx.pow(2).mean() + dy.pow(2).mean()
+        loss = (
+            settings.content_weight * content_score
+            + settings.style_weight * style_score
+            + settings.tv_weight * tv
+        )
+        loss.backward()
+        evaluations[0] += 1
+        on_iteration()
+        return loss
+
+    while evaluations[0] < iterations:
+        optimizer.step(closure)
+    return image.detach().clamp(0, 1).cpu()
+
+
+# ------------------------------------------------------------------------------------------
+# Measuring
+
+
+def conv_flops_per_iteration(height: int, width: int, deepest: str) -> float:
+    """Floating-point operations of one forward pass up to ``deepest`` plus the backward pass
+    to the input (no weight gradients): twice the forward convolutions."""
+    flops = 0.0
+    channels, h, w = 3, height, width
+    for name in VGG16_LAYERS[: VGG16_LAYERS.index(deepest) + 1]:
+        if name.startswith("pool"):
+            h, w = h // 2, w // 2
+        elif name in VGG16_CONV_LAYERS:
+            out = 64 * 2 ** min(int(name[4]) - 1, 3)
+            flops += 2.0 * channels * out * 9 * h * w
+            channels = out
+    return 2 * flops
+
+
+class PeakMemory:
+    """Peak memory of a block: CUDA's allocator peak, or the process RSS sampled on CPU."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.peak = 0
+        self._running = False
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def _sample(self) -> None:
+        while self._running:
+            self.peak = max(self.peak, self._rss() - self.start)
+            time.sleep(0.005)
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+            self.start = torch.cuda.memory_allocated()
+        else:
+            self.start = self._rss()
+            self._running = True
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+            self.peak = torch.cuda.max_memory_allocated() - self.start
+        else:
+            self._running = False
+            self._thread.join()
+
+
+class IterationClock:
+    """Per-iteration wall times; synchronizes a CUDA device at each tick."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.stamps = [time.perf_counter()]
+
+    def tick(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.stamps.append(time.perf_counter())
+
+    def median_ms(self) -> float:
+        durations = np.diff(self.stamps)[WARMUP_ITERATIONS:]
+        return float(statistics.median(durations)) * 1000
+
+    def elapsed(self) -> float:
+        return self.stamps[-1] - self.stamps[0]
+
+
+def objective(setup: EngineSetup, settings: StyleSettings, content, style, image) -> float:
+    """The total loss of ``image``, in float32, the same scorer for both implementations."""
+    evaluator = Stylizer(
+        setup.weights, setup.device, torch.float32, settings.content_layers,
+        tuple(settings.style_layers),
+    )  # fmt: skip
+    with torch.no_grad():
+        targets = evaluator.style_targets([StyleImage(style)], [1.0], max(content.shape[-2:]))
+        content_features = evaluator.features(content)
+        features = evaluator.features(image)
+        content_term = sum(
+            ContentLoss(content_features[n])(features[n]) for n in settings.content_layers
+        )
+        style_term = sum(
+            w * StyleLoss(targets[n])(features[n]) for n, w in settings.style_layers.items()
+        )
+        tv_term = TVLoss()(image.to(setup.device))
+    total = (
+        settings.content_weight * content_term
+        + settings.style_weight * style_term
+        + settings.tv_weight * tv_term
+    )
+    return float(total)
+
+
+def engine_run(
+    setup: EngineSetup,
+    content: torch.Tensor,
+    style: torch.Tensor,
+    settings: StyleSettings,
+    on_iteration: Callable,
+) -> torch.Tensor:
+    stylizer = setup.stylizer(settings)
+    return stylizer.run(content, [StyleImage(style)], settings, callback=on_iteration)
+
+
+def load_pair(size: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+    if (SHARED_IMAGES / "tubingen.jpg").is_file():
+        content = read_image(SHARED_IMAGES / "tubingen.jpg").rgb
+        style = read_image(SHARED_IMAGES / "starry_night.jpg").rgb
+        source = f"shared sample images ({SHARED_IMAGES}: tubingen + starry_night)"
+    else:
+        content, style = sample_content(), sample_style()
+        source = "generated images (../shared/images not found)"
+
+    def tensor(pixels: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(pixels).permute(2, 0, 1)[None].contiguous()
+
+    content_t, style_t = tensor(content), tensor(style)
+    height, width = content_t.shape[-2:]
+    factor = size / max(height, width)
+    content_t = resize(content_t, (round(height * factor), round(width * factor)))
+    style_height, style_width = style_t.shape[-2:]
+    factor = size / max(style_height, style_width)
+    style_t = resize(style_t, (round(style_height * factor), round(style_width * factor)))
+    return content_t, style_t, source
+
+
+def measure(
+    setup: EngineSetup, size: int, iterations: int
+) -> tuple[list[Row], torch.Tensor, torch.Tensor]:
+    content, style, _ = load_pair(size)
+    settings = StyleSettings(iterations=iterations, scales=1, report_every=1)
+    pixels = content.shape[-2] * content.shape[-1]
+    deepest = max((*settings.content_layers, *settings.style_layers), key=VGG16_LAYERS.index)
+    flops = conv_flops_per_iteration(*content.shape[-2:], deepest)
+    rows = []
+    for impl in ("baseline", "engine"):
+        clock = IterationClock(setup.device)
+        with PeakMemory(setup.device) as memory:
+            if impl == "baseline":
+                image = baseline_run(setup, content, style, settings, iterations, clock.tick)
+            else:
+                image = engine_run(setup, content, style, settings, lambda _p, c=clock: c.tick())
+        ms = clock.median_ms()
+        rows.append(
+            Row(
+                impl=impl,
+                size=size,
+                ms_per_iter=round(ms, 3),
+                peak_bytes=int(memory.peak),
+                bytes_per_pixel=round(memory.peak / pixels, 1),
+                final_loss=round(objective(setup, settings, content, style, image), 5),
+                tflops=round(flops / (ms / 1000) / 1e12, 4),
+                iterations=iterations,
+            )
+        )
+    return rows, content, style
+
+
+def time_to_quality(setup: EngineSetup, size: int, iterations: int) -> dict:
+    """Seconds the engine needs to reach the loss the baseline has after ``iterations``."""
+    content, style, _ = load_pair(size)
+    settings = StyleSettings(iterations=iterations, scales=1)
+    clock = IterationClock(setup.device)
+    baseline_image = baseline_run(setup, content, style, settings, iterations, clock.tick)
+    target = objective(setup, settings, content, style, baseline_image)
+    baseline_seconds = clock.elapsed()
+
+    engine_settings = StyleSettings(iterations=2 * iterations, scales=1, report_every=1)
+    spent, reached = [0.0], [None]
+    last = [time.perf_counter()]
+
+    class Reached(Exception):
+        pass
+
+    def check(progress) -> None:
+        if setup.device.type == "cuda":
+            torch.cuda.synchronize()
+        spent[0] += time.perf_counter() - last[0]
+        if progress.iteration % 10 == 0:
+            loss = objective(setup, settings, content, style, progress.current_image())
+            if loss <= target:
+                reached[0] = progress.iteration
+                raise Reached
+        last[0] = time.perf_counter()
+
+    with contextlib.suppress(Reached):
+        engine_run(setup, content, style, engine_settings, check)
+    return {
+        "size": size,
+        "baseline_iterations": iterations,
+        "baseline_seconds": round(baseline_seconds, 2),
+        "target_loss": round(target, 5),
+        "engine_iterations": reached[0],
+        "engine_seconds": round(spent[0], 2) if reached[0] else None,
+    }
+
+
+def machine_description(device: torch.device) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores; {describe_device(device)}"
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    setup = EngineSetup.create(args.weights, args.device, "auto")
+    gpu = setup.device.type == "cuda"
+    sizes = args.sizes or (GPU_SIZES if gpu else CPU_SIZES)
+    iterations = args.iterations or (100 if gpu else 20)
+    _c, _s, source = load_pair(sizes[0])
+    print(f"machine: {machine_description(setup.device)}")
+    print(f"engine precision: {setup.dtype}; images: {source}")
+    print(f"{'impl':9} {'size':>5} {'ms/iter':>9} {'peak MB':>9} {'B/px':>7} {'TFLOP/s':>8} "
+          f"{'final loss':>11}")  # fmt: skip
+    rows: list[Row] = []
+    for size in sizes:
+        measured, _content, _style = measure(setup, size, iterations)
+        rows += measured
+        for row in measured:
+            print(f"{row.impl:9} {row.size:>5} {row.ms_per_iter:>9.1f} "
+                  f"{row.peak_bytes / 2**20:>9.0f} {row.bytes_per_pixel:>7.0f} "
+                  f"{row.tflops:>8.3f} {row.final_loss:>11.4f}")  # fmt: skip
+        baseline, engine = measured
+        print(f"          speed-up {baseline.ms_per_iter / engine.ms_per_iter:.2f}x, final loss "
+              f"{(engine.final_loss / baseline.final_loss - 1) * 100:+.1f}%")  # fmt: skip
+    quality = None
+    if args.quality_iterations:
+        quality = time_to_quality(setup, sizes[0], args.quality_iterations)
+        print(
+            f"time to quality at {quality['size']} px: baseline {quality['baseline_seconds']} s "
+            f"for {quality['baseline_iterations']} iterations (loss {quality['target_loss']}); "
+            f"engine {quality['engine_seconds']} s ({quality['engine_iterations']} iterations)"
+        )
+    if args.json:
+        report = {
+            "device": describe_device(setup.device),
+            "machine": machine_description(setup.device),
+            "precision": str(setup.dtype),
+            "images": source,
+            "rows": [asdict(row) for row in rows],
+            "time_to_quality": quality,
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0

@@ -1,0 +1,171 @@
+"""install.py: folder detection, config, idempotence and uninstall, then a real install."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+spec = importlib.util.spec_from_file_location("install", REPO / "install.py")
+install = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(install)
+
+
+@pytest.mark.parametrize(
+    "system, environ, expected",
+    [
+        ("Linux", {"HOME": "/h"}, "/h/.local/share/gimp-neural-style"),
+        ("Linux", {"HOME": "/h", "XDG_DATA_HOME": "/x"}, "/x/gimp-neural-style"),
+        ("Darwin", {"HOME": "/h"}, "/h/Library/Application Support/gimp-neural-style"),
+        ("Windows", {"USERPROFILE": "/u", "LOCALAPPDATA": "/l"}, "/l/gimp-neural-style"),
+    ],
+)
+def test_default_data_dir_per_os(system, environ, expected):
+    assert install.default_data_dir(environ, system) == Path(expected)
+
+
+def test_finds_every_gimp3_plugins_folder(tmp_path):
+    for folder in (".config/GIMP/3.0", ".config/GIMP/3.2", ".config/GIMP/2.10",
+                   ".var/app/org.gimp.GIMP/config/GIMP/3.0"):  # fmt: skip
+        (tmp_path / folder).mkdir(parents=True)
+    found = install.find_plugin_dirs({"HOME": str(tmp_path)}, "Linux", gimp3_installed=False)
+    assert found == [
+        tmp_path / ".config/GIMP/3.0/plug-ins",
+        tmp_path / ".config/GIMP/3.2/plug-ins",
+        tmp_path / ".var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins",
+    ]
+
+
+def test_windows_and_macos_folders(tmp_path):
+    (tmp_path / "Roaming/GIMP/3.0").mkdir(parents=True)
+    windows = {"USERPROFILE": str(tmp_path), "APPDATA": str(tmp_path / "Roaming")}
+    assert install.find_plugin_dirs(windows, "Windows", False) == [
+        tmp_path / "Roaming/GIMP/3.0/plug-ins"
+    ]
+    (tmp_path / "Library/Application Support/GIMP/3.0").mkdir(parents=True)
+    assert install.find_plugin_dirs({"HOME": str(tmp_path)}, "Darwin", False) == [
+        tmp_path / "Library/Application Support/GIMP/3.0/plug-ins"
+    ]
+
+
+def test_gimp3_never_started_gets_the_30_folder(tmp_path):
+    environ = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    assert install.find_plugin_dirs(environ, "Linux", gimp3_installed=True) == [
+        tmp_path / "cfg/GIMP/3.0/plug-ins"
+    ]
+    assert install.find_plugin_dirs(environ, "Linux", gimp3_installed=False) == []
+
+
+def test_plugin_copy_is_executable_and_idempotent(tmp_path):
+    python = Path(sys.executable)
+    target = install.install_plugin(tmp_path / "plug-ins", python, "hed")
+    main = target / "neural_style.py"
+    assert os.access(main, os.X_OK)
+    config = json.loads((target / "neural_style.json").read_text())
+    assert config == {"python": str(python), "weights": "hed"}
+    stamps = {p.name: p.stat().st_mtime_ns for p in target.iterdir()}
+    install.install_plugin(tmp_path / "plug-ins", python, "hed")
+    assert {p.name: p.stat().st_mtime_ns for p in target.iterdir()} == stamps
+
+
+def test_uninstall_removes_only_what_it_installed(tmp_path):
+    plugins = tmp_path / "plug-ins"
+    install.install_plugin(plugins, Path(sys.executable), "auto")
+    (plugins / "someone_elses_plugin").mkdir()
+    venv = tmp_path / "data" / "venv"
+    venv.mkdir(parents=True)
+    (venv / install.VENV_MARKER).write_text("{}")
+    stranger = tmp_path / "other-venv"
+    stranger.mkdir()
+    install.uninstall(venv, [plugins])
+    assert sorted(p.name for p in plugins.iterdir()) == ["someone_elses_plugin"]
+    assert not venv.exists() and not (tmp_path / "data").exists()
+    install.uninstall(stranger, [plugins])  # not made by the installer: kept
+    assert stranger.exists()
+
+
+def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(install.InstallError, match="not made by this installer"):
+        install.ensure_venv(tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_torch_is_installed_from_the_index_together_ignoring_local_wheels(monkeypatch):
+    monkeypatch.setattr(install, "nvidia_gpu_present", lambda: False)
+    command, _why = install.torch_install_command(Path("py"), None)
+    assert "--isolated" in command and command[-2:] == ["torch", "torchvision"]
+    command, why = install.torch_install_command(Path("py"), "https://example.invalid/cpu")
+    assert command[-2:] == ["--index-url", "https://example.invalid/cpu"]
+
+
+def _install(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "install.py"), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+
+
+@pytest.fixture(scope="module")
+def real_install(tmp_path_factory, hed_weights):
+    """One real install into a fresh environment (torch comes from pip's cache)."""
+    base = tmp_path_factory.mktemp("real-install")
+    venv, plugins = base / "data" / "venv", base / "plug-ins"
+    first = _install("--venv", str(venv), "--gimp-plugins-dir", str(plugins), "--weights", "hed")
+    assert first.returncode == 0, first.stdout + first.stderr
+    return venv, plugins, first
+
+
+def test_real_install_gives_plugin_config_engine_and_sample(real_install):
+    venv, plugins, first = real_install
+    main = plugins / "neural_style" / "neural_style.py"
+    assert main.is_file() and os.access(main, os.X_OK)
+    config = json.loads((plugins / "neural_style" / "neural_style.json").read_text())
+    doctor = subprocess.run(
+        [config["python"], "-m", "styleengine", "doctor", "--weights", config["weights"]],
+        capture_output=True,
+        text=True,
+        cwd=venv.parent,  # not the checkout: the installed engine must run on its own
+    )
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    sample = venv.parent / "sample" / "sample_result.png"
+    assert f"sample:   {sample}" in first.stdout and sample.is_file()
+
+
+def test_second_run_changes_nothing(real_install):
+    venv, plugins, _first = real_install
+    stamps = {p: p.stat().st_mtime_ns for p in (plugins / "neural_style").iterdir()}
+    marker = (venv / install.VENV_MARKER).read_text()
+    again = _install("--venv", str(venv), "--gimp-plugins-dir", str(plugins), "--weights",
+                     "hed", "--no-sample")  # fmt: skip
+    assert again.returncode == 0, again.stdout
+    assert "Installing" not in again.stdout and "Creating" not in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in (plugins / "neural_style").iterdir()} == stamps
+    assert (venv / install.VENV_MARKER).read_text() == marker
+
+
+def test_broken_environment_is_repaired(real_install):
+    venv, plugins, _first = real_install
+    # An interrupted torch install: the package is gone, the state file still says "done".
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "torchvision" / "__init__.py").unlink()
+    repaired = _install("--venv", str(venv), "--gimp-plugins-dir", str(plugins), "--weights",
+                        "hed", "--no-sample")  # fmt: skip
+    assert repaired.returncode == 0, repaired.stdout
+    assert "Installing PyTorch" in repaired.stdout
+    assert install.python_works(install.venv_python(venv), install.VERIFY_TORCH)
+
+
+def test_uninstall_for_real(real_install):
+    venv, plugins, _first = real_install
+    done = _install("--venv", str(venv), "--gimp-plugins-dir", str(plugins), "--uninstall")
+    assert done.returncode == 0
+    assert not venv.exists() and not (plugins / "neural_style").exists()
