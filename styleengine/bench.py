@@ -18,6 +18,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -41,7 +43,7 @@ SHARED_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "imag
 CPU_SIZES = (256, 512)
 GPU_SIZES = (512, 1024, 2048)
 WARMUP_ITERATIONS = 3
-QUALITY_ITERATIONS = 300
+IMPLS = ("baseline", "engine")
 
 
 @dataclass
@@ -106,17 +108,21 @@ def baseline_run(
     normalization = Normalize(setup.weights.preprocessing).to(device)
     content, style = content.to(device), style.to(device)
     model = nn.Sequential(normalization)
+    # The tutorial takes targets from the model under construction, which needs both images
+    # at one size; here they keep their own shapes, so targets come from the bare layers.
+    bare = nn.Sequential(normalization)
     content_losses, style_losses = [], []
     for name, layer in zip(VGG16_LAYERS, copy.deepcopy(cnn)):
         if isinstance(layer, nn.ReLU):
             layer = nn.ReLU(inplace=False)
         model.add_module(name, layer)
+        bare.add_module(name, layer)
         if name in settings.content_layers:
-            loss = _TutorialContentLoss(model(content))
+            loss = _TutorialContentLoss(bare(content))
             model.add_module(f"content_loss_{name}", loss)
             content_losses.append(loss)
         if name in settings.style_layers:
-            loss = _TutorialStyleLoss(model(style), settings.style_layers[name])
+            loss = _TutorialStyleLoss(bare(style), settings.style_layers[name])
             model.add_module(f"style_loss_{name}", loss)
             style_losses.append(loss)
     image = content.clone().requires_grad_(True)
@@ -286,36 +292,43 @@ def load_pair(size: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     return content_t, style_t, source
 
 
-def measure(
-    setup: EngineSetup, size: int, iterations: int
-) -> tuple[list[Row], torch.Tensor, torch.Tensor]:
+def measure_one(setup: EngineSetup, impl: str, size: int, iterations: int) -> Row:
+    """Time one implementation at one size (run in a fresh process: see run_benchmark)."""
     content, style, _ = load_pair(size)
     settings = StyleSettings(iterations=iterations, scales=1, report_every=1)
     pixels = content.shape[-2] * content.shape[-1]
     deepest = max((*settings.content_layers, *settings.style_layers), key=VGG16_LAYERS.index)
     flops = conv_flops_per_iteration(*content.shape[-2:], deepest)
-    rows = []
-    for impl in ("baseline", "engine"):
-        clock = IterationClock(setup.device)
-        with PeakMemory(setup.device) as memory:
-            if impl == "baseline":
-                image = baseline_run(setup, content, style, settings, iterations, clock.tick)
-            else:
-                image = engine_run(setup, content, style, settings, lambda _p, c=clock: c.tick())
-        ms = clock.median_ms()
-        rows.append(
-            Row(
-                impl=impl,
-                size=size,
-                ms_per_iter=round(ms, 3),
-                peak_bytes=int(memory.peak),
-                bytes_per_pixel=round(memory.peak / pixels, 1),
-                final_loss=round(objective(setup, settings, content, style, image), 5),
-                tflops=round(flops / (ms / 1000) / 1e12, 4),
-                iterations=iterations,
-            )
-        )
-    return rows, content, style
+    clock = IterationClock(setup.device)
+    with PeakMemory(setup.device) as memory:
+        if impl == "baseline":
+            image = baseline_run(setup, content, style, settings, iterations, clock.tick)
+        else:
+            image = engine_run(setup, content, style, settings, lambda _p: clock.tick())
+    ms = clock.median_ms()
+    return Row(
+        impl=impl,
+        size=size,
+        ms_per_iter=round(ms, 3),
+        peak_bytes=int(memory.peak),
+        bytes_per_pixel=round(memory.peak / pixels, 1),
+        final_loss=round(objective(setup, settings, content, style, image), 5),
+        tflops=round(flops / (ms / 1000) / 1e12, 4),
+        iterations=iterations,
+    )
+
+
+def measure_in_subprocess(args: argparse.Namespace, impl: str, size: int, iterations: int) -> Row:
+    """Each measurement gets a fresh process, so that one's memory (which the CPU allocator
+    keeps) and caches do not flatter or burden the next."""
+    command = [
+        sys.executable, "-m", "styleengine", "bench", "--worker", f"{impl}:{size}",
+        "--iterations", str(iterations), "--device", args.device, "--weights", args.weights,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed:\n{done.stderr[-2000:]}")
+    return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def time_to_quality(setup: EngineSetup, size: int, iterations: int) -> dict:
@@ -374,7 +387,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
     setup = EngineSetup.create(args.weights, args.device, "auto")
     gpu = setup.device.type == "cuda"
     sizes = args.sizes or (GPU_SIZES if gpu else CPU_SIZES)
-    iterations = args.iterations or (100 if gpu else 20)
+    iterations = args.iterations or (100 if gpu else 50)
+    if args.worker:
+        impl, size = args.worker.split(":")
+        print(json.dumps(asdict(measure_one(setup, impl, int(size), iterations))))
+        return 0
     _c, _s, source = load_pair(sizes[0])
     print(f"machine: {machine_description(setup.device)}")
     print(f"engine precision: {setup.dtype}; images: {source}")
@@ -382,7 +399,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
           f"{'final loss':>11}")  # fmt: skip
     rows: list[Row] = []
     for size in sizes:
-        measured, _content, _style = measure(setup, size, iterations)
+        measured = [measure_in_subprocess(args, impl, size, iterations) for impl in IMPLS]
         rows += measured
         for row in measured:
             print(f"{row.impl:9} {row.size:>5} {row.ms_per_iter:>9.1f} "

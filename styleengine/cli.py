@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     bench.add_argument("--weights", default="auto")
     bench.add_argument("--json", default=None, help="also write the results here")
+    bench.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # IMPL:SIZE, internal
     bench.add_argument(
         "--quality-iterations",
         type=int,

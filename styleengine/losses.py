@@ -11,7 +11,8 @@ weights see inputs in 0..255 and have activations far larger than torchvision's)
 - total variation: the mean squared difference of neighbouring pixels of the image in [0, 1],
   a per-pixel quantity that measures the pixel-level noise it is there to suppress.
 
-Gram matrices and losses are computed in float32 even when the features are bfloat16.
+Gram products accumulate in float32 (bfloat16 matrix products do so internally) and the
+losses are computed in float32 even when the features are bfloat16.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ def gram_matrix(features: torch.Tensor, weights: torch.Tensor | None = None) -> 
     transparent style pixels do not count at all, rather than as black).
     """
     _, channels, height, width = features.shape
-    flat = features.reshape(channels, height * width).float()
+    # (positions, channels): a view, not a copy, of the channels-last maps the network makes.
+    flat = features[0].permute(1, 2, 0).reshape(height * width, channels)
+    # The product runs in the features' dtype; bfloat16 matrix products accumulate in float32
+    # and only the result is rounded, which is then carried on in float32.
     if weights is None:
-        return flat @ flat.T / (height * width)
-    flat_weights = weights.reshape(1, height * width).float()
-    total = flat_weights.sum().clamp_min(1.0)
-    return (flat * flat_weights) @ flat.T / total
+        return (flat.T @ flat).float() / (height * width)
+    flat_weights = weights[0].permute(1, 2, 0).reshape(height * width, 1).to(flat.dtype)
+    total = weights.float().sum().clamp_min(1.0)
+    return (flat.T @ (flat * flat_weights)).float() / total
 
 
 def position_weights_for(alpha: torch.Tensor | None, features: torch.Tensor) -> torch.Tensor | None:

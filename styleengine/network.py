@@ -98,6 +98,11 @@ class VGGFeatures(nn.Module):
         deepest = max(_LAYER_INDEX[name] for name in self.layers)
         self.normalize = Normalize(weights.preprocessing)
         self.stack = build_stack(deepest)
+        for name in self.layers:
+            relu_index = _LAYER_INDEX[name] + 1
+            if name.startswith("conv") and relu_index < len(self.stack):
+                # An in-place ReLU would overwrite the requested conv output.
+                self.stack[relu_index] = nn.ReLU(inplace=False)
         own_keys = set(self.stack.state_dict())
         self.stack.load_state_dict({k: v for k, v in weights.state_dict.items() if k in own_keys})
         self.requires_grad_(False)
@@ -123,14 +128,14 @@ class VGGFeatures(nn.Module):
 
 
 def build_stack(last_index: int) -> nn.Sequential:
-    """torchvision's layer types up to ``last_index``. ReLUs are not in place, so that a conv
-    output that is requested is not overwritten; autograd frees it right after the ReLU anyway."""
+    """torchvision's layer types up to ``last_index``, with in-place ReLUs (less memory
+    traffic: the conv output is not kept apart from the ReLU's)."""
     modules: list[nn.Module] = []
     channels = 3
     for entry in _VGG16_CONFIG:
         if entry == "M":
             modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
         else:
-            modules += [nn.Conv2d(channels, entry, kernel_size=3, padding=1), nn.ReLU()]
+            modules += [nn.Conv2d(channels, entry, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
             channels = entry
     return nn.Sequential(*modules[: last_index + 1])
