@@ -34,7 +34,6 @@ from torch import nn
 from .api import EngineSetup
 from .device import describe_device
 from .images import read_image
-from .losses import ContentLoss, StyleLoss, TVLoss
 from .network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
 from .optimization import StyleImage, StyleSettings, Stylizer, resize
 from .sample import sample_content, sample_style
@@ -103,7 +102,7 @@ def baseline_run(
     """The tutorial's loop; ``on_iteration`` after every closure evaluation."""
     device = setup.device
     cnn = build_stack(len(VGG16_LAYERS) - 1)  # the whole features stack
-    cnn.load_state_dict(setup.weights.state_dict)
+    cnn.load_state_dict(setup.weights.state_dict, assign=True)
     cnn = cnn.to(device).eval()
     normalization = Normalize(setup.weights.preprocessing).to(device)
     content, style = content.to(device), style.to(device)
@@ -240,23 +239,7 @@ def objective(setup: EngineSetup, settings: StyleSettings, content, style, image
         setup.weights, setup.device, torch.float32, settings.content_layers,
         tuple(settings.style_layers),
     )  # fmt: skip
-    with torch.no_grad():
-        targets = evaluator.style_targets([StyleImage(style)], [1.0], max(content.shape[-2:]))
-        content_features = evaluator.features(content)
-        features = evaluator.features(image)
-        content_term = sum(
-            ContentLoss(content_features[n])(features[n]) for n in settings.content_layers
-        )
-        style_term = sum(
-            w * StyleLoss(targets[n])(features[n]) for n, w in settings.style_layers.items()
-        )
-        tv_term = TVLoss()(image.to(setup.device))
-    total = (
-        settings.content_weight * content_term
-        + settings.style_weight * style_term
-        + settings.tv_weight * tv_term
-    )
-    return float(total)
+    return evaluator.evaluate(image, content, [StyleImage(style)], settings)["total"]
 
 
 def engine_run(

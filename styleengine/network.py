@@ -104,7 +104,9 @@ class VGGFeatures(nn.Module):
                 # An in-place ReLU would overwrite the requested conv output.
                 self.stack[relu_index] = nn.ReLU(inplace=False)
         own_keys = set(self.stack.state_dict())
-        self.stack.load_state_dict({k: v for k, v in weights.state_dict.items() if k in own_keys})
+        self.stack.load_state_dict(
+            {k: v for k, v in weights.state_dict.items() if k in own_keys}, assign=True
+        )
         self.requires_grad_(False)
         self.eval()
         self._wanted = {_LAYER_INDEX[name]: name for name in self.layers}
@@ -129,13 +131,16 @@ class VGGFeatures(nn.Module):
 
 def build_stack(last_index: int) -> nn.Sequential:
     """torchvision's layer types up to ``last_index``, with in-place ReLUs (less memory
-    traffic: the conv output is not kept apart from the ReLU's)."""
+    traffic: the conv output is not kept apart from the ReLU's). The layers are made on the
+    meta device, skipping a random initialization that the weights replace anyway: load
+    them with ``load_state_dict(..., assign=True)``."""
     modules: list[nn.Module] = []
     channels = 3
     for entry in _VGG16_CONFIG:
         if entry == "M":
             modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
         else:
-            modules += [nn.Conv2d(channels, entry, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            conv = nn.Conv2d(channels, entry, kernel_size=3, padding=1, device="meta")
+            modules += [conv, nn.ReLU(inplace=True)]
             channels = entry
     return nn.Sequential(*modules[: last_index + 1])

@@ -293,6 +293,31 @@ class Stylizer:
         assert image is not None
         return resize(image, (out_height, out_width))
 
+    def objective(
+        self, content: torch.Tensor, style_targets: dict[str, torch.Tensor], settings: StyleSettings
+    ) -> Objective:
+        """The weighted loss terms against ``content`` (at its size) and the style targets."""
+        with torch.no_grad():
+            content_features = self.features(content)
+            content_losses = {n: ContentLoss(content_features[n]) for n in self.content_layers}
+        style_losses = {n: StyleLoss(style_targets[n]) for n in self.style_layers}
+        return Objective(content_losses, style_losses, settings)
+
+    def evaluate(
+        self,
+        image: torch.Tensor,
+        content: torch.Tensor,
+        styles: list[StyleImage],
+        settings: StyleSettings,
+    ) -> dict[str, float]:
+        """The loss terms of ``image`` (no optimization), e.g. to compare two results."""
+        blend = list(settings.style_blend or [1.0] * len(styles))
+        targets = self.style_targets(styles, [w / sum(blend) for w in blend], max(image.shape[-2:]))
+        objective = self.objective(content, targets, settings)
+        with torch.no_grad():
+            terms = objective.terms(self.features(image), image.to(self.device))
+        return {name: float(value) for name, value in terms.items()}
+
     def _optimize_scale(
         self,
         image: torch.Tensor,
@@ -302,46 +327,59 @@ class Stylizer:
         run: _Run,
         scale_index: int,
     ) -> torch.Tensor:
-        settings = run.settings
-        with torch.no_grad():
-            content_features = self.features(content)
-            content_losses = {n: ContentLoss(content_features[n]) for n in self.content_layers}
-        del content_features
-        style_losses = {n: StyleLoss(style_targets[n]) for n in self.style_layers}
-        tv_loss = TVLoss()
-        layer_weights = settings.style_layers
+        objective = self.objective(content, style_targets, run.settings)
         # L-BFGS flattens the gradient with view(): the pixels must be plainly contiguous.
         pixels = image.to(self.device, torch.float32).contiguous().requires_grad_(True)
-        optimizer = _make_optimizer(settings.optimizer, pixels)
+        optimizer = _make_optimizer(run.settings.optimizer, pixels)
         terms: dict[str, torch.Tensor] = {}
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=True)
-            features = self.features(pixels)
-            content_term = sum(loss(features[n]) for n, loss in content_losses.items())
-            style_term = sum(
-                layer_weights[n] * loss(features[n]) for n, loss in style_losses.items()
-            )
-            tv_term = tv_loss(pixels)
-            total = (
-                settings.content_weight * content_term
-                + settings.style_weight * style_term
-                + settings.tv_weight * tv_term
-            )
-            total.backward()
-            terms.update(content=content_term, style=style_term, tv=tv_term, total=total)
-            return total
+            terms.update(objective.terms(self.features(pixels), pixels))
+            terms["total"].backward()
+            return terms["total"]
 
         height, width = image.shape[-2:]
         for step in range(iterations):
             optimizer.step(closure)
-            if settings.optimizer == "adam":
+            if run.settings.optimizer == "adam":
                 with torch.no_grad():
                     pixels.clamp_(0, 1)
             run.iteration_done(
                 scale_index, width, height, terms, pixels, last=step == iterations - 1
             )
         return pixels.detach().clamp(0, 1).cpu()
+
+
+class Objective:
+    """Content, style and total-variation terms with their weights."""
+
+    def __init__(
+        self,
+        content_losses: dict[str, ContentLoss],
+        style_losses: dict[str, StyleLoss],
+        settings: StyleSettings,
+    ) -> None:
+        self.content_losses = content_losses
+        self.style_losses = style_losses
+        self.tv_loss = TVLoss()
+        self.settings = settings
+
+    def terms(
+        self, features: dict[str, torch.Tensor], pixels: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        settings = self.settings
+        content = sum(loss(features[n]) for n, loss in self.content_losses.items())
+        style = sum(
+            settings.style_layers[n] * loss(features[n]) for n, loss in self.style_losses.items()
+        )
+        tv = self.tv_loss(pixels)
+        total = (
+            settings.content_weight * content
+            + settings.style_weight * style
+            + settings.tv_weight * tv
+        )
+        return {"content": content, "style": style, "tv": tv, "total": total}
 
 
 def _make_optimizer(name: str, pixels: torch.Tensor) -> torch.optim.Optimizer:

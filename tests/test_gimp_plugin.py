@@ -42,9 +42,15 @@ def gimp(tmp_path_factory, hed_weights) -> Gimp:
     return instance
 
 
+def _work_dirs() -> list[Path]:
+    """The plug-in's temporary folders (in /tmp, which the GIMP root shares)."""
+    return list(Path("/tmp").glob("gimp-neural-style-*"))
+
+
 def _run(gimp: Gimp, body: str):
     run = gimp.run(PRELUDE + body)
     assert run.results, run.output[-3000:]
+    assert _work_dirs() == [], "the plug-in left temporary files behind"
     return run
 
 
@@ -213,6 +219,15 @@ report(status=status.value_nick)
     finally:
         process.kill()
         process.communicate()
+    # A killed plug-in cannot clean up; its next run removes what the dead one left.
+    assert _work_dirs()
+    _run(
+        gimp,
+        """
+image, content, style = make_pair()
+report(status=neural_style(image, content, style, iterations=2).value_nick)
+""",
+    )
 
 
 def test_one_undo_removes_the_layer_and_redo_restores_it(gimp, tmp_path):

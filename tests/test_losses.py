@@ -86,3 +86,14 @@ def test_luminance_transfer_keeps_result_luminance_and_content_colour():
     torch.testing.assert_close(y(combined), y(result), atol=1e-4, rtol=0)
     # chrominance (I, Q) follows the content: two of them identical -> identical colours
     assert not torch.allclose(combined, result, atol=1e-3)
+
+
+def test_gram_gradient_matches_autograd_of_the_plain_product():
+    features = _features(10, (1, 6, 5, 4)).double().requires_grad_(True)
+    weights = torch.from_numpy(np.random.default_rng(11).random((6, 6)))
+    (gram_matrix(features).double() * weights).sum().backward()
+    ours = features.grad.clone()
+    features.grad = None
+    flat = features[0].reshape(6, -1)
+    ((flat @ flat.T / flat.shape[1]) * weights).sum().backward()
+    torch.testing.assert_close(ours, features.grad)
