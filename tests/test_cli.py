@@ -81,122 +81,62 @@ def _error_run(args, engine_env, kind: ErrorKind):
     return events[-1]["message"]
 
 
+def _stylize_error(pair, tmp_path, engine_env, kind: ErrorKind, *options: str, content=None):
+    """Run ``stylize`` on the pair (or another content) with ``options``; expect ``kind``."""
+    source, style = pair
+    output = tmp_path / "o.png"
+    arguments = ["stylize", str(content or source), str(style), "-o", str(output), *options]
+    message = _error_run(arguments, engine_env, kind)
+    assert not output.exists()
+    return message
+
+
 def test_missing_file_is_bad_input(pair, tmp_path, engine_env):
-    _content, style = pair
-    message = _error_run(
-        ["stylize", str(tmp_path / "nope.png"), str(style), "-o", str(tmp_path / "o.png")],
-        engine_env,
-        ErrorKind.BAD_INPUT,
-    )
+    missing = tmp_path / "nope.png"
+    message = _stylize_error(pair, tmp_path, engine_env, ErrorKind.BAD_INPUT, content=missing)
     assert "nope.png" in message
 
 
 def test_corrupt_image_is_bad_input(pair, tmp_path, engine_env):
-    content, _style = pair
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
-    _error_run(
-        ["stylize", str(content), str(corrupt), "-o", str(tmp_path / "o.png")],
-        engine_env,
-        ErrorKind.BAD_INPUT,
-    )
+    _stylize_error(pair, tmp_path, engine_env, ErrorKind.BAD_INPUT, content=corrupt)
 
 
 def test_zero_size_image_is_bad_input(pair, tmp_path, engine_env):
-    _content, style = pair
     empty = tmp_path / "empty.npy"
     np.save(empty, np.zeros((0, 10, 3), np.float32))
-    message = _error_run(
-        ["stylize", str(empty), str(style), "-o", str(tmp_path / "o.png")],
-        engine_env,
-        ErrorKind.BAD_INPUT,
-    )
+    message = _stylize_error(pair, tmp_path, engine_env, ErrorKind.BAD_INPUT, content=empty)
     assert "empty" in message
 
 
 def test_unknown_layer_is_bad_input(pair, tmp_path, engine_env):
-    content, style = pair
-    message = _error_run(
-        [
-            "stylize",
-            str(content),
-            str(style),
-            "-o",
-            str(tmp_path / "o.png"),
-            "--style-layers",
-            "relu1_1,relu9_1",
-        ],
-        engine_env,
-        ErrorKind.BAD_INPUT,
-    )
+    layers = ("--style-layers", "relu1_1,relu9_1")
+    message = _stylize_error(pair, tmp_path, engine_env, ErrorKind.BAD_INPUT, *layers)
     assert "relu9_1" in message
 
 
 def test_usage_error_is_bad_input(pair, tmp_path, engine_env):
-    content, style = pair
-    _error_run(
-        ["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"), "--iterations", "x"],
-        engine_env,
-        ErrorKind.BAD_INPUT,
-    )
+    _stylize_error(pair, tmp_path, engine_env, ErrorKind.BAD_INPUT, "--iterations", "x")
 
 
 def test_missing_weights_is_no_weights(pair, tmp_path, engine_env):
-    content, style = pair
-    message = _error_run(
-        [
-            "stylize",
-            str(content),
-            str(style),
-            "-o",
-            str(tmp_path / "o.png"),
-            "--weights",
-            str(tmp_path / "missing.pth"),
-        ],
-        engine_env,
-        ErrorKind.NO_WEIGHTS,
-    )
+    weights = ("--weights", str(tmp_path / "missing.pth"))
+    message = _stylize_error(pair, tmp_path, engine_env, ErrorKind.NO_WEIGHTS, *weights)
     assert "missing.pth" in message
 
 
 def test_damaged_weights_file_is_no_weights(pair, tmp_path, engine_env):
-    content, style = pair
     damaged = tmp_path / "damaged.pth"
     damaged.write_bytes(b"PK\x03\x04 truncated")
-    _error_run(
-        [
-            "stylize",
-            str(content),
-            str(style),
-            "-o",
-            str(tmp_path / "o.png"),
-            "--weights",
-            str(damaged),
-        ],
-        engine_env,
-        ErrorKind.NO_WEIGHTS,
-    )
+    weights = ("--weights", str(damaged))
+    _stylize_error(pair, tmp_path, engine_env, ErrorKind.NO_WEIGHTS, *weights)
 
 
 def test_too_large_is_out_of_memory_with_a_size_that_fits(pair, tmp_path, engine_env):
-    content, style = pair
-    message = _error_run(
-        [
-            "stylize",
-            str(content),
-            str(style),
-            "-o",
-            str(tmp_path / "o.png"),
-            "--size",
-            "400000",
-            "--device",
-            "cpu",
-        ],
-        engine_env,
-        ErrorKind.OUT_OF_MEMORY,
-    )
+    options = ("--size", "400000", "--device", "cpu")
+    message = _stylize_error(pair, tmp_path, engine_env, ErrorKind.OUT_OF_MEMORY, *options)
     assert "--size" in message
-    assert not (tmp_path / "o.png").exists()
 
 
 def _start_long_run(pair, tmp_path, engine_env, stdin):

@@ -133,12 +133,13 @@ report(status=status.value_nick, top=layer_info(top), gray=top.is_gray())
     assert found["gray"] and (found["top"]["width"], found["top"]["height"]) == (96, 64)
 
 
-def test_missing_engine_python_is_an_error_and_adds_no_layer(gimp):
+def _run_with_config(gimp: Gimp, **changes: str):
+    """One plug-in run with its config file changed, then restored."""
     config = gimp.plugins_dir / "neural_style" / "neural_style.json"
     saved = config.read_text()
-    config.write_text(json.dumps({"python": "/nonexistent/python", "weights": "hed"}))
+    config.write_text(json.dumps({**json.loads(saved), **changes}))
     try:
-        run = _run(
+        return _run(
             gimp,
             """
 image, content, style = make_pair()
@@ -149,30 +150,19 @@ report(status=status.value_nick, before=before, after=len(image.get_layers()))
         )
     finally:
         config.write_text(saved)
+
+
+def test_missing_engine_python_is_an_error_and_adds_no_layer(gimp):
+    run = _run_with_config(gimp, python="/nonexistent/python")
     found = run.results[0]
-    assert found["status"] == "execution-error"
-    assert found["after"] == found["before"]
+    assert found["status"] == "execution-error" and found["after"] == found["before"]
     assert "install.py" in run.output
 
 
 def test_damaged_weights_are_an_error_and_add_no_layer(gimp, tmp_path):
     damaged = tmp_path / "damaged.pth"
     damaged.write_bytes(b"not a weights file")
-    config = gimp.plugins_dir / "neural_style" / "neural_style.json"
-    saved = config.read_text()
-    config.write_text(json.dumps({**json.loads(saved), "weights": str(damaged)}))
-    try:
-        run = _run(
-            gimp,
-            """
-image, content, style = make_pair()
-before = len(image.get_layers())
-status = neural_style(image, content, style, iterations=5)
-report(status=status.value_nick, before=before, after=len(image.get_layers()))
-""",
-        )
-    finally:
-        config.write_text(saved)
+    run = _run_with_config(gimp, weights=str(damaged))
     found = run.results[0]
     assert found["status"] == "execution-error" and found["after"] == found["before"]
     assert "could not be read" in run.output
