@@ -63,7 +63,8 @@ def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
     )
 
 
-def _output_size(content: ImageData, size: int | None) -> tuple[int, int]:
+def output_size(content: ImageData, size: int | None) -> tuple[int, int]:
+    """(height, width) of the result: the content's, or with the longest side ``size``."""
     if size is None or size == 0:
         return content.height, content.width
     if size < 1:
@@ -90,7 +91,7 @@ def stylize_image_data(
     if not styles:
         raise BadInputError("At least one style image is needed.")
     settings.validate(len(styles))
-    height, width = _output_size(content, size)
+    height, width = output_size(content, size)
     content_rgb = _to_tensor(content.rgb)
     style_images = []
     for style in styles:

@@ -162,7 +162,7 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
 
 
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
-    from .api import EngineSetup, stylize_image_data
+    from .api import EngineSetup, output_size, stylize_image_data
     from .device import describe_device
     from .images import ImageData, check_output_path, read_image, write_image
     from .optimization import Progress, optimization_size, scale_sizes
@@ -180,11 +180,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     settings = _settings_from(args, setup.device.type)
     settings.validate(len(styles))
     size = args.size or None
-    if size is not None and size < 1:
-        raise BadInputError("--size must be a positive number of pixels.")
-    longest = size or max(content.height, content.width)
-    factor = longest / max(content.height, content.width)
-    out_h, out_w = max(1, round(content.height * factor)), max(1, round(content.width * factor))
+    out_h, out_w = output_size(content, size)
     work_dims = optimization_size(out_h, out_w, args.work_size or None)
     reporter.start(
         {
