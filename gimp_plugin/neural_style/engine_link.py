@@ -14,7 +14,6 @@ import ast
 import json
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -249,9 +248,7 @@ class EngineResult:
     stderr_tail: list[str] = field(default_factory=list)
 
 
-def run_engine(
-    python: str, arguments: list[str], on_event, cancelled=lambda: False
-) -> EngineResult:
+def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
     """Run the engine, calling ``on_event`` for each protocol event; never leaves it running.
 
     The engine's stdin is a pipe that stays open while this process lives: when GIMP kills
@@ -280,8 +277,6 @@ def run_engine(
                 continue
             last = event
             on_event(event)
-            if cancelled():
-                process.send_signal(signal.SIGTERM)
         process.wait()
     finally:
         if process.poll() is None:
