@@ -216,7 +216,7 @@ class Stylizer:
         return OutOfMemoryError(
             f"A {width}x{height} image does not fit in the memory of {self.device.type} "
             f"({available / 2**30:.1f} GiB free). The largest size that fits is about "
-            f"{side} px on the longest side: use --size {side} or smaller."
+            f"{side} px on the longest side: use --size or --work-size {side} or smaller."
         )
 
     def style_targets(

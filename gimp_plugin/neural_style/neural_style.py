@@ -190,7 +190,10 @@ class NeuralStyle(Gimp.PlugIn):
             if not result.ok:
                 if result.kind == "cancelled":
                     return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
-                raise LinkError(f"Neural Style failed: {result.message}")
+                hint = ""
+                if result.kind == "out_of_memory":
+                    hint = " In the dialog, set Working size to that number or less."
+                raise LinkError(f"Neural Style failed: {result.message}{hint}")
             shape, pixels = engine_link.read_npy(output_path)
         finally:
             Gimp.progress_end()
