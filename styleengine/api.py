@@ -106,8 +106,10 @@ def stylize_image_data(
             )[None]
         style_images.append(StyleImage(rgb, alpha))
 
+    if work_side is not None and work_side < 1:
+        raise BadInputError("--work-size must be a positive number of pixels.")
     result = setup.stylizer(settings).run(
-        content_rgb, style_images, settings, (height, width), callback
+        content_rgb, style_images, settings, (height, width), callback, work_side
     )
     result_rgb = result[0]
     if preserve_colors == "luminance":

@@ -84,6 +84,21 @@ def test_tiny_and_strip_images_work(setup):
         assert result.rgb.shape == shape
 
 
+def test_work_size_optimizes_smaller_and_returns_the_output_size(setup):
+    content = make_content(96, 128)
+    seen = []
+    result = stylize_image_data(
+        from_array(content),
+        [from_array(make_style())],
+        StyleSettings(iterations=2, scales=1),
+        setup,
+        callback=seen.append,
+        work_side=64,
+    )
+    assert (seen[-1].width, seen[-1].height) == (64, 48)  # where the optimization ran
+    assert result.rgb.shape == (96, 128, 3)  # scaled back up
+
+
 def test_size_option_sets_longest_side(setup):
     result, _ = _run(setup, StyleSettings(iterations=2, scales=1), make_content(40, 80), size=48)
     assert result.rgb.shape == (24, 48, 3)
