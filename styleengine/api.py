@@ -12,7 +12,7 @@ from .color import match_histogram, transfer_luminance
 from .device import select_device, select_precision
 from .errors import BadInputError
 from .images import ImageData, from_array, from_pil
-from .optimization import ProgressCallback, StyleImage, StyleSettings, Stylizer
+from .optimization import ProgressCallback, StyleImage, StyleSettings, Stylizer, resize
 from .weights import WeightSet, load_weights
 
 PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
@@ -113,10 +113,7 @@ def stylize_image_data(
     )
     result_rgb = result[0]
     if preserve_colors == "luminance":
-        content_at_size = torch.nn.functional.interpolate(
-            content_rgb, size=(height, width), mode="bicubic", antialias=True
-        ).clamp(0, 1)
-        result_rgb = transfer_luminance(result_rgb, content_at_size[0])
+        result_rgb = transfer_luminance(result_rgb, resize(content_rgb, (height, width))[0])
     alpha = content.alpha
     if alpha is not None and alpha.shape != (height, width):
         alpha_tensor = torch.from_numpy(alpha)[None, None]

@@ -253,14 +253,22 @@ def engine_run(
     return stylizer.run(content, [StyleImage(style)], settings, callback=on_iteration)
 
 
-def load_pair(size: int) -> tuple[torch.Tensor, torch.Tensor, str]:
-    if (SHARED_IMAGES / "tubingen.jpg").is_file():
+def _shared_images_present() -> bool:
+    return (SHARED_IMAGES / "tubingen.jpg").is_file()
+
+
+def image_source() -> str:
+    if _shared_images_present():
+        return f"shared sample images ({SHARED_IMAGES}: tubingen + starry_night)"
+    return "generated images (../shared/images not found)"
+
+
+def load_pair(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    if _shared_images_present():
         content = read_image(SHARED_IMAGES / "tubingen.jpg").rgb
         style = read_image(SHARED_IMAGES / "starry_night.jpg").rgb
-        source = f"shared sample images ({SHARED_IMAGES}: tubingen + starry_night)"
     else:
         content, style = sample_content(), sample_style()
-        source = "generated images (../shared/images not found)"
 
     def tensor(pixels: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(pixels).permute(2, 0, 1)[None].contiguous()
@@ -272,12 +280,12 @@ def load_pair(size: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     style_height, style_width = style_t.shape[-2:]
     factor = size / max(style_height, style_width)
     style_t = resize(style_t, (round(style_height * factor), round(style_width * factor)))
-    return content_t, style_t, source
+    return content_t, style_t
 
 
 def measure_one(setup: EngineSetup, impl: str, size: int, iterations: int) -> Row:
     """Time one implementation at one size (run in a fresh process: see run_benchmark)."""
-    content, style, _ = load_pair(size)
+    content, style = load_pair(size)
     settings = StyleSettings(iterations=iterations, scales=1, report_every=1)
     pixels = content.shape[-2] * content.shape[-1]
     deepest = max((*settings.content_layers, *settings.style_layers), key=VGG16_LAYERS.index)
@@ -316,7 +324,7 @@ def measure_in_subprocess(args: argparse.Namespace, impl: str, size: int, iterat
 
 def time_to_quality(setup: EngineSetup, size: int, iterations: int) -> dict:
     """Seconds the engine needs to reach the loss the baseline has after ``iterations``."""
-    content, style, _ = load_pair(size)
+    content, style = load_pair(size)
     settings = StyleSettings(iterations=iterations, scales=1)
     clock = IterationClock(setup.device)
     baseline_image = baseline_run(setup, content, style, settings, iterations, clock.tick)
@@ -375,7 +383,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         impl, size = args.worker.split(":")
         print(json.dumps(asdict(measure_one(setup, impl, int(size), iterations))))
         return 0
-    _c, _s, source = load_pair(sizes[0])
+    source = image_source()
     print(f"machine: {machine_description(setup.device)}")
     print(f"engine precision: {setup.dtype}; images: {source}")
     print(f"{'impl':9} {'size':>5} {'ms/iter':>9} {'peak MB':>9} {'B/px':>7} {'TFLOP/s':>8} "

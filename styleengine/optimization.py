@@ -71,6 +71,11 @@ class StyleSettings:
     style_blend: tuple[float, ...] | None = None
     report_every: int = 1
 
+    def blend_weights(self, style_count: int) -> list[float]:
+        """One weight per style image, summing to 1 (equal when no blend is given)."""
+        blend = list(self.style_blend or [1.0] * style_count)
+        return [w / sum(blend) for w in blend]
+
     def validate(self, style_count: int) -> None:
         """Raise BadInputError for settings that cannot work, with what to change."""
         if self.iterations < 1:
@@ -260,8 +265,7 @@ class Stylizer:
         torch.manual_seed(settings.seed)
         generator = torch.Generator().manual_seed(settings.seed)
 
-        blend = list(settings.style_blend or [1.0] * len(styles))
-        blend = [w / sum(blend) for w in blend]
+        blend = settings.blend_weights(len(styles))
         sizes = scale_sizes(height, width, settings.scales)
         shares = iterations_per_scale(settings.iterations, len(sizes))
         run = _Run(settings, callback, total=settings.iterations, scales=len(sizes))
@@ -311,8 +315,8 @@ class Stylizer:
         settings: StyleSettings,
     ) -> dict[str, float]:
         """The loss terms of ``image`` (no optimization), e.g. to compare two results."""
-        blend = list(settings.style_blend or [1.0] * len(styles))
-        targets = self.style_targets(styles, [w / sum(blend) for w in blend], max(image.shape[-2:]))
+        blend = settings.blend_weights(len(styles))
+        targets = self.style_targets(styles, blend, max(image.shape[-2:]))
         objective = self.objective(content, targets, settings)
         with torch.no_grad():
             terms = objective.terms(self.features(image), image.to(self.device))

@@ -228,3 +228,18 @@ def test_run_with_stdin_pipe_held_open_exits_cleanly(pair, tmp_path, engine_env,
     assert process.returncode == 0, stderr
     assert json.loads(stdout.splitlines()[-1])["event"] == "done"
     assert "Fatal" not in stderr and output.is_file()
+
+
+def test_bench_measures_baseline_and_engine(tmp_path, engine_env, hed_weights):
+    report = tmp_path / "bench.json"
+    done = run_cli(
+        ["bench", "--sizes", "48", "--iterations", "5", "--quality-iterations", "0",
+         "--device", "cpu", "--weights", "hed", "--json", str(report)],
+        engine_env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(report.read_text())["rows"]
+    assert [row["impl"] for row in rows] == ["baseline", "engine"]
+    for row in rows:
+        assert row["size"] == 48 and row["ms_per_iter"] > 0 and row["final_loss"] > 0
+    assert "speed-up" in done.stdout
