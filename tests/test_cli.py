@@ -13,7 +13,10 @@ import pytest
 from conftest import edge_correlation, make_content, make_style, run_cli
 from PIL import Image
 
+from styleengine.api import EngineSetup
+from styleengine.bench import baseline_run, load_pair
 from styleengine.errors import ErrorKind
+from styleengine.optimization import StyleSettings
 
 
 @pytest.fixture
@@ -243,3 +246,13 @@ def test_bench_measures_baseline_and_engine(tmp_path, engine_env, hed_weights):
     for row in rows:
         assert row["size"] == 48 and row["ms_per_iter"] > 0 and row["final_loss"] > 0
     assert "speed-up" in done.stdout
+
+
+def test_bench_baseline_makes_exactly_the_asked_iterations(hed_weights):
+    """torch's L-BFGS makes 20 iterations per step(): a plain loop would give the baseline
+    40 for 25 asked, and a lower final loss that is only more work, not a better method."""
+    setup = EngineSetup.create("hed", "cpu", "fp32")
+    content, style = load_pair(64)
+    evaluations = []
+    baseline_run(setup, content, style, StyleSettings(scales=1), 25, lambda: evaluations.append(1))
+    assert len(evaluations) == 25
