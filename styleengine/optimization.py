@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from .device import available_memory_bytes, estimate_peak_bytes, largest_fitting_side
 from .errors import BadInputError, OutOfMemoryError
+from .lbfgs import LBFGS
 from .losses import ContentLoss, StyleLoss, TVLoss, gram_matrix, position_weights_for
 from .network import VGGFeatures, check_layer_names
 from .weights import WeightSet
@@ -332,13 +333,13 @@ class Stylizer:
         scale_index: int,
     ) -> torch.Tensor:
         objective = self.objective(content, style_targets, run.settings)
-        # L-BFGS flattens the gradient with view(): the pixels must be plainly contiguous.
+        # L-BFGS works on the flattened pixels: they must be plainly contiguous.
         pixels = image.to(self.device, torch.float32).contiguous().requires_grad_(True)
         optimizer = _make_optimizer(run.settings.optimizer, pixels)
         terms: dict[str, torch.Tensor] = {}
 
         def closure() -> torch.Tensor:
-            optimizer.zero_grad(set_to_none=True)
+            pixels.grad = None
             terms.update(objective.terms(self.features(pixels), pixels))
             terms["total"].backward()
             return terms["total"]
@@ -386,19 +387,12 @@ class Objective:
         return {"content": content, "style": style, "tv": tv, "total": total}
 
 
-def _make_optimizer(name: str, pixels: torch.Tensor) -> torch.optim.Optimizer:
+def _make_optimizer(name: str, pixels: torch.Tensor) -> torch.optim.Optimizer | LBFGS:
     if name == "adam":
         return torch.optim.Adam([pixels], lr=ADAM_LEARNING_RATE)
-    # One L-BFGS iteration per step(), so progress and cancellation come every iteration.
-    # Zero tolerances: the iteration count is fixed, never a silent early stop.
-    return torch.optim.LBFGS(
-        [pixels],
-        lr=1.0,
-        max_iter=1,
-        history_size=LBFGS_HISTORY,
-        tolerance_grad=0.0,
-        tolerance_change=0.0,
-    )
+    # One L-BFGS iteration per step(), so progress and cancellation come every iteration;
+    # the iteration count is fixed, never a silent early stop (lbfgs.py).
+    return LBFGS(pixels, history_size=LBFGS_HISTORY)
 
 
 class _Run:
