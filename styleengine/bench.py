@@ -33,14 +33,34 @@ from torch import nn
 
 from .api import EngineSetup
 from .device import describe_device
+from .errors import BadInputError
 from .images import read_image
 from .network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
-from .optimization import StyleImage, StyleSettings, Stylizer, resize
+from .optimization import (
+    DEFAULT_SCALES,
+    Progress,
+    StyleImage,
+    StyleSettings,
+    Stylizer,
+    default_report_every,
+    resize,
+)
 from .sample import sample_content, sample_style
 
 SHARED_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"
+# (content, style): the first is the main pair; the others show how much a final-loss
+# comparison varies with the images.
+SHARED_PAIRS = (
+    ("tubingen.jpg", "starry_night.jpg"),
+    ("golden_gate.jpg", "the_scream.jpg"),
+    ("hoovertowernight.jpg", "shipwreck.jpg"),
+)
+GENERATED_PAIR = ("generated content", "generated style")
 CPU_SIZES = (256, 512)
+MIN_SIZE = 64
 GPU_SIZES = (512, 1024, 2048)
+# The GPU target: 500 iterations at 512 px from a loaded model.
+GPU_END_TO_END_ITERATIONS = 500
 WARMUP_ITERATIONS = 3
 IMPLS = ("baseline", "engine")
 DEFAULT_LBFGS_MAX_ITER = 20  # torch.optim.LBFGS's default
@@ -98,9 +118,9 @@ def baseline_run(
     style: torch.Tensor,
     settings: StyleSettings,
     iterations: int,
-    on_iteration: Callable[[], None],
+    on_iteration: Callable[[int], None],
 ) -> torch.Tensor:
-    """The tutorial's loop; ``on_iteration`` after every closure evaluation."""
+    """The tutorial's loop; ``on_iteration(evaluations so far)`` after every evaluation."""
     device = setup.device
     cnn = build_stack(len(VGG16_LAYERS) - 1)  # the whole features stack
     cnn.load_state_dict(setup.weights.state_dict, assign=True)
@@ -144,7 +164,7 @@ def baseline_run(
         )
         loss.backward()
         evaluations[0] += 1
-        on_iteration()
+        on_iteration(evaluations[0])
         return loss
 
     # torch's L-BFGS makes up to ``max_iter`` (default 20) iterations per step(); the last
@@ -220,23 +240,34 @@ class PeakMemory:
 
 
 class IterationClock:
-    """Per-iteration wall times; synchronizes a CUDA device at each tick."""
+    """Wall time at iteration counts. On a GPU it synchronizes at each tick, so it ticks at
+    the engine's report interval there (as the command line reports), not every iteration:
+    a wait every iteration would be a cost the engine does not have."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.stamps = [time.perf_counter()]
+        self.every = default_report_every(device.type)
+        self.marks = [(time.perf_counter(), 0)]
 
-    def tick(self) -> None:
+    def tick(self, iterations_done: int) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        self.stamps.append(time.perf_counter())
+        self.marks.append((time.perf_counter(), iterations_done))
+
+    def tick_at_interval(self, iterations_done: int) -> None:
+        if iterations_done % self.every == 0:
+            self.tick(iterations_done)
 
     def median_ms(self) -> float:
-        durations = np.diff(self.stamps)[WARMUP_ITERATIONS:]
-        return float(statistics.median(durations)) * 1000
+        per_iteration = [
+            (t1 - t0) / (i1 - i0)
+            for (t0, i0), (t1, i1) in zip(self.marks, self.marks[1:])
+            if i0 >= WARMUP_ITERATIONS and i1 > i0
+        ]
+        return float(statistics.median(per_iteration)) * 1000
 
     def elapsed(self) -> float:
-        return self.stamps[-1] - self.stamps[0]
+        return self.marks[-1][0] - self.marks[0][0]
 
 
 def objective(setup: EngineSetup, settings: StyleSettings, content, style, image) -> float:
@@ -253,55 +284,60 @@ def engine_run(
     content: torch.Tensor,
     style: torch.Tensor,
     settings: StyleSettings,
-    on_iteration: Callable,
+    on_iteration: Callable[[Progress], None] | None,
 ) -> torch.Tensor:
     stylizer = setup.stylizer(settings)
     return stylizer.run(content, [StyleImage(style)], settings, callback=on_iteration)
 
 
 def _shared_images_present() -> bool:
-    return (SHARED_IMAGES / "tubingen.jpg").is_file()
+    return all((SHARED_IMAGES / name).is_file() for pair in SHARED_PAIRS for name in pair)
+
+
+def image_pairs() -> tuple[tuple[str, str], ...]:
+    """(content, style) names: the shared sample images, else the one generated pair."""
+    return SHARED_PAIRS if _shared_images_present() else (GENERATED_PAIR,)
 
 
 def image_source() -> str:
     if _shared_images_present():
-        return f"shared sample images ({SHARED_IMAGES}: tubingen + starry_night)"
+        return f"shared sample images ({SHARED_IMAGES}); main pair: {' + '.join(SHARED_PAIRS[0])}"
     return "generated images (../shared/images not found)"
 
 
-def load_pair(size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    if _shared_images_present():
-        content = read_image(SHARED_IMAGES / "tubingen.jpg").rgb
-        style = read_image(SHARED_IMAGES / "starry_night.jpg").rgb
+def load_pair(size: int, pair: tuple[str, str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A (content, style) pair, each resized to ``size`` on its longest side."""
+    content_name, style_name = pair or image_pairs()[0]
+    if (content_name, style_name) == GENERATED_PAIR:
+        images = (sample_content(), sample_style())
     else:
-        content, style = sample_content(), sample_style()
+        images = (read_image(SHARED_IMAGES / name).rgb for name in (content_name, style_name))
 
     def tensor(pixels: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(pixels).permute(2, 0, 1)[None].contiguous()
+        pixels_t = torch.from_numpy(pixels).permute(2, 0, 1)[None].contiguous()
+        height, width = pixels_t.shape[-2:]
+        factor = size / max(height, width)
+        return resize(pixels_t, (round(height * factor), round(width * factor)))
 
-    content_t, style_t = tensor(content), tensor(style)
-    height, width = content_t.shape[-2:]
-    factor = size / max(height, width)
-    content_t = resize(content_t, (round(height * factor), round(width * factor)))
-    style_height, style_width = style_t.shape[-2:]
-    factor = size / max(style_height, style_width)
-    style_t = resize(style_t, (round(style_height * factor), round(style_width * factor)))
-    return content_t, style_t
+    content, style = (tensor(pixels) for pixels in images)
+    return content, style
 
 
 def measure_one(setup: EngineSetup, impl: str, size: int, iterations: int) -> Row:
     """Time one implementation at one size (run in a fresh process: see run_benchmark)."""
     content, style = load_pair(size)
-    settings = StyleSettings(iterations=iterations, scales=1, report_every=1)
+    clock = IterationClock(setup.device)
+    settings = StyleSettings(iterations=iterations, scales=1, report_every=clock.every)
     pixels = content.shape[-2] * content.shape[-1]
     deepest = max((*settings.content_layers, *settings.style_layers), key=VGG16_LAYERS.index)
     flops = conv_flops_per_iteration(*content.shape[-2:], deepest)
-    clock = IterationClock(setup.device)
     with PeakMemory(setup.device) as memory:
         if impl == "baseline":
-            image = baseline_run(setup, content, style, settings, iterations, clock.tick)
+            image = baseline_run(
+                setup, content, style, settings, iterations, clock.tick_at_interval
+            )
         else:
-            image = engine_run(setup, content, style, settings, lambda _p: clock.tick())
+            image = engine_run(setup, content, style, settings, lambda p: clock.tick(p.iteration))
     ms = clock.median_ms()
     return Row(
         impl=impl,
@@ -328,43 +364,95 @@ def measure_in_subprocess(args: argparse.Namespace, impl: str, size: int, iterat
     return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def final_losses_over_pairs(setup: EngineSetup, size: int, iterations: int) -> list[dict]:
+    """Both implementations' final loss on every image pair: one pair's comparison is
+    chance as much as method, since L-BFGS with unit steps amplifies rounding differences
+    into different paths."""
+    results = []
+    for pair in image_pairs():
+        content, style = load_pair(size, pair)
+        settings = StyleSettings(iterations=iterations, scales=1, report_every=iterations)
+        baseline = baseline_run(setup, content, style, settings, iterations, lambda _n: None)
+        engine = engine_run(setup, content, style, settings, None)
+        losses = {
+            name: round(objective(setup, settings, content, style, image), 5)
+            for name, image in (("baseline", baseline), ("engine", engine))
+        }
+        results.append({"content": pair[0], "style": pair[1], **losses})
+    return results
+
+
+class _Reached(Exception):
+    pass
+
+
+def _engine_seconds_to(
+    setup: EngineSetup,
+    content: torch.Tensor,
+    style: torch.Tensor,
+    target: float,
+    scales: int,
+    iterations: int,
+) -> tuple[int | None, float | None]:
+    """Iterations and seconds until the engine's image scores ``target`` or less, checked
+    every tenth iteration of the finest scale; the checks themselves are not timed."""
+    settings = StyleSettings(iterations=iterations, scales=scales, report_every=10)
+    scoring = StyleSettings(scales=1)
+    spent, last, reached = [0.0], [time.perf_counter()], [None]
+
+    def check(progress: Progress) -> None:
+        if setup.device.type == "cuda":
+            torch.cuda.synchronize()
+        spent[0] += time.perf_counter() - last[0]
+        if progress.scale == progress.scales:
+            loss = objective(setup, scoring, content, style, progress.current_image())
+            if loss <= target:
+                reached[0] = progress.iteration
+                raise _Reached
+        last[0] = time.perf_counter()
+
+    with contextlib.suppress(_Reached):
+        engine_run(setup, content, style, settings, check)
+    return reached[0], (round(spent[0], 2) if reached[0] else None)
+
+
 def time_to_quality(setup: EngineSetup, size: int, iterations: int) -> dict:
-    """Seconds the engine needs to reach the loss the baseline has after ``iterations``."""
+    """Seconds the engine needs to reach the loss the baseline has after ``iterations``:
+    on one scale, as the baseline works, and coarse-to-fine, as the engine works by default
+    (its iterations then count over all scales)."""
     content, style = load_pair(size)
     settings = StyleSettings(iterations=iterations, scales=1)
     clock = IterationClock(setup.device)
     baseline_image = baseline_run(setup, content, style, settings, iterations, clock.tick)
     target = objective(setup, settings, content, style, baseline_image)
-    baseline_seconds = clock.elapsed()
-
-    engine_settings = StyleSettings(iterations=2 * iterations, scales=1, report_every=1)
-    spent, reached = [0.0], [None]
-    last = [time.perf_counter()]
-
-    class Reached(Exception):
-        pass
-
-    def check(progress) -> None:
-        if setup.device.type == "cuda":
-            torch.cuda.synchronize()
-        spent[0] += time.perf_counter() - last[0]
-        if progress.iteration % 10 == 0:
-            loss = objective(setup, settings, content, style, progress.current_image())
-            if loss <= target:
-                reached[0] = progress.iteration
-                raise Reached
-        last[0] = time.perf_counter()
-
-    with contextlib.suppress(Reached):
-        engine_run(setup, content, style, engine_settings, check)
-    return {
+    result = {
         "size": size,
         "baseline_iterations": iterations,
-        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_seconds": round(clock.elapsed(), 2),
         "target_loss": round(target, 5),
-        "engine_iterations": reached[0],
-        "engine_seconds": round(spent[0], 2) if reached[0] else None,
     }
+    for name, scales in (("engine_one_scale", 1), ("engine_coarse_to_fine", DEFAULT_SCALES)):
+        reached, seconds = _engine_seconds_to(setup, content, style, target, scales, 2 * iterations)
+        result[name] = {"scales": scales, "iterations": reached, "seconds": seconds}
+    return result
+
+
+def end_to_end(setup: EngineSetup, size: int, iterations: int) -> dict:
+    """Seconds for a whole single-scale stylization from a loaded model (style targets,
+    content features, the iterations, the result back in host memory): the first run in
+    the process (cuDNN's autotuning included on a GPU) and the next."""
+    content, style = load_pair(size)
+    settings = StyleSettings(
+        iterations=iterations, scales=1, report_every=default_report_every(setup.device.type)
+    )
+    stylizer = setup.stylizer(settings)
+    seconds = []
+    for _ in range(2):
+        started = time.perf_counter()
+        stylizer.run(content, [StyleImage(style)], settings, callback=lambda _p: None)
+        seconds.append(round(time.perf_counter() - started, 3))
+    return {"size": size, "iterations": iterations, "first_seconds": seconds[0],
+            "second_seconds": seconds[1]}  # fmt: skip
 
 
 def machine_description(device: torch.device) -> str:
@@ -384,6 +472,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
     setup = EngineSetup.create(args.weights, args.device, "auto")
     gpu = setup.device.type == "cuda"
     sizes = args.sizes or (GPU_SIZES if gpu else CPU_SIZES)
+    if min(sizes) < MIN_SIZE:
+        # The baseline's whole stack pools five times; the sample pairs are up to 1.9:1.
+        raise BadInputError(f"Benchmark sizes must be at least {MIN_SIZE} px.")
     iterations = args.iterations or (100 if gpu else 50)
     if args.worker:
         impl, size = args.worker.split(":")
@@ -405,13 +496,41 @@ def run_benchmark(args: argparse.Namespace) -> int:
         baseline, engine = measured
         print(f"          speed-up {baseline.ms_per_iter / engine.ms_per_iter:.2f}x, final loss "
               f"{(engine.final_loss / baseline.final_loss - 1) * 100:+.1f}%")  # fmt: skip
+    pairs = None
+    if args.loss_pairs:
+        pairs = final_losses_over_pairs(setup, sizes[0], iterations)
+        print(f"final loss after {iterations} iterations at {sizes[0]} px, per image pair:")
+        for pair in pairs:
+            change = (pair["engine"] / pair["baseline"] - 1) * 100
+            print(f"  {pair['content']} + {pair['style']}: baseline {pair['baseline']:.4f}, "
+                  f"engine {pair['engine']:.4f} ({change:+.1f}%)")  # fmt: skip
     quality = None
     if args.quality_iterations:
         quality = time_to_quality(setup, sizes[0], args.quality_iterations)
         print(
-            f"time to quality at {quality['size']} px: baseline {quality['baseline_seconds']} s "
-            f"for {quality['baseline_iterations']} iterations (loss {quality['target_loss']}); "
-            f"engine {quality['engine_seconds']} s ({quality['engine_iterations']} iterations)"
+            f"time to quality at {quality['size']} px: the baseline reaches "
+            f"{quality['target_loss']} after {quality['baseline_iterations']} iterations in "
+            f"{quality['baseline_seconds']} s"
+        )
+        for name in ("engine_one_scale", "engine_coarse_to_fine"):
+            engine = quality[name]
+            reached = (
+                f"{engine['seconds']} s ({engine['iterations']} iterations)"
+                if engine["iterations"]
+                else f"not within {2 * quality['baseline_iterations']} iterations"
+            )
+            print(f"  engine, {engine['scales']} scale(s): {reached}")
+    end_to_end_iterations = (
+        args.end_to_end_iterations
+        if args.end_to_end_iterations is not None
+        else (GPU_END_TO_END_ITERATIONS if gpu else iterations)
+    )
+    whole = None
+    if end_to_end_iterations:
+        whole = end_to_end(setup, GPU_SIZES[0] if gpu else sizes[0], end_to_end_iterations)
+        print(
+            f"end to end, {whole['iterations']} iterations at {whole['size']} px from a loaded "
+            f"model: {whole['first_seconds']} s (first run), {whole['second_seconds']} s (next)"
         )
     if args.json:
         report = {
@@ -420,7 +539,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
             "precision": str(setup.dtype),
             "images": source,
             "rows": [asdict(row) for row in rows],
+            "final_loss_pairs": pairs,
             "time_to_quality": quality,
+            "end_to_end": whole,
         }
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

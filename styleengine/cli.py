@@ -135,13 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=300,
         help="time to reach the baseline's loss after this many iterations (0: skip)",
     )
+    bench.add_argument(
+        "--loss-pairs",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compare final losses on every sample image pair at the first size",
+    )
+    bench.add_argument(
+        "--end-to-end-iterations",
+        type=int,
+        default=None,
+        help="time a whole stylization of this many iterations (default: 500 on a GPU at "
+        "512 px, --iterations on a CPU; 0: skip)",
+    )
     return parser
 
 
 def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
-    from .optimization import StyleSettings
+    from .optimization import StyleSettings, default_report_every
 
-    report_every = args.report_every or (1 if device_type == "cpu" else 10)
+    report_every = args.report_every or default_report_every(device_type)
     if args.preview_every:
         report_every = min(report_every, args.preview_every)
     return StyleSettings(

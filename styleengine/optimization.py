@@ -50,6 +50,11 @@ MIN_WORK_SIDE = 32
 # Each coarser scale halves the side, but none is made smaller than this.
 MIN_SCALE_SIDE = 64
 
+# Reading the losses back for a progress report makes the host wait for the device; on a GPU
+# an iteration takes about a millisecond, so reports come every tenth.
+REPORT_EVERY_ON_CPU = 1
+REPORT_EVERY_ON_GPU = 10
+
 OPTIMIZERS = ("lbfgs", "adam")
 INIT_CHOICES = ("content", "noise")
 
@@ -132,6 +137,10 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+def default_report_every(device_type: str) -> int:
+    return REPORT_EVERY_ON_CPU if device_type == "cpu" else REPORT_EVERY_ON_GPU
 
 
 def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:

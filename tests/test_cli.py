@@ -236,16 +236,28 @@ def test_run_with_stdin_pipe_held_open_exits_cleanly(pair, tmp_path, engine_env,
 def test_bench_measures_baseline_and_engine(tmp_path, engine_env, hed_weights):
     report = tmp_path / "bench.json"
     done = run_cli(
-        ["bench", "--sizes", "48", "--iterations", "5", "--quality-iterations", "0",
-         "--device", "cpu", "--weights", "hed", "--json", str(report)],
+        ["bench", "--sizes", "64", "--iterations", "5", "--quality-iterations", "5",
+         "--end-to-end-iterations", "3", "--device", "cpu", "--weights", "hed",
+         "--json", str(report)],
         engine_env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    rows = json.loads(report.read_text())["rows"]
+    result = json.loads(report.read_text())
+    rows = result["rows"]
     assert [row["impl"] for row in rows] == ["baseline", "engine"]
     for row in rows:
-        assert row["size"] == 48 and row["ms_per_iter"] > 0 and row["final_loss"] > 0
+        assert row["size"] == 64 and row["ms_per_iter"] > 0 and row["final_loss"] > 0
     assert "speed-up" in done.stdout
+    assert all(pair["baseline"] > 0 and pair["engine"] > 0 for pair in result["final_loss_pairs"])
+    quality = result["time_to_quality"]
+    assert quality["target_loss"] > 0 and quality["engine_coarse_to_fine"]["scales"] == 3
+    assert result["end_to_end"]["second_seconds"] > 0
+
+
+def test_bench_declines_sizes_the_baseline_cannot_run(engine_env):
+    done = run_cli(["bench", "--sizes", "48", "--device", "cpu"], engine_env)
+    assert done.returncode == 2
+    assert "at least 64" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_bench_baseline_makes_exactly_the_asked_iterations(hed_weights):
@@ -254,5 +266,5 @@ def test_bench_baseline_makes_exactly_the_asked_iterations(hed_weights):
     setup = EngineSetup.create("hed", "cpu", "fp32")
     content, style = load_pair(64)
     evaluations = []
-    baseline_run(setup, content, style, StyleSettings(scales=1), 25, lambda: evaluations.append(1))
-    assert len(evaluations) == 25
+    baseline_run(setup, content, style, StyleSettings(scales=1), 25, evaluations.append)
+    assert evaluations == list(range(1, 26))
