@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.profiler import ProfilerActivity, profile
 
 from .api import EngineSetup
 from .device import describe_device
@@ -61,6 +62,8 @@ MIN_SIZE = 64
 GPU_SIZES = (512, 1024, 2048)
 # The GPU target: 500 iterations at 512 px from a loaded model.
 GPU_END_TO_END_ITERATIONS = 500
+PROFILE_ITERATIONS = 20
+PROFILE_ROWS = 25
 WARMUP_ITERATIONS = 3
 IMPLS = ("baseline", "engine")
 DEFAULT_LBFGS_MAX_ITER = 20  # torch.optim.LBFGS's default
@@ -455,6 +458,22 @@ def end_to_end(setup: EngineSetup, size: int, iterations: int) -> dict:
             "second_seconds": seconds[1]}  # fmt: skip
 
 
+def profile_engine(setup: EngineSetup, size: int, iterations: int) -> str:
+    """Where the engine's time goes: torch.profiler's table of the operations of
+    ``iterations`` single-scale iterations at ``size``, after a warm-up run."""
+    content, style = load_pair(size)
+    settings = StyleSettings(iterations=iterations, scales=1, report_every=iterations)
+    stylizer = setup.stylizer(settings)
+    warm_up = StyleSettings(iterations=WARMUP_ITERATIONS, scales=1)
+    stylizer.run(content, [StyleImage(style)], warm_up)
+    cuda = setup.device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as profiler:
+        stylizer.run(content, [StyleImage(style)], settings)
+    order = "self_device_time_total" if cuda else "self_cpu_time_total"
+    return profiler.key_averages().table(sort_by=order, row_limit=PROFILE_ROWS)
+
+
 def machine_description(device: torch.device) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -532,6 +551,10 @@ def run_benchmark(args: argparse.Namespace) -> int:
             f"end to end, {whole['iterations']} iterations at {whole['size']} px from a loaded "
             f"model: {whole['first_seconds']} s (first run), {whole['second_seconds']} s (next)"
         )
+    if args.profile:
+        table = profile_engine(setup, sizes[0], PROFILE_ITERATIONS)
+        Path(args.profile).write_text(table)
+        print(f"profile of {PROFILE_ITERATIONS} engine iterations at {sizes[0]} px: {args.profile}")
     if args.json:
         report = {
             "device": describe_device(setup.device),

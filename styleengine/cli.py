@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare final losses on every sample image pair at the first size",
     )
     bench.add_argument(
+        "--profile", default=None, help="write a profile of the engine at the first size here"
+    )
+    bench.add_argument(
         "--end-to-end-iterations",
         type=int,
         default=None,

@@ -238,6 +238,7 @@ def test_bench_measures_baseline_and_engine(tmp_path, engine_env, hed_weights):
     done = run_cli(
         ["bench", "--sizes", "64", "--iterations", "5", "--quality-iterations", "5",
          "--end-to-end-iterations", "3", "--device", "cpu", "--weights", "hed",
+         "--profile", str(tmp_path / "profile.txt"),
          "--json", str(report)],
         engine_env,
     )  # fmt: skip
@@ -252,6 +253,7 @@ def test_bench_measures_baseline_and_engine(tmp_path, engine_env, hed_weights):
     quality = result["time_to_quality"]
     assert quality["target_loss"] > 0 and quality["engine_coarse_to_fine"]["scales"] == 3
     assert result["end_to_end"]["second_seconds"] > 0
+    assert "convolution" in (tmp_path / "profile.txt").read_text()
 
 
 def test_bench_declines_sizes_the_baseline_cannot_run(engine_env):
