@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from styleengine.api import EngineSetup, stylize, stylize_image_data
 from styleengine.errors import BadInputError
 from styleengine.images import from_array
 from styleengine.optimization import (
+    StyleImage,
     StyleSettings,
     Stylizer,
     iterations_per_scale,
@@ -171,3 +174,28 @@ def test_public_api_takes_and_returns_arrays(hed_weights):
         content, make_style(), StyleSettings(iterations=3, scales=1), device="cpu", weights="hed"
     )
     assert result.dtype == np.uint8 and result.shape == content.shape
+
+
+def _host_waits(stylizer: Stylizer, content, styles, iterations: int) -> int:
+    """How many times a whole single-scale run made the host wait for the GPU."""
+    settings = StyleSettings(iterations=iterations, scales=1, report_every=iterations)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            stylizer.run(content, styles, settings, callback=lambda _p: None)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_iterations_do_not_wait_for_the_device(hed_weights):
+    """Waits come from setting up and from progress reports, never from the iterations:
+    twice the iterations, the same number of waits."""
+    stylizer = Stylizer(hed_weights, torch.device("cuda"), torch.bfloat16)
+    content = torch.from_numpy(make_content(128, 128)).permute(2, 0, 1)[None].contiguous()
+    styles = [StyleImage(torch.from_numpy(make_style()).permute(2, 0, 1)[None].contiguous())]
+    _host_waits(stylizer, content, styles, 5)  # cuDNN's autotuning, first allocations
+    assert _host_waits(stylizer, content, styles, 40) == _host_waits(stylizer, content, styles, 20)
