@@ -65,6 +65,7 @@ GPU_END_TO_END_ITERATIONS = 500
 PROFILE_ITERATIONS = 20
 PROFILE_ROWS = 25
 WARMUP_ITERATIONS = 3
+QUALITY_CHECK_EVERY = 10
 IMPLS = ("baseline", "engine")
 DEFAULT_LBFGS_MAX_ITER = 20  # torch.optim.LBFGS's default
 
@@ -398,8 +399,8 @@ def _engine_seconds_to(
     iterations: int,
 ) -> tuple[int | None, float | None]:
     """Iterations and seconds until the engine's image scores ``target`` or less, checked
-    every tenth iteration of the finest scale; the checks themselves are not timed."""
-    settings = StyleSettings(iterations=iterations, scales=scales, report_every=10)
+    every QUALITY_CHECK_EVERY iterations of the finest scale; the checks are not timed."""
+    settings = StyleSettings(iterations=iterations, scales=scales, report_every=QUALITY_CHECK_EVERY)
     scoring = StyleSettings(scales=1)
     spent, last, reached = [0.0], [time.perf_counter()], [None]
 
