@@ -56,7 +56,7 @@ def as_image_data(image: ImageLike, name: str) -> ImageData:
     )
 
 
-def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
+def to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """(H, W, C) numpy -> (1, C, H, W) float32 tensor."""
     return (
         torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float().contiguous()
@@ -92,11 +92,11 @@ def stylize_image_data(
         raise BadInputError("At least one style image is needed.")
     settings.validate(len(styles))
     height, width = output_size(content, size)
-    content_rgb = _to_tensor(content.rgb)
+    content_rgb = to_tensor(content.rgb)
     style_images = []
     for style in styles:
-        rgb = _to_tensor(style.rgb)
-        alpha = None if style.alpha is None else _to_tensor(style.alpha[..., None])
+        rgb = to_tensor(style.rgb)
+        alpha = None if style.alpha is None else to_tensor(style.alpha[..., None])
         if preserve_colors == "histogram":
             rgb = match_histogram(
                 rgb[0],

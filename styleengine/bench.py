@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from .api import EngineSetup
+from .api import EngineSetup, to_tensor
 from .device import describe_device
 from .errors import BadInputError
 from .images import read_image
@@ -318,7 +318,7 @@ def load_pair(size: int, pair: tuple[str, str] | None = None) -> tuple[torch.Ten
         images = (read_image(SHARED_IMAGES / name).rgb for name in (content_name, style_name))
 
     def tensor(pixels: np.ndarray) -> torch.Tensor:
-        pixels_t = torch.from_numpy(pixels).permute(2, 0, 1)[None].contiguous()
+        pixels_t = to_tensor(pixels)
         height, width = pixels_t.shape[-2:]
         factor = size / max(height, width)
         return resize(pixels_t, (round(height * factor), round(width * factor)))

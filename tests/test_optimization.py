@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import edge_correlation, make_content, make_style
 
-from styleengine.api import EngineSetup, stylize, stylize_image_data
+from styleengine.api import EngineSetup, stylize, stylize_image_data, to_tensor
 from styleengine.errors import BadInputError
 from styleengine.images import from_array
 from styleengine.optimization import (
@@ -135,9 +135,7 @@ def test_style_blend_moves_between_styles(setup):
 
 def test_transparent_style_pixels_do_not_count_as_black(setup, hed_weights):
     stylizer = Stylizer(hed_weights, torch.device("cpu"), torch.float32)
-    from styleengine.optimization import StyleImage
-
-    style = torch.from_numpy(make_style()).permute(2, 0, 1)[None]
+    style = to_tensor(make_style())
     padded = torch.zeros(1, 3, 64, 128)
     padded[..., :64] = style
     alpha = torch.zeros(1, 1, 64, 128)
@@ -195,7 +193,7 @@ def test_gpu_iterations_do_not_wait_for_the_device(hed_weights):
     """Waits come from setting up and from progress reports, never from the iterations:
     twice the iterations, the same number of waits."""
     stylizer = Stylizer(hed_weights, torch.device("cuda"), torch.bfloat16)
-    content = torch.from_numpy(make_content(128, 128)).permute(2, 0, 1)[None].contiguous()
-    styles = [StyleImage(torch.from_numpy(make_style()).permute(2, 0, 1)[None].contiguous())]
+    content = to_tensor(make_content(128, 128))
+    styles = [StyleImage(to_tensor(make_style()))]
     _host_waits(stylizer, content, styles, 5)  # cuDNN's autotuning, first allocations
     assert _host_waits(stylizer, content, styles, 40) == _host_waits(stylizer, content, styles, 20)

@@ -20,6 +20,7 @@ import pytest
 import torch
 from conftest import make_content, make_style
 
+from styleengine.api import to_tensor
 from styleengine.optimization import StyleImage, StyleSettings, Stylizer
 
 DEVICES = [
@@ -35,12 +36,8 @@ DEVICES = [
 ]
 
 
-def _tensor(pixels):
-    return torch.from_numpy(pixels).permute(2, 0, 1)[None].contiguous()
-
-
 def _pair(size: int):
-    return _tensor(make_content(size, size)), [StyleImage(_tensor(make_style(size, size)))]
+    return to_tensor(make_content(size, size)), [StyleImage(to_tensor(make_style(size, size)))]
 
 
 def _loss_and_gradient(weights, device, dtype, image, content, styles, settings):

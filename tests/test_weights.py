@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from styleengine.api import to_tensor
 from styleengine.network import VGG16_LAYERS, VGGFeatures, check_layer_names
 from styleengine.weights import NoWeightsError, hed_h5_path, load_weights
 
@@ -49,7 +50,7 @@ def test_hed_conversion_matches_float64_reference(hed_weights):
     image = rng.random((32, 32, 3))
     reference = _numpy_vgg(image, hed_h5_path(), stop_after="conv5_1")
     network = VGGFeatures(hed_weights, ["conv1_1", "conv5_1"])
-    tensor = torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1)[None]
+    tensor = to_tensor(image)
     with torch.no_grad():
         activations = network(tensor)
     for name in ("conv1_1", "conv5_1"):
