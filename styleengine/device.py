@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import torch
 
@@ -103,14 +104,40 @@ def bytes_per_pixel(dtype: torch.dtype, history_size: int) -> int:
     return _ACTIVATION_VALUES_PER_PIXEL * element + optimizer_state
 
 
-def estimate_peak_bytes(pixels: int, dtype: torch.dtype, history_size: int) -> int:
-    return _FIXED_OVERHEAD_BYTES + pixels * bytes_per_pixel(dtype, history_size)
+# The style image goes through the network once per scale, without gradients: at most the
+# input and output of a block-1 layer and the style layers' maps are alive (about 260 values
+# a pixel). At the output size, the result, its enlarged copy and a colour transfer in
+# float64 take about 120 bytes a pixel.
+_STYLE_VALUES_PER_PIXEL = 260
+_OUTPUT_BYTES_PER_PIXEL = 120
 
 
-def largest_fitting_side(
-    available: int, aspect: float, dtype: torch.dtype, history_size: int
+def estimate_peak_bytes(
+    pixels: int,
+    dtype: torch.dtype,
+    history_size: int,
+    style_pixels: int = 0,
+    output_pixels: int = 0,
 ) -> int:
-    """The longest image side whose estimated peak fits in ``available`` bytes."""
-    pixels = max(available - _FIXED_OVERHEAD_BYTES, 0) / bytes_per_pixel(dtype, history_size)
-    # pixels = side * (side * aspect) with aspect = short side / long side <= 1
-    return int((pixels / max(aspect, 1e-6)) ** 0.5)
+    """Peak memory of a run optimizing ``pixels``, with the largest style image of
+    ``style_pixels`` (its pass comes before the optimization's, so the larger one counts)
+    and a result of ``output_pixels``."""
+    element = torch.finfo(dtype).bits // 8
+    optimization = pixels * bytes_per_pixel(dtype, history_size)
+    style = style_pixels * _STYLE_VALUES_PER_PIXEL * element
+    return (
+        _FIXED_OVERHEAD_BYTES + max(optimization, style) + output_pixels * _OUTPUT_BYTES_PER_PIXEL
+    )
+
+
+def largest_fitting_side(available: int, peak_for_side: Callable[[int], int], limit: int) -> int:
+    """The longest side up to ``limit`` whose ``peak_for_side(side)`` fits in ``available``
+    bytes, or 0 when not even one pixel does (the estimate grows with the side)."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if peak_for_side(middle) <= available:
+            low = middle
+        else:
+            high = middle - 1
+    return low

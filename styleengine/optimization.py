@@ -6,111 +6,56 @@ on the chosen device and precision.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from .device import available_memory_bytes, estimate_peak_bytes, largest_fitting_side
-from .errors import BadInputError, OutOfMemoryError
+from .errors import OutOfMemoryError
 from .lbfgs import LBFGS
 from .losses import ContentLoss, StyleLoss, TVLoss, gram_matrix, position_weights_for
-from .network import VGGFeatures, check_layer_names
+from .network import VGGFeatures
+from .settings import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_SCALES,
+    DEFAULT_STYLE_LAYERS,
+    INIT_CHOICES,
+    OPTIMIZERS,
+    RESCALE_CHOICES,
+    StyleSettings,
+)
 from .weights import WeightSet
 
-# Layers of Gatys et al. The style layers are weighted so that the deep layers, which carry
-# the large brush strokes, are not drowned by the many fine-texture values of relu1_1.
-DEFAULT_CONTENT_LAYERS = ("relu4_2",)
-DEFAULT_STYLE_LAYERS = {
-    "relu1_1": 0.5,
-    "relu2_1": 1.0,
-    "relu3_1": 1.0,
-    "relu4_1": 1.0,
-    "relu5_1": 1.0,
-}
-# Chosen by looking at contact sheets of golden_gate with starry_night at 256 and 512 px
-# (style weights 0.5, 2, 5 and 20) next to the classic implementation's result: with the
-# losses normalized as in losses.py, 0.5 keeps the photo almost intact, 20 bends the bridge
-# into the strokes, and 5 gives strong, recognizable strokes with the content readable.
-DEFAULT_CONTENT_WEIGHT = 1.0
-DEFAULT_STYLE_WEIGHT = 5.0
-DEFAULT_TV_WEIGHT = 2.0
-DEFAULT_ITERATIONS = 300
-DEFAULT_SCALES = 3
+__all__ = [
+    "DEFAULT_SCALES",
+    "INIT_CHOICES",
+    "OPTIMIZERS",
+    "RESCALE_CHOICES",
+    "StyleSettings",
+    "Stylizer",
+]
+
 ADAM_LEARNING_RATE = 0.02
 # L-BFGS memory: 20 pairs keep the optimizer's state small (3 floats a pixel a pair) at a
 # convergence rate indistinguishable from 100 for this problem.
 LBFGS_HISTORY = 20
 # The network pools four times before relu5_1; below this side the deepest maps vanish, so
-# smaller images are optimized at this size and scaled back.
+# thinner images are optimized on a padded canvas of this side and cropped back.
 MIN_WORK_SIDE = 32
 # Each coarser scale halves the side, but none is made smaller than this.
 MIN_SCALE_SIDE = 64
+
+# torch.OutOfMemoryError came with torch 2.5; before, only CUDA's existed (the CPU's is a
+# RuntimeError, handled by its message). pyproject allows torch from 2.1.
+TORCH_OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
 
 # Reading the losses back for a progress report makes the host wait for the device; on a GPU
 # an iteration takes about a millisecond, so reports come every tenth.
 REPORT_EVERY_ON_CPU = 1
 REPORT_EVERY_ON_GPU = 10
-
-OPTIMIZERS = ("lbfgs", "adam")
-INIT_CHOICES = ("content", "noise")
-
-
-@dataclass
-class StyleSettings:
-    """Everything the optimization takes besides the images. Defaults give a good result."""
-
-    iterations: int = DEFAULT_ITERATIONS
-    optimizer: str = "lbfgs"
-    content_weight: float = DEFAULT_CONTENT_WEIGHT
-    style_weight: float = DEFAULT_STYLE_WEIGHT
-    tv_weight: float = DEFAULT_TV_WEIGHT
-    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
-    style_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
-    init: str = "content"
-    seed: int = 0
-    scales: int = DEFAULT_SCALES
-    style_scale: float = 1.0
-    style_blend: tuple[float, ...] | None = None
-    report_every: int = 1
-
-    def blend_weights(self, style_count: int) -> list[float]:
-        """One weight per style image, summing to 1 (equal when no blend is given)."""
-        blend = list(self.style_blend or [1.0] * style_count)
-        return [w / sum(blend) for w in blend]
-
-    def validate(self, style_count: int) -> None:
-        """Raise BadInputError for settings that cannot work, with what to change."""
-        if self.iterations < 1:
-            raise BadInputError("--iterations must be at least 1.")
-        if self.optimizer not in OPTIMIZERS:
-            raise BadInputError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}.")
-        if self.init not in INIT_CHOICES:
-            raise BadInputError(f"--init must be one of {', '.join(INIT_CHOICES)}.")
-        if self.scales < 1:
-            raise BadInputError("--scales must be at least 1.")
-        if not self.style_scale > 0:
-            raise BadInputError("--style-scale must be greater than 0.")
-        weights = (self.content_weight, self.style_weight, self.tv_weight)
-        if any(w < 0 or not math.isfinite(w) for w in weights):
-            raise BadInputError("Loss weights must be finite and not negative.")
-        if not self.style_layers:
-            raise BadInputError("At least one style layer is needed.")
-        try:
-            check_layer_names([*self.content_layers, *self.style_layers])
-        except ValueError as error:
-            raise BadInputError(str(error)) from error
-        if self.style_blend is not None:
-            if len(self.style_blend) != style_count:
-                raise BadInputError(
-                    f"--style-blend has {len(self.style_blend)} weights for {style_count} "
-                    "style images; give one weight per style image."
-                )
-            if any(w < 0 for w in self.style_blend) or sum(self.style_blend) <= 0:
-                raise BadInputError("--style-blend weights must be >= 0 and not all 0.")
 
 
 @dataclass
@@ -144,14 +89,20 @@ def default_report_every(device_type: str) -> int:
 
 
 def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
-    """The (height, width) of each scale, coarse to fine, ending at the work size."""
-    longest = max(height, width)
-    sides: list[int] = []
-    for step in range(scales - 1, -1, -1):
-        side = round(longest / 2**step)
-        if side >= min(MIN_SCALE_SIDE, longest) and side not in sides:
-            sides.append(side)
-    return [_fit(height, width, side) for side in sides]
+    """The (height, width) of each scale, coarse to fine, ending at (height, width).
+
+    A coarser scale halves the sides; it is kept only while its longest side is at least
+    MIN_SCALE_SIDE and its shortest at least MIN_WORK_SIDE, so a strip-shaped image is never
+    shrunk to a side the network's poolings cannot take.
+    """
+    sizes: list[tuple[int, int]] = []
+    for step in range(scales - 1, 0, -1):
+        size = _fit(height, width, round(max(height, width) / 2**step))
+        if max(size) >= MIN_SCALE_SIDE and min(size) >= MIN_WORK_SIDE and size not in sizes:
+            sizes.append(size)
+    if (height, width) not in sizes:
+        sizes.append((height, width))
+    return sizes
 
 
 def _fit(height: int, width: int, longest: int) -> tuple[int, int]:
@@ -159,20 +110,37 @@ def _fit(height: int, width: int, longest: int) -> tuple[int, int]:
     return max(1, round(height * factor)), max(1, round(width * factor))
 
 
-def work_size(height: int, width: int) -> tuple[int, int]:
-    """The size the optimization runs at: the requested one, enlarged if it is too small."""
-    shortest = min(height, width)
-    if shortest >= MIN_WORK_SIDE:
-        return height, width
-    factor = MIN_WORK_SIDE / shortest
-    return math.ceil(height * factor), math.ceil(width * factor)
+def network_canvas(height: int, width: int) -> tuple[int, int]:
+    """The canvas an image of (height, width) is optimized on: each side at least
+    MIN_WORK_SIDE, because the network pools four times before relu5_1. A thinner image
+    (a strip, a 1x1 layer) is padded with its edge pixels, and cropped back afterwards."""
+    return max(height, MIN_WORK_SIDE), max(width, MIN_WORK_SIDE)
+
+
+def _padding(size: tuple[int, ...], canvas: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """F.pad's (left, right, top, bottom) that centre ``size`` on ``canvas``."""
+    top, left = (canvas[0] - size[0]) // 2, (canvas[1] - size[1]) // 2
+    return left, canvas[1] - size[1] - left, top, canvas[0] - size[0] - top
+
+
+def pad_to_canvas(image: torch.Tensor) -> torch.Tensor:
+    size = tuple(image.shape[-2:])
+    canvas = network_canvas(*size)
+    if canvas == size:
+        return image
+    return F.pad(image, _padding(size, canvas), mode="replicate")
+
+
+def crop_from_canvas(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    left, _, top, _ = _padding(size, tuple(image.shape[-2:]))
+    return image[..., top : top + size[0], left : left + size[1]]
 
 
 def optimization_size(height: int, width: int, work_side: int | None) -> tuple[int, int]:
     """Where the finest scale runs for an output of (height, width)."""
     if work_side and work_side < max(height, width):
-        height, width = _fit(height, width, work_side)
-    return work_size(height, width)
+        return _fit(height, width, work_side)
+    return height, width
 
 
 def iterations_per_scale(total: int, scales: int) -> list[int]:
@@ -180,6 +148,18 @@ def iterations_per_scale(total: int, scales: int) -> list[int]:
     share = [total // scales] * scales
     share[-1] += total - sum(share)
     return share
+
+
+def start_of_finer_scale(
+    coarse: torch.Tensor, content: torch.Tensor, size: tuple[int, int], rescale: str
+) -> torch.Tensor:
+    """The image a finer scale starts from, given the coarser scale's result."""
+    enlarged = resize(coarse, size)
+    if rescale == "upsample":
+        return enlarged
+    content_fine = resize(content, size)
+    content_detail = content_fine - resize(resize(content_fine, coarse.shape[-2:]), size)
+    return (enlarged + content_detail).clamp(0, 1)
 
 
 def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -213,25 +193,48 @@ class Stylizer:
     def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.network(image.to(self.device))
 
-    def check_memory(self, height: int, width: int) -> None:
+    def peak_bytes(self, size: tuple[int, int], style_area: float, output_pixels: int) -> int:
+        """Estimated peak memory for optimizing at ``size`` with style images whose largest
+        is ``style_area`` times the square of the longest side (stroke size included)."""
+        canvas = network_canvas(*size)
+        style_pixels = round(style_area * max(size) ** 2)
+        return estimate_peak_bytes(
+            canvas[0] * canvas[1], self.dtype, LBFGS_HISTORY, style_pixels, output_pixels
+        )
+
+    def check_memory(self, size: tuple[int, int], style_area: float, output_pixels: int) -> None:
         available = available_memory_bytes(self.device)
         if available is None:
             return
-        needed = estimate_peak_bytes(height * width, self.dtype, LBFGS_HISTORY)
-        if needed > available:
-            raise self.out_of_memory(height, width, available)
+        if self.peak_bytes(size, style_area, output_pixels) > available:
+            raise self.out_of_memory(size, style_area, output_pixels, available)
 
     def out_of_memory(
-        self, height: int, width: int, available: int | None = None
+        self,
+        size: tuple[int, int],
+        style_area: float,
+        output_pixels: int,
+        available: int | None = None,
     ) -> OutOfMemoryError:
         if available is None:
             available = available_memory_bytes(self.device) or 0
-        aspect = min(height, width) / max(height, width)
-        side = largest_fitting_side(available, aspect, self.dtype, LBFGS_HISTORY)
+        height, width = size
+        free = f"{available / 2**30:.1f} GiB free"
+
+        def peak_for_side(side: int) -> int:
+            return self.peak_bytes(_fit(height, width, max(side, 1)), style_area, output_pixels)
+
+        side = largest_fitting_side(available, peak_for_side, max(size))
+        if side < MIN_SCALE_SIDE:
+            return OutOfMemoryError(
+                f"There is not enough free memory on {self.device.type} ({free}) even for "
+                f"a {MIN_SCALE_SIDE} px working size; close other programs, use a smaller "
+                "Stroke size (--style-scale), or another device."
+            )
         return OutOfMemoryError(
-            f"A {width}x{height} image does not fit in the memory of {self.device.type} "
-            f"({available / 2**30:.1f} GiB free). The largest size that fits is about "
-            f"{side} px on the longest side: use --size or --work-size {side} or smaller."
+            f"A {width}x{height} working size does not fit in the memory of "
+            f"{self.device.type} ({free}). The largest that fits is about {side} px on the "
+            f"longest side: set the Working size (--work-size) to {side} or less."
         )
 
     def style_targets(
@@ -240,11 +243,17 @@ class Stylizer:
         """Gram targets per style layer, blended over the style images."""
         targets: dict[str, torch.Tensor] = {}
         for style, weight in zip(styles, blend):
-            size = _fit(*style.rgb.shape[-2:], max(MIN_WORK_SIDE, longest))
-            size = work_size(*size)
-            alpha = None if style.alpha is None else resize(style.alpha, size).to(self.device)
+            size = _fit(*style.rgb.shape[-2:], max(MIN_WORK_SIDE, round(longest)))
+            rgb = pad_to_canvas(resize(style.rgb, size))
+            alpha = None if style.alpha is None else resize(style.alpha, size)
+            if rgb.shape[-2:] != size:
+                # The padding of a thin style must not count as style: its weight is 0.
+                alpha = torch.ones(1, 1, *size) if alpha is None else alpha
+                alpha = F.pad(alpha, _padding(size, rgb.shape[-2:]))
+            if alpha is not None:
+                alpha = alpha.to(self.device)
             with torch.no_grad():
-                features = self.features(resize(style.rgb, size))
+                features = self.features(rgb)
             for name in self.style_layers:
                 gram = gram_matrix(features[name], position_weights_for(alpha, features[name]))
                 targets[name] = targets.get(name, 0) + weight * gram
@@ -271,7 +280,11 @@ class Stylizer:
             raise ValueError("settings name other layers than this Stylizer was built for")
         out_height, out_width = size or tuple(content.shape[-2:])
         height, width = optimization_size(out_height, out_width, work_side)
-        self.check_memory(height, width)
+        style_area = settings.style_scale**2 * max(
+            min(s.rgb.shape[-2:]) / max(s.rgb.shape[-2:]) for s in styles
+        )
+        memory_needs = (style_area, out_height * out_width)
+        self.check_memory((height, width), *memory_needs)
         torch.manual_seed(settings.seed)
         generator = torch.Generator().manual_seed(settings.seed)
 
@@ -290,7 +303,7 @@ class Stylizer:
                         else torch.rand(content_scaled.shape, generator=generator)
                     )
                 else:
-                    image = resize(image, scale_size)
+                    image = start_of_finer_scale(image, content, scale_size, settings.rescale)
                 targets = self.style_targets(styles, blend, max(scale_size) * settings.style_scale)
                 image = self._optimize_scale(
                     image, content_scaled, targets, iterations, run, scale_index
@@ -298,11 +311,11 @@ class Stylizer:
                 del targets
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-        except torch.OutOfMemoryError as error:
-            raise self.out_of_memory(height, width) from error
+        except TORCH_OUT_OF_MEMORY as error:
+            raise self.out_of_memory((height, width), *memory_needs) from error
         except RuntimeError as error:
             if "can't allocate memory" in str(error) or "out of memory" in str(error):
-                raise self.out_of_memory(height, width) from error
+                raise self.out_of_memory((height, width), *memory_needs) from error
             raise
         assert image is not None
         return resize(image, (out_height, out_width))
@@ -327,6 +340,7 @@ class Stylizer:
         """The loss terms of ``image`` (no optimization), e.g. to compare two results."""
         blend = settings.blend_weights(len(styles))
         targets = self.style_targets(styles, blend, max(image.shape[-2:]))
+        image, content = pad_to_canvas(image), pad_to_canvas(content)
         objective = self.objective(content, targets, settings)
         with torch.no_grad():
             terms = objective.terms(self.features(image), image.to(self.device))
@@ -341,9 +355,11 @@ class Stylizer:
         run: _Run,
         scale_index: int,
     ) -> torch.Tensor:
-        objective = self.objective(content, style_targets, run.settings)
+        size = tuple(image.shape[-2:])
+        objective = self.objective(pad_to_canvas(content), style_targets, run.settings)
         # L-BFGS works on the flattened pixels: they must be plainly contiguous.
-        pixels = image.to(self.device, torch.float32).contiguous().requires_grad_(True)
+        pixels = pad_to_canvas(image).to(self.device, torch.float32).contiguous()
+        pixels.requires_grad_(True)
         optimizer = _make_optimizer(run.settings.optimizer, pixels)
         terms: dict[str, torch.Tensor] = {}
 
@@ -353,7 +369,7 @@ class Stylizer:
             terms["total"].backward()
             return terms["total"]
 
-        height, width = image.shape[-2:]
+        height, width = size
         for step in range(iterations):
             optimizer.step(closure)
             if run.settings.optimizer == "adam":
@@ -362,7 +378,7 @@ class Stylizer:
             run.iteration_done(
                 scale_index, width, height, terms, pixels, last=step == iterations - 1
             )
-        return pixels.detach().clamp(0, 1).cpu()
+        return crop_from_canvas(pixels.detach().clamp(0, 1), size).cpu()
 
 
 class Objective:
@@ -443,6 +459,8 @@ class _Run:
                 total=self.total,
                 losses=losses,
                 elapsed=time.perf_counter() - self.started,
-                current_image=lambda: pixels.detach().clamp(0, 1).cpu(),
+                current_image=lambda: crop_from_canvas(
+                    pixels.detach().clamp(0, 1), (height, width)
+                ).cpu(),
             )
         )

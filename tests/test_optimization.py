@@ -17,8 +17,8 @@ from styleengine.optimization import (
     StyleSettings,
     Stylizer,
     iterations_per_scale,
+    network_canvas,
     scale_sizes,
-    work_size,
 )
 
 
@@ -66,8 +66,9 @@ def test_scale_plan():
     assert scale_sizes(60, 80, 3) == [(60, 80)]  # never coarser than 64 px
     assert scale_sizes(96, 128, 3) == [(48, 64), (96, 128)]
     assert iterations_per_scale(100, 3) == [33, 33, 34]
-    assert work_size(1, 1) == (32, 32)
-    assert work_size(10, 300) == (32, 960)
+    assert scale_sizes(50, 1000, 3) == [(50, 1000)]  # a halved strip would be too thin
+    assert network_canvas(1, 1) == (32, 32)
+    assert network_canvas(10, 300) == (32, 300)
 
 
 def test_seeded_noise_runs_repeat_exactly(setup):
