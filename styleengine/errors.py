@@ -18,6 +18,7 @@ class ErrorKind(str, Enum):
     NO_WEIGHTS = "no_weights"
     OUT_OF_MEMORY = "out_of_memory"
     CANCELLED = "cancelled"
+    WRITE_FAILED = "write_failed"
 
     @property
     def exit_code(self) -> int:
@@ -30,6 +31,7 @@ _EXIT_CODES = {
     ErrorKind.NO_WEIGHTS: 3,
     ErrorKind.OUT_OF_MEMORY: 4,
     ErrorKind.CANCELLED: 5,
+    ErrorKind.WRITE_FAILED: 6,
 }
 
 
@@ -60,3 +62,9 @@ class CancelledError(EngineError):
 
     def __init__(self, message: str = "Cancelled; no output was written.") -> None:
         super().__init__(message)
+
+
+class WriteFailedError(EngineError):
+    """The result could not be written (a full disk, a folder that became read-only)."""
+
+    kind = ErrorKind.WRITE_FAILED

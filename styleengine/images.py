@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import deep_formats
-from .errors import BadInputError
+from .errors import BadInputError, WriteFailedError
 
 NPY_SUFFIX = ".npy"
 PNG_SUFFIXES = (".png",)
 TIFF_SUFFIXES = (".tif", ".tiff")
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 WRITABLE_SUFFIXES = (NPY_SUFFIX, *PNG_SUFFIXES, *TIFF_SUFFIXES, *JPEG_SUFFIXES)
+PARTIAL_PREFIX = ".partial-"
 # Luma weights (ITU-R BT.601) for turning a colour result back into grey.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -105,11 +106,12 @@ def read_image(path: str | os.PathLike[str]) -> ImageData:
             return from_array(np.load(path, allow_pickle=False), str(path))
         if deep_formats.png_bit_depth(path) == 16:
             return from_array(deep_formats.read_png16(path), str(path))
-        if deep_formats.tiff_bits_per_sample(path) == 16:
-            return from_array(deep_formats.read_tiff16(path), str(path))
+        if deep_formats.is_tiff(path):
+            return from_array(deep_formats.read_tiff(path), str(path))
         with Image.open(path) as image:
             image.load()
-            return from_pil(image, str(path))
+            # A phone's JPEG stores its pixels sideways with an EXIF orientation to apply.
+            return from_pil(ImageOps.exif_transpose(image), str(path))
     except BadInputError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, RuntimeError, SyntaxError) as error:
@@ -123,22 +125,53 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         raise BadInputError(
             f"{path}: unknown output format; use one of {', '.join(WRITABLE_SUFFIXES)}."
         )
-    if not path.parent.resolve().is_dir():
+    folder = path.parent.resolve()
+    if not folder.is_dir():
         raise BadInputError(f"{path}: the folder {path.parent} does not exist.")
+    if path.is_dir():
+        raise BadInputError(f"{path}: is a folder; give a file name for the result.")
+    # Trying is the only reliable test (permissions, read-only mounts, ACLs): before the
+    # work, not after it.
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=PARTIAL_PREFIX)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise BadInputError(
+            f"{path}: the folder {path.parent} cannot be written ({error.strerror}); "
+            "choose another place for the result."
+        ) from None
     return path
 
 
 def write_image(path: str | os.PathLike[str], image: ImageData) -> None:
     """Write by extension; the file appears whole or not at all (temporary file + rename)."""
     path = check_output_path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=path.suffix)
-    os.close(handle)
     try:
-        _write_by_suffix(Path(temporary), path.suffix.lower(), image)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=PARTIAL_PREFIX, suffix=path.suffix
+        )
+        os.close(handle)
+        try:
+            # mkstemp makes the file private (0600); a result gets what any new file gets.
+            os.chmod(temporary, _new_file_mode())
+            _write_by_suffix(Path(temporary), path.suffix.lower(), image)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    except OSError as error:
+        raise WriteFailedError(
+            f"{path}: the result could not be written ({error.strerror or error}); "
+            "free some disk space or choose another place."
+        ) from None
+
+
+def _new_file_mode() -> int:
+    """0666 less the process's umask, the mode open() would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _write_by_suffix(path: Path, suffix: str, image: ImageData) -> None:
@@ -147,17 +180,20 @@ def _write_by_suffix(path: Path, suffix: str, image: ImageData) -> None:
         np.save(path, pixels)
         return
     deep = image.bit_depth > 8 and suffix not in JPEG_SUFFIXES
-    if deep:
-        values = np.round(pixels * 65535.0).astype(np.uint16)
-        if suffix in PNG_SUFFIXES:
-            deep_formats.write_png16(path, values)
-        else:
-            deep_formats.write_tiff16(path, values)
+    values = (
+        np.round(pixels * 65535.0).astype(np.uint16)
+        if deep
+        else np.round(pixels * 255.0).astype(np.uint8)
+    )
+    if suffix in TIFF_SUFFIXES:
+        deep_formats.write_tiff(path, values)
         return
-    values = np.round(pixels * 255.0).astype(np.uint8)
+    if deep:
+        deep_formats.write_png16(path, values)
+        return
     if suffix in JPEG_SUFFIXES and values.shape[2] in (2, 4):
         values = values[..., :-1]  # JPEG has no alpha
     picture = Image.fromarray(values[..., 0] if values.shape[2] == 1 else values)
-    format_name = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}.get(suffix, "JPEG")
+    format_name = "PNG" if suffix in PNG_SUFFIXES else "JPEG"
     options = {"quality": 95} if format_name == "JPEG" else {}
     picture.save(path, format=format_name, **options)

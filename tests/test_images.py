@@ -11,7 +11,7 @@ from PIL import Image
 from styleengine.api import EngineSetup, stylize_image_data
 from styleengine.errors import BadInputError
 from styleengine.images import ImageData, from_array, read_image, write_image
-from styleengine.optimization import StyleSettings
+from styleengine.settings import StyleSettings
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
@@ -123,3 +123,56 @@ def test_16bit_content_gives_16bit_result(setup, tmp_path):
     assert written.bit_depth == 16
     levels = np.unique(np.round(written.rgb * 65535))
     assert len(levels) > 256  # more than 8 bits of levels survive
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"compression": "lzw"},
+        {"compression": "zlib", "tile": (16, 16)},
+        {"compression": "jpeg"},
+        {"compression": "packbits", "planarconfig": "separate"},
+    ],
+    ids=["lzw", "zlib-tiled", "jpeg", "packbits-planar"],
+)
+def test_tiffs_as_cameras_and_scanners_write_them_are_read(tmp_path, options):
+    """Compressed, tiled and planar TIFFs (Lightroom, scanners) are read with every level."""
+    import tifffile
+
+    depth = np.uint8 if options["compression"] == "jpeg" else np.uint16
+    scale = 255 if depth == np.uint8 else 65535
+    pixels = (make_content(32, 48) * scale).astype(depth)
+    planar = options.get("planarconfig") == "separate"
+    stored = np.moveaxis(pixels, -1, 0) if planar else pixels
+    tifffile.imwrite(tmp_path / "photo.tif", stored, photometric="rgb", **options)
+    image = read_image(tmp_path / "photo.tif")
+    assert image.rgb.shape == (32, 48, 3)
+    assert image.bit_depth == (8 if depth == np.uint8 else 16)
+    error = np.abs(image.rgb - pixels / scale)
+    if options["compression"] == "jpeg":  # lossy: close on average
+        assert error.mean() < 0.02
+    else:
+        assert error.max() < 1e-6
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    """A phone's portrait JPEG is stored sideways with orientation 6 (rotate 90 degrees)."""
+    upright = (make_content(40, 24) * 255).astype(np.uint8)  # taller than wide
+    stored = Image.fromarray(np.rot90(upright, k=1).copy())  # as the sensor wrote it
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(tmp_path / "phone.jpg", exif=exif, quality=98)
+    image = read_image(tmp_path / "phone.jpg")
+    assert image.rgb.shape == (40, 24, 3)
+    assert np.abs(image.rgb - upright / 255).mean() < 0.03
+
+
+def test_result_gets_the_mode_of_any_new_file(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        write_image(tmp_path / "out.png", from_array(make_content(4, 4)))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o644
