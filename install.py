@@ -453,8 +453,14 @@ def self_check(python: Path, weights: str) -> str:
     return device.split(":", 1)[-1].strip()
 
 
+def sample_dir(venv: Path) -> Path:
+    """Inside the environment this installer made, so that removing it removes the sample
+    and nothing beside it (--venv may name a folder in the user's home)."""
+    return venv / "sample"
+
+
 def run_sample(python: Path, venv: Path, weights: str) -> Path:
-    folder = venv.parent / "sample"
+    folder = sample_dir(venv)
     folder.mkdir(parents=True, exist_ok=True)
     result = folder / "sample_result.png"
     say("Stylizing the built-in sample pair")
@@ -472,11 +478,10 @@ def uninstall(venv: Path, plugin_dirs: list[Path]) -> None:
     if (venv / VENV_MARKER).exists():
         shutil.rmtree(venv)
         say(f"Removed the engine's environment {venv}")
-        sample = venv.parent / "sample"
-        if sample.is_dir():
-            shutil.rmtree(sample)
-        if venv.parent.is_dir() and not any(venv.parent.iterdir()):
-            venv.parent.rmdir()
+        data_dir = default_data_dir()
+        # Only the installer's own data folder, never the parent of a --venv of the user's.
+        if venv.parent == data_dir and data_dir.is_dir() and not any(data_dir.iterdir()):
+            data_dir.rmdir()
     say("Uninstalled. Weights in caches were kept; delete them by hand if you wish.")
 
 

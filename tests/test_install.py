@@ -74,20 +74,35 @@ def test_plugin_copy_is_executable_and_idempotent(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in target.iterdir()} == stamps
 
 
-def test_uninstall_removes_only_what_it_installed(tmp_path):
+def test_uninstall_removes_only_what_it_installed(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     plugins = tmp_path / "plug-ins"
     install.install_plugin(plugins, Path(sys.executable), "auto")
     (plugins / "someone_elses_plugin").mkdir()
-    venv = tmp_path / "data" / "venv"
+    venv = install.default_data_dir() / "venv"
     venv.mkdir(parents=True)
     (venv / install.VENV_MARKER).write_text("{}")
     stranger = tmp_path / "other-venv"
     stranger.mkdir()
     install.uninstall(venv, [plugins])
     assert sorted(p.name for p in plugins.iterdir()) == ["someone_elses_plugin"]
-    assert not venv.exists() and not (tmp_path / "data").exists()
+    assert not venv.exists() and not install.default_data_dir().exists()
     install.uninstall(stranger, [plugins])  # not made by the installer: kept
     assert stranger.exists()
+
+
+def test_uninstall_of_a_venv_in_home_keeps_the_folders_beside_it(tmp_path):
+    """--venv ~/nsenv: the user's ~/sample and ~ itself are not the installer's."""
+    home = tmp_path / "home"
+    venv = home / "nsenv"
+    venv.mkdir(parents=True)
+    (venv / install.VENV_MARKER).write_text("{}")
+    (install.sample_dir(venv)).mkdir()
+    (home / "sample").mkdir()
+    (home / "sample" / "holiday.jpg").write_bytes(b"mine")
+    install.uninstall(venv, [])
+    assert not venv.exists()
+    assert (home / "sample" / "holiday.jpg").read_bytes() == b"mine"
 
 
 def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
@@ -106,11 +121,14 @@ def test_torch_is_installed_from_the_index_together_ignoring_local_wheels(monkey
 
 
 def _install(*arguments: str) -> subprocess.CompletedProcess:
+    # input="": stdin is a pipe closed at once, as in `echo | python3 install.py`; the
+    # sample stylization must not take that for a cancel.
     return subprocess.run(
         [sys.executable, str(REPO / "install.py"), *arguments],
         capture_output=True,
         text=True,
         timeout=1800,
+        input="",
     )
 
 
@@ -136,7 +154,7 @@ def test_real_install_gives_plugin_config_engine_and_sample(real_install):
         cwd=venv.parent,  # not the checkout: the installed engine must run on its own
     )
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-    sample = venv.parent / "sample" / "sample_result.png"
+    sample = install.sample_dir(venv) / "sample_result.png"
     assert f"sample:   {sample}" in first.stdout and sample.is_file()
 
 
