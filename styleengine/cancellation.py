@@ -1,5 +1,9 @@
 """Stopping a run promptly: on SIGTERM/SIGINT, and when the parent process goes away.
 
+A closed stdin cancels only when the caller asks for it (``--cancel-on-stdin-eof``, which the
+GIMP plug-in passes: its pipe closes when GIMP kills it). Other callers often close stdin
+at once (``echo | ...``, ``subprocess.run(input=...)``) and mean nothing by it.
+
 A signal raises ``CancelledError`` in the main thread. Python runs signal handlers between
 bytecodes, so the run stops after the tensor operation in progress (well under a second),
 and the ``finally`` blocks on the way out remove partial files.
@@ -46,11 +50,12 @@ def _stdin_is_pipe() -> bool:
         return False
 
 
-def install_cancellation() -> None:
-    """Make SIGTERM, SIGINT, a closed stdin pipe and (on Linux) the parent's death cancel."""
+def install_cancellation(cancel_on_stdin_eof: bool = False) -> None:
+    """Make SIGTERM, SIGINT, (on Linux) the parent's death and, when asked, the end of a
+    stdin pipe cancel."""
     signal.signal(signal.SIGTERM, _raise_cancelled)
     signal.signal(signal.SIGINT, _raise_cancelled)
-    if _stdin_is_pipe():
+    if cancel_on_stdin_eof and _stdin_is_pipe():
         descriptor = sys.stdin.fileno()
         threading.Thread(
             target=_watch_stdin, args=(descriptor,), name="stdin-watch", daemon=True

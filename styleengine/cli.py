@@ -30,14 +30,14 @@ def _float_list(text: str) -> tuple[float, ...]:
         ) from None
 
 
-def _layer_list(text: str) -> tuple[str, ...]:
+def parse_layer_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def _style_layers(text: str) -> dict[str, float]:
+def parse_style_layers(text: str) -> dict[str, float]:
     """``relu1_1,relu2_1`` or with weights ``relu1_1:0.5,relu2_1:1``."""
     layers: dict[str, float] = {}
-    for part in _layer_list(text):
+    for part in parse_layer_list(text):
         name, _, weight = part.partition(":")
         try:
             layers[name] = float(weight) if weight else 1.0
@@ -49,7 +49,7 @@ def _style_layers(text: str) -> dict[str, float]:
 def build_parser() -> argparse.ArgumentParser:
     from .api import PRESERVE_COLORS_CHOICES
     from .device import DEVICE_CHOICES, PRECISION_CHOICES
-    from .optimization import INIT_CHOICES, OPTIMIZERS, StyleSettings
+    from .settings import INIT_CHOICES, OPTIMIZERS, StyleSettings
 
     defaults = StyleSettings()
     parser = _Parser(
@@ -77,10 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--content-weight", type=float, default=defaults.content_weight)
     run.add_argument("--style-weight", type=float, default=defaults.style_weight)
     run.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
-    run.add_argument("--content-layers", type=_layer_list, default=defaults.content_layers)
+    run.add_argument("--content-layers", type=parse_layer_list, default=defaults.content_layers)
     run.add_argument(
         "--style-layers",
-        type=_style_layers,
+        type=parse_style_layers,
         default=defaults.style_layers,
         help="comma-separated, optionally with weights: relu1_1:0.5,relu2_1:1",
     )
@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--preview-every", type=int, default=0, help="write the image so far every N iterations"
     )
     run.add_argument("--preview", default=None, help="where --preview-every writes")
+    run.add_argument(
+        "--cancel-on-stdin-eof",
+        action="store_true",
+        help="cancel when stdin (a pipe) is closed: for a parent that holds the pipe open "
+        "while it wants the run, as the GIMP plug-in does",
+    )
 
     doctor = commands.add_parser("doctor", help="check the installation and say what would be used")
     doctor.add_argument("--weights", default="auto")
@@ -151,11 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="time a whole stylization of this many iterations (default: 500 on a GPU at "
         "512 px, --iterations on a CPU; 0: skip)",
     )
+    from .compare import add_arguments as add_compare_arguments
+
+    compare = commands.add_parser(
+        "compare", help="the quality harness: stylize sample pairs, score them, write a sheet"
+    )
+    add_compare_arguments(compare)
     return parser
 
 
 def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
-    from .optimization import StyleSettings, default_report_every
+    from .optimization import default_report_every
+    from .settings import StyleSettings
 
     report_every = args.report_every or default_report_every(device_type)
     if args.preview_every:
@@ -190,6 +203,8 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         if not args.preview:
             raise BadInputError("--preview-every needs --preview PATH.")
         preview = check_output_path(args.preview)
+        if preview.resolve() == output.resolve():
+            raise BadInputError("--preview must name another file than the result (-o).")
     content = read_image(args.content)
     styles = [read_image(path) for path in args.styles]
     setup = EngineSetup.create(args.weights, args.device, args.precision)
@@ -231,21 +246,18 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
             write_image(preview, ImageData(pixels, None, content.grayscale, content.bit_depth))
             reporter.preview(str(preview), progress.iteration)
 
-    try:
-        result = stylize_image_data(
-            content,
-            styles,
-            settings,
-            setup,
-            size,
-            args.preserve_colors,
-            on_progress,
-            work_side=args.work_size or None,
-        )
-        write_image(output, result)
-    finally:
-        if preview is not None and preview.exists():
-            preview.unlink()
+    # The last preview stays where it was asked for, like the result: a file the user named.
+    result = stylize_image_data(
+        content,
+        styles,
+        settings,
+        setup,
+        size,
+        args.preserve_colors,
+        on_progress,
+        work_side=args.work_size or None,
+    )
+    write_image(output, result)
     reporter.done(str(output), time.perf_counter() - started)
 
 
@@ -305,11 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .bench import run_benchmark
 
             return run_benchmark(args)
+        if args.command == "compare":
+            from .compare import run_compare
+
+            return run_compare(args)
         if args.command == "demo":
             return main(demo_arguments(args))
         from .cancellation import install_cancellation
 
-        install_cancellation()
+        install_cancellation(args.cancel_on_stdin_eof)
         reporter = make_reporter(args.progress)
         run_stylize(args, reporter)
         return 0

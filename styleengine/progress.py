@@ -19,11 +19,13 @@ else there (diagnostics go to stderr). Every object has an ``"event"`` key:
 ``error``
     ``{"event": "error", "kind": KIND, "message": "..."}``: the last event of a failure. The
     message is meant for the user. KIND and the process's exit code go together:
-    ``internal`` 1, ``bad_input`` 2, ``no_weights`` 3, ``out_of_memory`` 4, ``cancelled`` 5.
+    ``internal`` 1, ``bad_input`` 2, ``no_weights`` 3, ``out_of_memory`` 4, ``cancelled`` 5,
+    ``write_failed`` 6 (the result could not be written: a full disk, say).
 
 Cancelling: SIGTERM or SIGINT stops the engine within about a second with a ``cancelled``
-error and no output file. When stdin is a pipe, the engine also stops when it is closed, so a
-parent that dies (GIMP closing a plug-in) takes the engine with it.
+error and no output file. With ``--cancel-on-stdin-eof`` (what the GIMP plug-in passes) the
+engine also stops when its stdin pipe is closed, so a parent that dies (GIMP closing a
+plug-in) takes the engine with it; without it a closed stdin means nothing.
 """
 
 from __future__ import annotations

@@ -129,11 +129,11 @@ gimp-3.0 -n --no-splash --batch-interpreter python-fu-eval -b - \
     < '{work}/batch.py' > '{work}/gimp.log' 2>&1 &
 GIMP=$!
 sh '{work}/driver.sh'
-STATUS=$?
+echo $? > '{work}/status'
 # GIMP's own helpers outlive a polite request when images are dirty: no mercy in tests.
-kill -9 $GIMP $XVFB 2> /dev/null
-pkill -9 -f 'gimp/3.0/' 2> /dev/null
-exit $STATUS
+# Everything this session started is in its process group (the harness made it a new
+# session): end that group, by its id, and nothing of any other GIMP on the machine.
+kill -9 -- -$(cut -d' ' -f5 /proc/$$/stat)
 """
         (work / "session.sh").write_text(session)
         command = (
@@ -155,7 +155,9 @@ exit $STATUS
             if process.poll() is None:
                 process.communicate()
         gimp_log = (work / "gimp.log").read_text(errors="replace")
-        return collect(process.returncode, output + gimp_log)
+        status_file = work / "status"
+        status = int(status_file.read_text()) if status_file.is_file() else process.returncode
+        return collect(status, output + gimp_log)
 
     def run(self, script: str, timeout: float = 600) -> GimpRun:
         process = self.popen(script)

@@ -48,7 +48,7 @@ def test_npy_reader_refuses_other_dtypes(tmp_path):
 
 
 def test_strength_mapping():
-    from styleengine.optimization import DEFAULT_STYLE_WEIGHT
+    from styleengine.settings import DEFAULT_STYLE_WEIGHT
 
     assert engine_link.style_weight_for(50) == pytest.approx(DEFAULT_STYLE_WEIGHT)
     assert engine_link.style_weight_for(100) == pytest.approx(DEFAULT_STYLE_WEIGHT * 10)
@@ -138,3 +138,52 @@ def test_plugin_file_uses_only_standard_library_and_gi():
             for module in modules:
                 assert module.split(".")[0] in allowed, f"{name} imports {module}"
     assert os.access(REPO / "gimp_plugin" / "neural_style" / "neural_style.py", os.X_OK)
+
+
+class _FakeKernel32:
+    """The three kernel32 calls the Windows liveness test makes, answering like Windows."""
+
+    def __init__(self, processes: dict[int, int], denied: tuple[int, ...] = ()) -> None:
+        self.processes = processes  # pid -> exit code (259: still running)
+        self.denied = denied
+        self.last_error = 0
+        self.closed: list[int] = []
+
+    def OpenProcess(self, access, inherit, pid):  # noqa: N802 (the Windows API's name)
+        if pid in self.denied:
+            self.last_error = 5
+            return 0
+        if pid not in self.processes:
+            self.last_error = 87  # ERROR_INVALID_PARAMETER: no such process
+            return 0
+        return pid + 1000
+
+    def GetLastError(self):  # noqa: N802
+        return self.last_error
+
+    def GetExitCodeProcess(self, handle, code_pointer):  # noqa: N802
+        code_pointer._obj.value = self.processes[handle - 1000]
+        return 1
+
+    def CloseHandle(self, handle):  # noqa: N802
+        self.closed.append(handle)
+        return 1
+
+
+def test_windows_liveness_never_signals_and_reads_the_exit_code():
+    kernel32 = _FakeKernel32({10: 259, 11: 0}, denied=(12,))
+    alive = {pid: engine_link._process_alive(pid, "win32", kernel32) for pid in (10, 11, 12, 13)}
+    assert alive == {10: True, 11: False, 12: True, 13: False}
+    assert kernel32.closed == [1010, 1011]  # every opened handle is closed
+
+
+def test_engine_gets_no_console_window_on_windows_only():
+    assert engine_link.engine_process_options("win32") == {"creationflags": 0x08000000}
+    assert engine_link.engine_process_options("linux") == {}
+
+
+def test_plugin_asks_the_engine_to_stop_when_its_pipe_closes():
+    arguments = engine_link.engine_arguments(
+        StyleRequest(), Path("c.npy"), Path("s.npy"), Path("o.npy"), "hed"
+    )
+    assert "--cancel-on-stdin-eof" in arguments

@@ -27,7 +27,7 @@ TEMP_PREFIX = "gimp-neural-style-"
 PID_FILE = "plugin.pid"
 INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install the engine."
 
-# The engine's default style weight (styleengine.optimization.DEFAULT_STYLE_WEIGHT): strength 50
+# The engine's default style weight (styleengine.settings.DEFAULT_STYLE_WEIGHT): strength 50
 # gives the engine's tuned default; every 50 points multiply or divide it by ten.
 STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 5.0
 DEFAULT_STRENGTH = 50.0
@@ -133,7 +133,7 @@ def engine_arguments(
         raise LinkError(f"Unknown device {request.device!r}.")
     arguments = [
         "-m", "styleengine", "stylize", str(content), str(style), "-o", str(output),
-        "--progress", "json",
+        "--progress", "json", "--cancel-on-stdin-eof",
         "--iterations", str(int(request.iterations)),
         "--style-weight", f"{style_weight_for(request.strength):.6g}",
         "--preserve-colors", request.preserve_colors,
@@ -218,7 +218,16 @@ def make_work_dir() -> Path:
     return folder
 
 
-def _process_alive(pid: int) -> bool:
+# Windows API values (processthreadsapi.h, winerror.h, minwinbase.h, winbase.h).
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_ERROR_ACCESS_DENIED = 5
+_STILL_ACTIVE = 259
+_CREATE_NO_WINDOW = 0x08000000
+
+
+def _process_alive(pid: int, platform: str = sys.platform, kernel32=None) -> bool:
+    if platform == "win32":
+        return _windows_process_alive(pid, kernel32)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -226,6 +235,32 @@ def _process_alive(pid: int) -> bool:
     except (PermissionError, OSError):
         return True
     return True
+
+
+def _windows_process_alive(pid: int, kernel32=None) -> bool:
+    """On Windows os.kill(pid, 0) is no test: it ends the process (TerminateProcess). Ask
+    the process's exit code instead."""
+    import ctypes
+
+    if kernel32 is None:
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        # Another user's process exists but may not be opened; no process: another error.
+        return kernel32.GetLastError() == _ERROR_ACCESS_DENIED
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # cannot tell: keep its folder
+        return code.value == _STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def engine_process_options(platform: str = sys.platform) -> dict:
+    """Popen options for the engine: on Windows, no console window of its own (a Python
+    started from GIMP, a GUI program, would open one)."""
+    return {"creationflags": _CREATE_NO_WINDOW} if platform == "win32" else {}
 
 
 def remove_stale_work_dirs() -> None:
@@ -263,6 +298,7 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
             env=engine_environment(),
             text=True,
             bufsize=1,
+            **engine_process_options(),
         )
     except OSError as error:
         raise LinkError(f"The engine could not be started ({error}). {INSTALL_HINT}") from None

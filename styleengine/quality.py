@@ -1,0 +1,157 @@
+"""Measures of a stylized picture that are not the loss the engine optimizes.
+
+- structure kept: SSIM (Wang et al. 2004: 11-tap Gaussian window, sigma 1.5, K1 0.01,
+  K2 0.03) of the luminance of the result against the content's, both at a quarter of the
+  result's size, where SSIM sees the layout of the photo (edges of buildings, a bridge's
+  towers, a face) rather than the brush strokes that are meant to differ;
+- style gap closed: how much of the distance from the content to the style the result has
+  covered, ``1 - d(result, style) / d(content, style)``, where ``d`` is the sliced
+  Wasserstein distance (Heitz et al. 2021) between the distributions of VGG-16 feature
+  vectors at relu1_1..relu4_1. The engine matches Gram matrices (second moments) only; the
+  sliced distance compares whole distributions, so a result cannot score by fitting the
+  Gram targets alone. 1 means indistinguishable from the style by this measure, 0 no closer
+  than the photo, negative further away;
+- colour gap closed: the same with the RGB values of the pixels, which needs no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .network import VGGFeatures
+from .weights import WeightSet
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+SSIM_K1 = 0.01
+SSIM_K2 = 0.03
+STRUCTURE_DOWNSCALE = 4
+STYLE_MEASURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+SLICED_DIRECTIONS = 64
+SLICED_QUANTILES = 256
+# Fixed, so that the same pictures always get the same numbers.
+SLICED_SEED = 1234
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) RGB -> (1, 1, H, W) BT.601 luma."""
+    weights = torch.tensor(_LUMA, dtype=image.dtype).view(1, 3, 1, 1)
+    return (image * weights).sum(dim=1, keepdim=True)
+
+
+def _gaussian_window() -> torch.Tensor:
+    offsets = torch.arange(SSIM_WINDOW, dtype=torch.float64) - SSIM_WINDOW // 2
+    taps = torch.exp(-(offsets**2) / (2 * SSIM_SIGMA**2))
+    taps = taps / taps.sum()
+    return (taps[:, None] * taps[None, :]).view(1, 1, SSIM_WINDOW, SSIM_WINDOW)
+
+
+def ssim(first: torch.Tensor, second: torch.Tensor) -> float:
+    """Mean SSIM of two (1, 1, H, W) images in [0, 1] (valid window positions only)."""
+    if min(first.shape[-2:]) < SSIM_WINDOW:  # too small for one window: enlarge both
+        size = tuple(max(SSIM_WINDOW, side) for side in first.shape[-2:])
+        first, second = (F.interpolate(i, size=size, mode="bilinear") for i in (first, second))
+    x, y = first.double(), second.double()
+    window = _gaussian_window()
+    mean_x, mean_y = F.conv2d(x, window), F.conv2d(y, window)
+    var_x = F.conv2d(x * x, window) - mean_x**2
+    var_y = F.conv2d(y * y, window) - mean_y**2
+    cov = F.conv2d(x * y, window) - mean_x * mean_y
+    c1, c2 = SSIM_K1**2, SSIM_K2**2
+    index = ((2 * mean_x * mean_y + c1) * (2 * cov + c2)) / (
+        (mean_x**2 + mean_y**2 + c1) * (var_x + var_y + c2)
+    )
+    return float(index.mean())
+
+
+def structure_kept(result: torch.Tensor, content: torch.Tensor) -> float:
+    """SSIM of the luminances at a quarter of the result's size."""
+    height, width = result.shape[-2:]
+    size = (max(1, height // STRUCTURE_DOWNSCALE), max(1, width // STRUCTURE_DOWNSCALE))
+
+    def small(image: torch.Tensor) -> torch.Tensor:
+        image = F.interpolate(image.float(), size=(height, width), mode="area")
+        return luminance(F.interpolate(image, size=size, mode="area"))
+
+    return ssim(small(result), small(content))
+
+
+def _quantiles(projected: torch.Tensor) -> torch.Tensor:
+    """(N, D) projections -> (Q, D) evenly spaced quantiles of each column."""
+    # Sorting and picking, not torch.quantile, which refuses inputs over 16M values.
+    ordered = projected.sort(dim=0).values
+    picks = torch.linspace(0, projected.shape[0] - 1, SLICED_QUANTILES).round().long()
+    return ordered[picks]
+
+
+def sliced_wasserstein(first: torch.Tensor, second: torch.Tensor, seed: int) -> float:
+    """Sliced 2-Wasserstein distance between two sets of vectors (N, C) and (M, C)."""
+    generator = torch.Generator().manual_seed(seed)
+    directions = torch.randn(first.shape[1], SLICED_DIRECTIONS, generator=generator)
+    directions = directions / directions.norm(dim=0, keepdim=True)
+    difference = _quantiles(first.double() @ directions.double()) - _quantiles(
+        second.double() @ directions.double()
+    )
+    return float(difference.pow(2).mean().sqrt())
+
+
+def _vectors(features: torch.Tensor) -> torch.Tensor:
+    """(1, C, H, W) -> (H*W, C)."""
+    return features[0].flatten(1).T.float()
+
+
+def gap_closed(result: float, content: float) -> float:
+    """1 - d(result, style) / d(content, style); 0 when the content already is the style."""
+    return 1.0 - result / content if content > 0 else 0.0
+
+
+@dataclass
+class Scores:
+    structure: float
+    style: float
+    colour: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"structure": self.structure, "style": self.style, "colour": self.colour}
+
+
+class Judge:
+    """Scores results against their content and style with fixed VGG-16 features."""
+
+    def __init__(self, weights: WeightSet) -> None:
+        self.network = VGGFeatures(weights, list(STYLE_MEASURE_LAYERS)).float()
+
+    @torch.no_grad()
+    def _features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.network(image.float())
+
+    @torch.no_grad()
+    def scores(self, result: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> Scores:
+        """``result`` and ``content`` (1, 3, H, W) at the result's size; ``style`` at the size
+        the engine matched it at."""
+        content = F.interpolate(content.float(), size=result.shape[-2:], mode="area")
+        result_f, content_f, style_f = (self._features(i) for i in (result, content, style))
+        closed = []
+        for index, layer in enumerate(STYLE_MEASURE_LAYERS):
+            target = _vectors(style_f[layer])
+            seed = SLICED_SEED + index
+            closed.append(
+                gap_closed(
+                    sliced_wasserstein(_vectors(result_f[layer]), target, seed),
+                    sliced_wasserstein(_vectors(content_f[layer]), target, seed),
+                )
+            )
+        style_pixels = _vectors(style)
+        colour = gap_closed(
+            sliced_wasserstein(_vectors(result), style_pixels, SLICED_SEED),
+            sliced_wasserstein(_vectors(content), style_pixels, SLICED_SEED),
+        )
+        return Scores(
+            structure=structure_kept(result, content),
+            style=sum(closed) / len(closed),
+            colour=colour,
+        )
