@@ -159,6 +159,32 @@ def test_missing_engine_python_is_an_error_and_adds_no_layer(gimp):
     assert "install.py" in run.output
 
 
+def _fake_engine(folder: Path, script: str) -> Path:
+    fake = folder / "fake-python"
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o755)
+    return fake
+
+
+def test_engine_that_dies_gives_one_message_naming_its_last_lines(gimp, tmp_path):
+    fake = _fake_engine(tmp_path, "echo 'RuntimeError: broke deep inside' >&2\nexit 1\n")
+    run = _run_with_config(gimp, python=str(fake))
+    found = run.results[0]
+    assert found["status"] == "execution-error" and found["after"] == found["before"]
+    log = gimp.home / ".cache" / "gimp-neural-style" / "last-error.log"
+    assert str(log) in run.output and "broke deep inside" in log.read_text()
+    assert "Traceback" not in run.output
+
+
+def test_engine_done_without_a_result_file_is_a_clear_message(gimp, tmp_path):
+    fake = _fake_engine(tmp_path, """echo '{"event": "done", "output": "x", "elapsed": 0}'\n""")
+    run = _run_with_config(gimp, python=str(fake))
+    found = run.results[0]
+    assert found["status"] == "execution-error" and found["after"] == found["before"]
+    assert "could not use its temporary files" in run.output
+    assert "Traceback" not in run.output
+
+
 def test_damaged_weights_are_an_error_and_add_no_layer(gimp, tmp_path):
     damaged = tmp_path / "damaged.pth"
     damaged.write_bytes(b"not a weights file")
@@ -168,17 +194,41 @@ def test_damaged_weights_are_an_error_and_add_no_layer(gimp, tmp_path):
     assert "could not be read" in run.output
 
 
-def _engine_processes(marker: str) -> list[int]:
-    found = []
+def _descendants(root: int) -> set[int]:
+    """The processes started, directly or not, by ``root`` (this test's own GIMP)."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if marker in command:
-                found.append(int(entry.name))
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
     return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _started_by(root: int, marker: str) -> list[int]:
+    """Those of ``root``'s descendants whose command line holds ``marker``: never a
+    process of another GIMP on this machine."""
+    return [pid for pid in _descendants(root) if marker in _command_line(pid)]
+
+
+def _alive(pid: int, marker: str) -> bool:
+    return marker in _command_line(pid)
 
 
 def test_cancelled_run_leaves_no_process_behind(gimp):
@@ -195,17 +245,20 @@ report(status=status.value_nick)
         deadline = time.monotonic() + 120
         engines: list[int] = []
         while not engines and time.monotonic() < deadline:
-            engines = _engine_processes("styleengine stylize")
+            engines = _started_by(process.pid, "styleengine stylize")
             time.sleep(0.5)
         assert engines, "the engine never started"
-        plugins = _engine_processes("neural_style/neural_style.py")
+        plugins = _started_by(process.pid, "neural_style/neural_style.py")
         assert plugins
         for pid in plugins:
             os.kill(pid, signal.SIGKILL)
+        # Orphaned, the engine is no longer GIMP's descendant: follow it by its own id.
         deadline = time.monotonic() + 10
-        while _engine_processes("styleengine stylize") and time.monotonic() < deadline:
+        while any(_alive(pid, "styleengine stylize") for pid in engines):
+            if time.monotonic() > deadline:
+                break
             time.sleep(0.2)
-        assert _engine_processes("styleengine stylize") == []
+        assert not any(_alive(pid, "styleengine stylize") for pid in engines)
     finally:
         process.kill()
         process.communicate()

@@ -328,9 +328,48 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
     if last is not None and last.get("event") == "done" and process.returncode == 0:
         return EngineResult(True)
     if last is not None and last.get("event") == "error":
-        return EngineResult(False, last.get("message", ""), last.get("kind", ""), stderr_lines[-5:])
+        return EngineResult(False, last.get("message", ""), last.get("kind", ""), stderr_lines)
     tail = " ".join(stderr_lines[-3:]) or f"exit code {process.returncode}"
     return EngineResult(False, f"The engine stopped unexpectedly: {tail}", "internal", stderr_lines)
+
+
+def error_log_path() -> Path:
+    """Where the engine's last lines go when a run fails: the user's cache folder."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "gimp-neural-style" / "last-error.log"
+
+
+def write_error_log(lines: list[str]) -> Path:
+    """Keep what the user (or a bug report) needs; the path is named in the message."""
+    path = error_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError:
+        return Path(tempfile.gettempdir())  # nowhere to write: the message still stands
+    return path
+
+
+def failure_message(result: EngineResult) -> str:
+    """One message for a failed run, in the dialog's words, naming the log for details."""
+    message = f"Neural Style failed: {result.message}"
+    if result.kind == "out_of_memory":
+        message += " In the dialog, lower Working size to that number or less."
+    if result.kind in ("internal", "") and result.stderr_tail:
+        log = write_error_log(result.stderr_tail)
+        message += f" The engine's last lines are in {log}."
+    return message
+
+
+def file_error_message(error: OSError) -> str:
+    where = f" ({error.filename})" if error.filename else ""
+    return (
+        f"Neural Style could not use its temporary files{where}: "
+        f"{error.strerror or error}. Free some space in {tempfile.gettempdir()} and try again."
+    )
 
 
 def _collect(stream, lines: list[str]) -> None:

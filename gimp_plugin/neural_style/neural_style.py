@@ -149,6 +149,15 @@ class NeuralStyle(Gimp.PlugIn):
             return self.stylize(procedure, image, layer, style_layer, request)
         except LinkError as error:
             return _fail(procedure, str(error))
+        except OSError as error:  # a full or unwritable temporary folder, a vanished file
+            return _fail(procedure, engine_link.file_error_message(error))
+        except Exception as error:  # a GIMP user gets one message, never a traceback
+            log = engine_link.write_error_log([f"{type(error).__name__}: {error}"])
+            return _fail(
+                procedure,
+                f"Neural Style failed unexpectedly ({type(error).__name__}: {error}). "
+                f"Details are in {log}.",
+            )
 
     def stylize(self, procedure, image, layer, style_layer, request):
         config = engine_link.load_config(PLUGIN_DIR)
@@ -190,10 +199,7 @@ class NeuralStyle(Gimp.PlugIn):
             if not result.ok:
                 if result.kind == "cancelled":
                     return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
-                hint = ""
-                if result.kind == "out_of_memory":
-                    hint = " In the dialog, set Working size to that number or less."
-                raise LinkError(f"Neural Style failed: {result.message}{hint}")
+                raise LinkError(engine_link.failure_message(result))
             shape, pixels = engine_link.read_npy(output_path)
         finally:
             Gimp.progress_end()
@@ -202,6 +208,11 @@ class NeuralStyle(Gimp.PlugIn):
         if shape != (height, width, channels):
             raise LinkError(
                 f"The engine returned pixels of shape {shape}, not {(height, width, channels)}."
+            )
+        if not (image.is_valid() and layer.is_valid()):
+            raise LinkError(
+                "The image or its layer was closed while Neural Style was working; "
+                "nothing was changed."
             )
         self.add_result_layer(
             image, layer, style_layer, x, y, width, height, gray, has_alpha, masked, pixels
