@@ -356,7 +356,8 @@ class Stylizer:
         scale_index: int,
     ) -> torch.Tensor:
         size = tuple(image.shape[-2:])
-        objective = self.objective(pad_to_canvas(content), style_targets, run.settings)
+        settings = run.settings.for_scale(scale_index, run.scales)
+        objective = self.objective(pad_to_canvas(content), style_targets, settings)
         # L-BFGS works on the flattened pixels: they must be plainly contiguous.
         pixels = pad_to_canvas(image).to(self.device, torch.float32).contiguous()
         pixels.requires_grad_(True)

@@ -7,7 +7,7 @@ messages name a setting the way each caller knows it: its words, its field, its 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import BadInputError
 from .network import check_layer_names
@@ -57,12 +57,21 @@ class StyleSettings:
     style_scale: float = 1.0
     style_blend: tuple[float, ...] | None = None
     rescale: str = "upsample"
+    # Multiplies the content weight at every scale but the finest: the coarse scales decide
+    # the layout, the finest the strokes.
+    coarse_content_weight: float = 1.0
     report_every: int = 1
 
     def blend_weights(self, style_count: int) -> list[float]:
         """One weight per style image, summing to 1 (equal when no blend is given)."""
         blend = list(self.style_blend or [1.0] * style_count)
         return [w / sum(blend) for w in blend]
+
+    def for_scale(self, scale_index: int, scale_count: int) -> StyleSettings:
+        """The settings one scale of the coarse-to-fine schedule runs with."""
+        if scale_index == scale_count - 1 or self.coarse_content_weight == 1.0:
+            return self
+        return replace(self, content_weight=self.content_weight * self.coarse_content_weight)
 
     def validate(self, style_count: int) -> None:
         """Raise BadInputError for settings that cannot work, saying what to change."""
@@ -73,7 +82,7 @@ class StyleSettings:
         _check(self.scales >= 1, "scales", "must be at least 1")
         _check(_finite(self.style_scale) and self.style_scale > 0, "style_scale",
                "must be a finite number above 0")  # fmt: skip
-        for name in ("content_weight", "style_weight", "tv_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "coarse_content_weight"):
             value = getattr(self, name)
             _check(_finite(value) and value >= 0, name, "must be a finite number, 0 or more")
         _check(bool(self.content_layers), "content_layers", "needs at least one layer")
@@ -105,6 +114,7 @@ SETTING_NAMES = {
     "scales": ("Scales", "--scales"),
     "style_scale": ("Stroke size", "--style-scale"),
     "content_weight": ("Content weight", "--content-weight"),
+    "coarse_content_weight": ("Content weight at coarse scales", "--coarse-content-weight"),
     "style_weight": ("Style weight (Strength)", "--style-weight"),
     "tv_weight": ("Smoothing weight", "--tv-weight"),
     "content_layers": ("Content layers", "--content-layers"),
