@@ -9,22 +9,41 @@ import torch
 
 from .errors import BadInputError
 
-DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+DEVICE_CHOICES = ("auto", "gpu", "cuda", "mps", "cpu")
 PRECISION_CHOICES = ("auto", "fp32", "bf16")
 
 
-def select_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple MPS, then the CPU; a named device must be present."""
+def select_device(
+    name: str = "auto", cuda: bool | None = None, mps: bool | None = None
+) -> torch.device:
+    """``auto`` picks CUDA, then Apple MPS, then the CPU; ``gpu`` CUDA or MPS, whichever is
+    here; a named device must be present. (``cuda`` and ``mps`` say what is present; by
+    default PyTorch is asked.)"""
     if name not in DEVICE_CHOICES:
-        raise BadInputError(f"Unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}.")
-    cuda = torch.cuda.is_available()
-    mps = torch.backends.mps.is_available()
+        raise BadInputError(
+            f"Unknown Device {name!r} (--device); choose one of {', '.join(DEVICE_CHOICES)}."
+        )
+    cuda = torch.cuda.is_available() if cuda is None else cuda
+    mps = torch.backends.mps.is_available() if mps is None else mps
     if name == "auto":
         name = "cuda" if cuda else "mps" if mps else "cpu"
+    if name == "gpu":
+        if not (cuda or mps):
+            raise BadInputError(
+                "No GPU is available to PyTorch here (neither CUDA nor Apple MPS); choose "
+                "Device Automatic or CPU (--device auto or cpu)."
+            )
+        name = "cuda" if cuda else "mps"
     if name == "cuda" and not cuda:
-        raise BadInputError("No CUDA GPU is available to PyTorch here; use --device cpu or auto.")
+        raise BadInputError(
+            "No CUDA GPU is available to PyTorch here; choose Device Automatic or CPU "
+            "(--device auto or cpu)."
+        )
     if name == "mps" and not mps:
-        raise BadInputError("Apple MPS is not available here; use --device cpu or auto.")
+        raise BadInputError(
+            "Apple MPS is not available here; choose Device Automatic or CPU "
+            "(--device auto or cpu)."
+        )
     return torch.device(name)
 
 

@@ -67,7 +67,7 @@ def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
     )
     assert arguments[:3] == ["-m", "styleengine", "stylize"]
     parsed = build_parser().parse_args(arguments[2:])
-    assert parsed.iterations == 120 and parsed.work_size == 512 and parsed.device == "cuda"
+    assert parsed.iterations == 120 and parsed.work_size == 512 and parsed.device == "gpu"
     assert parsed.preserve_colors == "luminance" and parsed.style_scale == 1.5
     assert parsed.progress == "json" and parsed.weights == "hed" and parsed.seed == 3
     no_size = engine_link.engine_arguments(StyleRequest(), Path("c"), Path("s"), Path("o"), "auto")

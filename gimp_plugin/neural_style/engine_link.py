@@ -34,7 +34,8 @@ DEFAULT_STRENGTH = 50.0
 STRENGTH_DECADE = 50.0
 
 PRESERVE_COLORS = ("none", "luminance", "histogram")
-DEVICES = {"auto": "auto", "gpu": "cuda", "cpu": "cpu"}
+# The dialog's GPU is whichever GPU the engine finds: CUDA, or Apple's MPS.
+DEVICES = {"auto": "auto", "gpu": "gpu", "cpu": "cpu"}
 
 # Exit codes of the engine, per error kind (styleengine.errors).
 EXIT_CANCELLED = 5
