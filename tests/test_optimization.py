@@ -198,3 +198,28 @@ def test_gpu_iterations_do_not_wait_for_the_device(hed_weights):
     styles = [StyleImage(to_tensor(make_style()))]
     _host_waits(stylizer, content, styles, 5)  # cuDNN's autotuning, first allocations
     assert _host_waits(stylizer, content, styles, 40) == _host_waits(stylizer, content, styles, 20)
+
+
+def test_too_little_free_memory_is_said_plainly(setup, monkeypatch):
+    """Below the smallest working size, the advice is not a working size of 0 (which means
+    the full size)."""
+    import styleengine.optimization as optimization
+    from styleengine.errors import OutOfMemoryError
+
+    monkeypatch.setattr(optimization, "available_memory_bytes", lambda device: 300 * 2**20)
+    with pytest.raises(OutOfMemoryError) as raised:
+        stylize_image_data(
+            from_array(make_content(64, 64)),
+            [from_array(make_style())],
+            StyleSettings(iterations=1),
+            setup,
+        )
+    assert "not enough free memory" in raised.value.message
+    assert "--work-size" not in raised.value.message
+
+
+def test_memory_estimate_counts_the_stroke_size_and_the_output(hed_weights):
+    stylizer = Stylizer(hed_weights, torch.device("cpu"), torch.float32)
+    plain = stylizer.peak_bytes((1000, 1000), style_area=1.0, output_pixels=0)
+    assert stylizer.peak_bytes((1000, 1000), style_area=16.0, output_pixels=0) > plain
+    assert stylizer.peak_bytes((1000, 1000), style_area=1.0, output_pixels=4000 * 3000) > plain

@@ -1,0 +1,94 @@
+"""What a user notices about the picture: the Strength control does what it says, and the
+photo's straight lines stay straight at the defaults. Plus the harness's own measures."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import REPO, make_content, make_style
+
+from styleengine.api import EngineSetup, stylize_image_data, to_tensor
+from styleengine.images import from_array
+from styleengine.quality import Judge, sliced_wasserstein, ssim, structure_kept
+from styleengine.settings import StyleSettings
+
+sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
+import engine_link  # noqa: E402
+
+
+def test_ssim_is_one_for_equal_images_and_falls_with_noise():
+    rng = np.random.default_rng(0)
+    image = torch.from_numpy(rng.random((1, 1, 40, 40))).float()
+    noisy = (image + 0.2 * torch.from_numpy(rng.standard_normal((1, 1, 40, 40)))).clamp(0, 1)
+    noisier = (image + 0.5 * torch.from_numpy(rng.standard_normal((1, 1, 40, 40)))).clamp(0, 1)
+    assert ssim(image, image) == pytest.approx(1.0)
+    assert 1.0 > ssim(image, noisy.float()) > ssim(image, noisier.float())
+
+
+def test_sliced_wasserstein_is_zero_for_the_same_distribution_only():
+    rng = np.random.default_rng(1)
+    points = torch.from_numpy(rng.standard_normal((500, 8))).float()
+    shuffled = points[torch.randperm(500)]
+    shifted = points + 1.0
+    assert sliced_wasserstein(points, shuffled, seed=0) == pytest.approx(0.0, abs=1e-9)
+    assert sliced_wasserstein(points, shifted, seed=0) > 0.2
+
+
+@pytest.fixture(scope="module")
+def setup(hed_weights):
+    return EngineSetup(hed_weights, torch.device("cpu"), torch.float32)
+
+
+def _stylize(setup, content, style, settings):
+    result = stylize_image_data(from_array(content), [from_array(style)], settings, setup)
+    return to_tensor(result.rgb)
+
+
+def test_strength_moves_style_up_and_structure_down_monotonically(setup, hed_weights):
+    """The dialog's Strength 0, 50, 100 (through the plug-in's own mapping)."""
+    content, style = make_content(96, 128), make_style(96, 96)
+    judge = Judge(hed_weights)
+    scores = []
+    for strength in (0, 50, 100):
+        weight = engine_link.style_weight_for(strength)
+        result = _stylize(setup, content, style, StyleSettings(iterations=60, style_weight=weight))
+        scores.append(judge.scores(result, to_tensor(content), to_tensor(style)))
+    styles = [s.style for s in scores]
+    structures = [s.structure for s in scores]
+    assert styles == sorted(styles) and styles[0] < styles[-1] - 0.05, styles
+    assert structures == sorted(structures, reverse=True), structures
+
+
+def _edge_columns(image: torch.Tensor, rows: slice) -> np.ndarray:
+    """Per row, the column of the strongest left-right luminance change of the blurred
+    image (the vertical edge of the synthetic building)."""
+    grey = image[0].mean(0, keepdim=True)[None]
+    blurred = torch.nn.functional.avg_pool2d(grey, 5, stride=1, padding=2)[0, 0]
+    change = (blurred[:, 4:] - blurred[:, :-4]).abs()
+    return change[rows].argmax(dim=1).numpy() + 2
+
+
+def test_a_straight_edge_stays_straight_at_the_defaults(setup):
+    """A photo with one long vertical edge (a building against the sky), stylized with a
+    painting of diagonal strokes at every default: the edge may move a little, not bend."""
+    height, width = 128, 128
+    content = np.empty((height, width, 3), np.float32)
+    content[:] = (0.55, 0.7, 0.9)  # sky
+    content[:, : width // 2 - 8] = (0.25, 0.2, 0.18)  # the building's dark wall
+    style = make_style(128, 128)
+    result = _stylize(setup, content, style, StyleSettings())
+    columns = _edge_columns(result, slice(8, height - 8))
+    rows = np.arange(len(columns))
+    fitted = np.polyval(np.polyfit(rows, columns, 1), rows)
+    assert np.abs(columns - fitted).max() <= 4, columns
+    assert abs(np.median(columns) - (width // 2 - 8)) <= 4
+
+
+def test_structure_kept_is_high_for_the_photo_and_low_for_the_painting():
+    content = to_tensor(make_content(128, 128))
+    style = to_tensor(make_style(128, 128))
+    assert structure_kept(content, content) == pytest.approx(1.0)
+    assert structure_kept(style, content) < 0.3
