@@ -62,6 +62,27 @@ def conv_parameter_keys(conv_name: str) -> tuple[str, str]:
     return f"{index}.weight", f"{index}.bias"
 
 
+def layer_stride(name: str) -> int:
+    """Pixels per position of a layer's map: 1 in block 1, halved by every pooling."""
+    block = int(name[len(name.rstrip("0123456789_")) :].split("_")[0])
+    return 2**block if name.startswith("pool") else 2 ** (block - 1)
+
+
+def receptive_reach(name: str) -> int:
+    """How far, in input pixels, a position of layer ``name`` sees beyond its own block of
+    ``layer_stride`` pixels on each side: each 3x3 convolution adds one step of the stride
+    it runs at (relu5_1: 58 px, so its receptive field is 16 + 2 x 58 = 132 px)."""
+    reach, stride = 0, 1
+    for layer in VGG16_LAYERS:
+        if layer.startswith("conv"):
+            reach += stride
+        elif layer.startswith("pool"):
+            stride *= 2
+        if layer == name:
+            return reach
+    raise ValueError(f"Unknown VGG-16 layer {name!r}")
+
+
 def check_layer_names(names: Iterable[str]) -> None:
     """Raise ValueError naming the first unknown layer."""
     for name in names:

@@ -1,0 +1,193 @@
+"""The exact full-image objective and its gradient, computed tile by tile.
+
+A Gram matrix is a sum over positions, so the style statistic of a whole image is the sum
+of its tiles' statistics, provided each tile's features equal the untiled ones. They do when
+every tile is cut out with a halo that covers what its interior positions see
+(``network.receptive_reach`` of the deepest layer) and when tiles start on multiples of the
+deepest layer's stride, so the poolings group the same pixels as in the whole image. Then,
+per evaluation:
+
+1. a pass without gradients adds up each style layer's Gram sum over all tile interiors;
+2. the style loss's derivative with respect to each Gram matrix, C = dL/dS, follows from
+   those sums; it is a constant for the second pass;
+3. a pass with gradients computes, per tile, <C, S_tile> (whose gradient with respect to the
+   tile's features is the true one, 2 C f) plus the tile's share of the content loss, and
+   adds the tile's pixel gradient (halo included) into the image's gradient.
+
+Memory is bounded by one tile's activations; the image and its gradient are the only
+full-size tensors (with the optimizer's state). Total variation is computed on the whole
+image directly: it needs no network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .losses import TVLoss
+from .network import VGGFeatures, layer_stride, receptive_reach
+from .settings import StyleSettings
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Interior rows/columns [top, bottom) x [left, right); the crop adds the halo."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+    crop_top: int
+    crop_bottom: int
+    crop_left: int
+    crop_right: int
+
+
+def halo_for(layers: list[str]) -> int:
+    """A halo covering the deepest layer's reach, in whole strides of that layer."""
+    stride = max(layer_stride(name) for name in layers)
+    reach = max(receptive_reach(name) for name in layers)
+    return math.ceil(reach / stride) * stride
+
+
+def plan_tiles(height: int, width: int, tile_side: int, layers: list[str]) -> list[Tile]:
+    """Tiles of about ``tile_side`` whose interiors cover the image once."""
+    stride = max(layer_stride(name) for name in layers)
+    halo = halo_for(layers)
+    side = max(stride, tile_side // stride * stride)
+    tiles = []
+    for top in range(0, height, side):
+        for left in range(0, width, side):
+            bottom, right = min(top + side, height), min(left + side, width)
+            tiles.append(
+                Tile(
+                    top,
+                    bottom,
+                    left,
+                    right,
+                    max(0, top - halo),
+                    min(height, bottom + halo),
+                    max(0, left - halo),
+                    min(width, right + halo),
+                )  # fmt: skip
+            )
+    return tiles
+
+
+def _interior(features: torch.Tensor, tile: Tile, stride: int) -> torch.Tensor:
+    """The positions of a tile's interior in a map of ``stride`` computed on its crop."""
+    top = (tile.top - tile.crop_top) // stride
+    left = (tile.left - tile.crop_left) // stride
+    # The last row of positions of the image may be cut by the poolings: floor division of
+    # the image's own size, as the untiled network does.
+    bottom = tile.bottom // stride - tile.crop_top // stride
+    right = tile.right // stride - tile.crop_left // stride
+    return features[..., top:bottom, left:right]
+
+
+def _gram_sum(features: torch.Tensor) -> torch.Tensor:
+    flat = features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+    return (flat.T @ flat).float()
+
+
+class TiledObjective:
+    """The objective of ``optimization.Objective`` over an image too large for one pass."""
+
+    def __init__(
+        self,
+        network: VGGFeatures,
+        content: torch.Tensor,
+        style_targets: dict[str, torch.Tensor],
+        settings: StyleSettings,
+        tile_side: int,
+        device: torch.device,
+    ) -> None:
+        self.network = network
+        self.settings = settings
+        self.device = device
+        self.content_layers = tuple(settings.content_layers)
+        self.style_layers = tuple(settings.style_layers)
+        layers = [*self.content_layers, *self.style_layers]
+        height, width = content.shape[-2:]
+        self.tiles = plan_tiles(height, width, tile_side, layers)
+        self.targets = {n: t.to(device).float() for n, t in style_targets.items()}
+        self.positions = {
+            n: (height // layer_stride(n)) * (width // layer_stride(n)) for n in layers
+        }
+        self.tv_loss = TVLoss()
+        # The content's features, tile by tile, kept (in the network's dtype) for the
+        # content loss, whose relative error is sum (f - t)^2 / sum t^2 over the image.
+        self.content_features: list[dict[str, torch.Tensor]] = []
+        squares = dict.fromkeys(self.content_layers, 0.0)
+        with torch.no_grad():
+            for tile in self.tiles:
+                features = self._features(content, tile)
+                kept = {}
+                for name in self.content_layers:
+                    interior = _interior(features[name], tile, layer_stride(name))
+                    kept[name] = interior.clone()
+                    squares[name] += float(interior.float().pow(2).sum())
+                self.content_features.append(kept)
+        self.content_norms = {n: max(squares[n], 1e-8) for n in self.content_layers}
+
+    def _features(self, image: torch.Tensor, tile: Tile) -> dict[str, torch.Tensor]:
+        crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
+        return self.network(crop.to(self.device))
+
+    def style_sums(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Pass 1: each style layer's Gram sum over the whole image."""
+        sums: dict[str, torch.Tensor] = {}
+        with torch.no_grad():
+            for tile in self.tiles:
+                features = self._features(image, tile)
+                for name in self.style_layers:
+                    gram = _gram_sum(_interior(features[name], tile, layer_stride(name)))
+                    sums[name] = sums.get(name, 0) + gram
+        return sums
+
+    def loss_and_gradient(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """The total loss, its gradient with respect to ``image`` and the loss terms."""
+        settings = self.settings
+        sums = self.style_sums(image)
+        style = torch.zeros((), device=self.device)
+        # dL/dS per layer: L_l = w_l |S/N - T|^2 / |T|^2, so dL/dS = 2 w_l (S/N - T) / (N |T|^2).
+        slopes: dict[str, torch.Tensor] = {}
+        for name in self.style_layers:
+            count, target = self.positions[name], self.targets[name]
+            norm = target.pow(2).sum().clamp_min(1e-8)
+            difference = sums[name] / count - target
+            weight = settings.style_layers[name]
+            style = style + weight * difference.pow(2).sum() / norm
+            slopes[name] = settings.style_weight * 2 * weight * difference / (count * norm)
+        gradient = torch.zeros_like(image)
+        content = torch.zeros((), device=self.device)
+        for tile, content_features in zip(self.tiles, self.content_features):
+            crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
+            crop = crop.to(self.device).detach().requires_grad_(True)
+            features = self.network(crop)
+            surrogate = torch.zeros((), device=self.device)
+            for name in self.style_layers:
+                interior = _interior(features[name], tile, layer_stride(name))
+                surrogate = surrogate + (slopes[name] * _gram_sum(interior)).sum()
+            tile_content = torch.zeros((), device=self.device)
+            for name in self.content_layers:
+                interior = _interior(features[name], tile, layer_stride(name)).float()
+                error = (interior - content_features[name].float()).pow(2).sum()
+                tile_content = tile_content + error / self.content_norms[name]
+            (surrogate + settings.content_weight * tile_content).backward()
+            gradient[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right] += (
+                crop.grad.to(gradient.device)
+            )
+            content = content + tile_content.detach()
+        pixels = image.detach().requires_grad_(True)
+        tv = self.tv_loss(pixels)
+        (settings.tv_weight * tv).backward()
+        gradient += pixels.grad
+        total = (
+            settings.content_weight * content + settings.style_weight * style
+            + settings.tv_weight * tv.detach()
+        )  # fmt: skip
+        terms = {"content": content, "style": style, "tv": tv.detach(), "total": total}
+        return total, gradient, terms

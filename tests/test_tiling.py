@@ -1,0 +1,47 @@
+"""The tiled objective is the untiled one: same loss terms and gradient, to rounding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import make_content, make_style
+
+from styleengine.api import to_tensor
+from styleengine.optimization import StyleImage, Stylizer
+from styleengine.settings import StyleSettings
+from styleengine.tiling import TiledObjective, plan_tiles
+
+
+@pytest.fixture(scope="module")
+def stylizer(hed_weights):
+    return Stylizer(hed_weights, torch.device("cpu"), torch.float32)
+
+
+def test_tiles_cover_the_image_once():
+    tiles = plan_tiles(200, 333, 64, ["relu5_1"])
+    covered = torch.zeros(200, 333, dtype=torch.int32)
+    for tile in tiles:
+        covered[tile.top : tile.bottom, tile.left : tile.right] += 1
+        assert tile.top % 16 == 0 and tile.left % 16 == 0  # poolings group the same pixels
+    assert (covered == 1).all()
+
+
+@pytest.mark.parametrize("size", [(160, 208), (131, 197)], ids=["aligned", "odd"])
+def test_tiled_objective_and_gradient_equal_the_untiled_ones(stylizer, size):
+    settings = StyleSettings()
+    content = to_tensor(make_content(*size))
+    image = content + 0.1 * torch.randn(content.shape, generator=torch.Generator().manual_seed(0))
+    image = image.clamp(0, 1)
+    targets = stylizer.style_targets([StyleImage(to_tensor(make_style(96, 96)))], [1.0], max(size))
+    whole = stylizer.objective(content, targets, settings)
+    pixels = image.clone().requires_grad_(True)
+    terms = whole.terms(stylizer.features(pixels), pixels)
+    terms["total"].backward()
+
+    tiled = TiledObjective(stylizer.network, content, targets, settings, 48, torch.device("cpu"))
+    assert len(tiled.tiles) >= 12
+    total, gradient, tiled_terms = tiled.loss_and_gradient(image)
+    for name in ("content", "style", "tv", "total"):
+        assert float(tiled_terms[name]) == pytest.approx(terms[name].item(), rel=1e-4), name
+    error = (gradient - pixels.grad).norm() / pixels.grad.norm()
+    assert error < 1e-4, float(error)
