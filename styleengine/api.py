@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ from .device import select_device, select_precision
 from .errors import BadInputError
 from .images import ImageData, from_array, from_pil
 from .optimization import ProgressCallback, StyleImage, StyleSettings, Stylizer, resize
+from .planning import Plan
 from .weights import WeightSet, load_weights
 
 PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
@@ -63,16 +65,6 @@ def to_tensor(pixels: np.ndarray) -> torch.Tensor:
     )
 
 
-def output_size(content: ImageData, size: int | None) -> tuple[int, int]:
-    """(height, width) of the result: the content's, or with the longest side ``size``."""
-    if size is None or size == 0:
-        return content.height, content.width
-    if size < 1:
-        raise BadInputError("--size must be a positive number of pixels.")
-    factor = size / max(content.height, content.width)
-    return max(1, round(content.height * factor)), max(1, round(content.width * factor))
-
-
 def stylize_image_data(
     content: ImageData,
     styles: list[ImageData],
@@ -82,8 +74,13 @@ def stylize_image_data(
     preserve_colors: str = "none",
     callback: ProgressCallback | None = None,
     work_side: int | None = None,
+    detail: str = "auto",
+    detail_iterations: int | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> ImageData:
-    """The whole job on ImageData: colour handling, optimization, alpha and grey restored."""
+    """The whole job on ImageData: colour handling, plan, optimization, alpha and grey
+    restored. ``work_side`` None or 0: the automatic working size. ``on_plan`` is told the
+    plan before the work starts."""
     if preserve_colors not in PRESERVE_COLORS_CHOICES:
         raise BadInputError(
             f"--preserve-colors must be one of {', '.join(PRESERVE_COLORS_CHOICES)}."
@@ -91,7 +88,6 @@ def stylize_image_data(
     if not styles:
         raise BadInputError("At least one style image is needed.")
     settings.validate(len(styles))
-    height, width = output_size(content, size)
     content_rgb = to_tensor(content.rgb)
     style_images = []
     for style in styles:
@@ -106,11 +102,15 @@ def stylize_image_data(
             )[None]
         style_images.append(StyleImage(rgb, alpha))
 
-    if work_side is not None and work_side < 1:
-        raise BadInputError("--work-size must be a positive number of pixels.")
-    result = setup.stylizer(settings).run(
-        content_rgb, style_images, settings, (height, width), callback, work_side
-    )
+    stylizer = setup.stylizer(settings)
+    plan = stylizer.plan(
+        (content.height, content.width), style_images, settings, size, work_side, detail,
+        detail_iterations,
+    )  # fmt: skip
+    if on_plan is not None:
+        on_plan(plan)
+    height, width = plan.output_size
+    result = stylizer.run(content_rgb, style_images, settings, plan, callback)
     result_rgb = result[0]
     if preserve_colors == "luminance":
         result_rgb = transfer_luminance(result_rgb, resize(content_rgb, (height, width))[0])
@@ -141,12 +141,16 @@ def stylize(
     device: str = "auto",
     precision: str = "auto",
     callback: ProgressCallback | None = None,
+    work_size: int | None = None,
+    detail: str = "auto",
 ) -> ImageLike:
     """Stylize ``content`` with one or more ``styles``; returns the same kind as ``content``.
 
     Arrays are (H, W) or (H, W, C) with C = 1..4, float in [0, 1], uint8 or uint16; the
     content's alpha passes through and a grey content gives a grey result. ``callback``
-    receives an ``optimization.Progress`` after each iteration.
+    receives an ``optimization.Progress`` after each iteration. ``work_size``: the longest
+    side the optimization works at (default: automatic); ``detail``: "auto", "on" or "off"
+    for the full-size detail pass in tiles.
     """
     style_list = styles if isinstance(styles, list) else [styles]
     content_data = as_image_data(content, "content")
@@ -160,6 +164,8 @@ def stylize(
         size=size,
         preserve_colors=preserve_colors,
         callback=callback,
+        work_side=work_size,
+        detail=detail,
     )
     if isinstance(content, Image.Image):
         pixels = np.round(result.channels() * 255).astype(np.uint8)

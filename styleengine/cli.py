@@ -49,6 +49,7 @@ def parse_style_layers(text: str) -> dict[str, float]:
 def build_parser() -> argparse.ArgumentParser:
     from .api import PRESERVE_COLORS_CHOICES
     from .device import DEVICE_CHOICES, PRECISION_CHOICES
+    from .planning import DETAIL_MODES
     from .settings import INIT_CHOICES, OPTIMIZERS, StyleSettings
 
     defaults = StyleSettings()
@@ -71,7 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--work-size",
         type=int,
         default=0,
-        help="optimize with this longest side, then scale the result up to the output size",
+        help="optimize with this longest side, then scale the result up to the output size "
+        "(default 0: automatic, the largest that fits the memory and a few minutes)",
+    )
+    run.add_argument(
+        "--detail",
+        choices=DETAIL_MODES,
+        default="auto",
+        help="refine the enlarged result at the output size, in tiles (auto: when the "
+        "output is larger than the working size and the time allows)",
+    )
+    run.add_argument(
+        "--detail-iterations",
+        type=int,
+        default=0,
+        help="iterations of the detail pass (default: as many as the time allows, 3-20)",
     )
     run.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     run.add_argument("--content-weight", type=float, default=defaults.content_weight)
@@ -191,10 +206,11 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
 
 
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
-    from .api import EngineSetup, output_size, stylize_image_data
+    from .api import EngineSetup, stylize_image_data
     from .device import describe_device
     from .images import ImageData, check_output_path, read_image, write_image
-    from .optimization import Progress, optimization_size, scale_sizes
+    from .optimization import Progress
+    from .planning import Plan
 
     started = time.perf_counter()
     output = check_output_path(args.output)
@@ -210,38 +226,39 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     setup = EngineSetup.create(args.weights, args.device, args.precision)
     settings = _settings_from(args, setup.device.type)
     settings.validate(len(styles))
-    size = args.size or None
-    out_h, out_w = output_size(content, size)
-    work_dims = optimization_size(out_h, out_w, args.work_size or None)
-    reporter.start(
-        {
-            "device": describe_device(setup.device),
-            "precision": str(setup.dtype)
-            .replace("torch.", "")
-            .replace("bfloat16", "bf16")
-            .replace("float32", "fp32"),
-            "weights": setup.weights.name,
-            "content_size": [content.width, content.height],
-            "output_size": [out_w, out_h],
-            "scales": [[w, h] for h, w in scale_sizes(*work_dims, settings.scales)],
-            "total_iterations": settings.iterations,
-        }
-    )
+
+    def on_plan(plan: Plan) -> None:
+        precision = str(setup.dtype).replace("torch.", "")
+        reporter.start(
+            {
+                "device": describe_device(setup.device),
+                "precision": precision.replace("bfloat16", "bf16").replace("float32", "fp32"),
+                "weights": setup.weights.name,
+                **plan.event(),
+            }
+        )
 
     def on_progress(progress: Progress) -> None:
         reporter.progress(
             {
+                "stage": progress.stage,
                 "scale": progress.scale,
                 "scales": progress.scales,
                 "width": progress.width,
                 "height": progress.height,
                 "iteration": progress.iteration,
                 "total": progress.total,
+                **({"tile": progress.tile, "tiles": progress.tiles} if progress.tiles else {}),
                 "losses": {k: round(v, 6) for k, v in progress.losses.items()},
                 "elapsed": round(progress.elapsed, 3),
+                "seconds_left": round(progress.seconds_left, 1),
             }
         )
-        if preview is not None and progress.iteration % args.preview_every == 0:
+        if (
+            preview is not None
+            and progress.current_image is not None
+            and progress.iteration % args.preview_every == 0
+        ):
             pixels = progress.current_image()[0].permute(1, 2, 0).numpy()
             write_image(preview, ImageData(pixels, None, content.grayscale, content.bit_depth))
             reporter.preview(str(preview), progress.iteration)
@@ -252,10 +269,13 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         styles,
         settings,
         setup,
-        size,
+        args.size or None,
         args.preserve_colors,
         on_progress,
         work_side=args.work_size or None,
+        detail=args.detail,
+        detail_iterations=args.detail_iterations or None,
+        on_plan=on_plan,
     )
     write_image(output, result)
     reporter.done(str(output), time.perf_counter() - started)

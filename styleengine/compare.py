@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .api import EngineSetup, output_size, stylize_image_data, to_tensor
+from .api import EngineSetup, stylize_image_data, to_tensor
 from .errors import BadInputError
 from .images import ImageData, read_image
 from .optimization import resize
@@ -143,9 +143,13 @@ def run_compare(args: argparse.Namespace) -> int:
                 continue
             style = _load(images, style_name)
             started = time.perf_counter()
-            result = stylize_image_data(content, [style], settings, setup, size=args.size)
+            # The size under test is worked at directly: no automatic size, no detail pass.
+            result = stylize_image_data(
+                content, [style], settings, setup, size=args.size, work_side=args.size,
+                detail="off",
+            )  # fmt: skip
             seconds = time.perf_counter() - started
-            height, width = output_size(content, args.size)
+            height, width = result.rgb.shape[:2]
             result_t = to_tensor(result.rgb)
             style_t = _fit_longest(to_tensor(style.rgb), max(height, width) * settings.style_scale)
             scores = judge.scores(result_t, to_tensor(content.rgb), style_t)

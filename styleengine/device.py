@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 import torch
 
@@ -125,10 +124,10 @@ def bytes_per_pixel(dtype: torch.dtype, history_size: int) -> int:
 
 # The style image goes through the network once per scale, without gradients: at most the
 # input and output of a block-1 layer and the style layers' maps are alive (about 260 values
-# a pixel). At the output size, the result, its enlarged copy and a colour transfer in
-# float64 take about 120 bytes a pixel.
+# a pixel). At the output size the content and the result live as float32 RGB in numpy and
+# in torch, with an enlarged copy: about five 12-byte copies a pixel.
 _STYLE_VALUES_PER_PIXEL = 260
-_OUTPUT_BYTES_PER_PIXEL = 120
+_OUTPUT_BYTES_PER_PIXEL = 64
 
 
 def estimate_peak_bytes(
@@ -147,16 +146,3 @@ def estimate_peak_bytes(
     return (
         _FIXED_OVERHEAD_BYTES + max(optimization, style) + output_pixels * _OUTPUT_BYTES_PER_PIXEL
     )
-
-
-def largest_fitting_side(available: int, peak_for_side: Callable[[int], int], limit: int) -> int:
-    """The longest side up to ``limit`` whose ``peak_for_side(side)`` fits in ``available``
-    bytes, or 0 when not even one pixel does (the estimate grows with the side)."""
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if peak_for_side(middle) <= available:
-            low = middle
-        else:
-            high = middle - 1
-    return low

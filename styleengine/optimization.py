@@ -13,11 +13,21 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .device import available_memory_bytes, estimate_peak_bytes, largest_fitting_side
-from .errors import OutOfMemoryError
+from .device import available_memory_bytes
 from .lbfgs import LBFGS
 from .losses import ContentLoss, StyleLoss, TVLoss, gram_matrix, position_weights_for
 from .network import VGGFeatures
+from .planning import (
+    DETAIL_HISTORY,
+    LBFGS_HISTORY,
+    MIN_WORK_SIDE,
+    Machine,
+    Plan,
+    fit,
+    make_plan,
+    network_canvas,
+    out_of_memory_during_run,
+)
 from .settings import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_SCALES,
@@ -27,6 +37,7 @@ from .settings import (
     RESCALE_CHOICES,
     StyleSettings,
 )
+from .tiling import TiledObjective
 from .weights import WeightSet
 
 __all__ = [
@@ -39,14 +50,11 @@ __all__ = [
 ]
 
 ADAM_LEARNING_RATE = 0.02
-# L-BFGS memory: 20 pairs keep the optimizer's state small (3 floats a pixel a pair) at a
-# convergence rate indistinguishable from 100 for this problem.
-LBFGS_HISTORY = 20
-# The network pools four times before relu5_1; below this side the deepest maps vanish, so
-# thinner images are optimized on a padded canvas of this side and cropped back.
-MIN_WORK_SIDE = 32
-# Each coarser scale halves the side, but none is made smaller than this.
-MIN_SCALE_SIDE = 64
+# The device's speed is measured on a few iterations of this side before a run is planned.
+SPEED_PROBE_SIDE = 192
+SPEED_PROBE_ITERATIONS = 2
+# A plan made without measuring (fixed sizes, no estimate wanted) has this speed: 0 s/MP.
+UNMEASURED_SPEED = 0.0
 
 # torch.OutOfMemoryError came with torch 2.5; before, only CUDA's existed (the CPU's is a
 # RuntimeError, handled by its message). pyproject allows torch from 2.1.
@@ -78,7 +86,11 @@ class Progress:
     total: int
     losses: dict[str, float]
     elapsed: float
-    current_image: Callable[[], torch.Tensor]
+    current_image: Callable[[], torch.Tensor] | None  # None: no image to show at this point
+    stage: str = "scale"  # "scale": coarse to fine at the working size; "detail"
+    tile: int = 0  # in the detail pass: tiles done of ``tiles`` in this iteration
+    tiles: int = 0
+    seconds_left: float = 0.0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -86,35 +98,6 @@ ProgressCallback = Callable[[Progress], None]
 
 def default_report_every(device_type: str) -> int:
     return REPORT_EVERY_ON_CPU if device_type == "cpu" else REPORT_EVERY_ON_GPU
-
-
-def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
-    """The (height, width) of each scale, coarse to fine, ending at (height, width).
-
-    A coarser scale halves the sides; it is kept only while its longest side is at least
-    MIN_SCALE_SIDE and its shortest at least MIN_WORK_SIDE, so a strip-shaped image is never
-    shrunk to a side the network's poolings cannot take.
-    """
-    sizes: list[tuple[int, int]] = []
-    for step in range(scales - 1, 0, -1):
-        size = _fit(height, width, round(max(height, width) / 2**step))
-        if max(size) >= MIN_SCALE_SIDE and min(size) >= MIN_WORK_SIDE and size not in sizes:
-            sizes.append(size)
-    if (height, width) not in sizes:
-        sizes.append((height, width))
-    return sizes
-
-
-def _fit(height: int, width: int, longest: int) -> tuple[int, int]:
-    factor = longest / max(height, width)
-    return max(1, round(height * factor)), max(1, round(width * factor))
-
-
-def network_canvas(height: int, width: int) -> tuple[int, int]:
-    """The canvas an image of (height, width) is optimized on: each side at least
-    MIN_WORK_SIDE, because the network pools four times before relu5_1. A thinner image
-    (a strip, a 1x1 layer) is padded with its edge pixels, and cropped back afterwards."""
-    return max(height, MIN_WORK_SIDE), max(width, MIN_WORK_SIDE)
 
 
 def _padding(size: tuple[int, ...], canvas: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -134,20 +117,6 @@ def pad_to_canvas(image: torch.Tensor) -> torch.Tensor:
 def crop_from_canvas(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     left, _, top, _ = _padding(size, tuple(image.shape[-2:]))
     return image[..., top : top + size[0], left : left + size[1]]
-
-
-def optimization_size(height: int, width: int, work_side: int | None) -> tuple[int, int]:
-    """Where the finest scale runs for an output of (height, width)."""
-    if work_side and work_side < max(height, width):
-        return _fit(height, width, work_side)
-    return height, width
-
-
-def iterations_per_scale(total: int, scales: int) -> list[int]:
-    """An equal share for every scale; the finest gets the remainder."""
-    share = [total // scales] * scales
-    share[-1] += total - sum(share)
-    return share
 
 
 def start_of_finer_scale(
@@ -193,48 +162,65 @@ class Stylizer:
     def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.network(image.to(self.device))
 
-    def peak_bytes(self, size: tuple[int, int], style_area: float, output_pixels: int) -> int:
-        """Estimated peak memory for optimizing at ``size`` with style images whose largest
-        is ``style_area`` times the square of the longest side (stroke size included)."""
-        canvas = network_canvas(*size)
-        style_pixels = round(style_area * max(size) ** 2)
-        return estimate_peak_bytes(
-            canvas[0] * canvas[1], self.dtype, LBFGS_HISTORY, style_pixels, output_pixels
+    def machine(self, seconds_per_megapixel: float | None = None) -> Machine:
+        """This device as a plan sees it; its speed measured unless given."""
+        return Machine(
+            self.device.type,
+            self.dtype,
+            available_memory_bytes(self.device),
+            self.seconds_per_megapixel()
+            if seconds_per_megapixel is None
+            else seconds_per_megapixel,
         )
 
-    def check_memory(self, size: tuple[int, int], style_area: float, output_pixels: int) -> None:
-        available = available_memory_bytes(self.device)
-        if available is None:
-            return
-        if self.peak_bytes(size, style_area, output_pixels) > available:
-            raise self.out_of_memory(size, style_area, output_pixels, available)
+    def seconds_per_megapixel(self) -> float:
+        """Seconds of one iteration per million pixels, measured here and now."""
+        size = (SPEED_PROBE_SIDE, SPEED_PROBE_SIDE)
+        generator = torch.Generator().manual_seed(0)
+        image = torch.rand(1, 3, *size, generator=generator)
+        with torch.no_grad():
+            features = self.features(image)
+        targets = {n: gram_matrix(features[n]) for n in self.style_layers}
+        objective = self.objective(image, targets, StyleSettings(
+            content_layers=self.content_layers,
+            style_layers=dict.fromkeys(self.style_layers, 1.0),
+        ))  # fmt: skip
+        pixels = image.to(self.device).requires_grad_(True)
 
-    def out_of_memory(
+        def iteration() -> None:
+            pixels.grad = None
+            objective.terms(self.features(pixels), pixels)["total"].backward()
+
+        iteration()  # the first one pays for allocations and kernel choices
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        started = time.perf_counter()
+        for _ in range(SPEED_PROBE_ITERATIONS):
+            iteration()
+        float(pixels.grad.sum())  # waits for the device
+        elapsed = time.perf_counter() - started
+        return elapsed / SPEED_PROBE_ITERATIONS / (size[0] * size[1] / 1e6)
+
+    def plan(
         self,
-        size: tuple[int, int],
-        style_area: float,
-        output_pixels: int,
-        available: int | None = None,
-    ) -> OutOfMemoryError:
-        if available is None:
-            available = available_memory_bytes(self.device) or 0
-        height, width = size
-        free = f"{available / 2**30:.1f} GiB free"
-
-        def peak_for_side(side: int) -> int:
-            return self.peak_bytes(_fit(height, width, max(side, 1)), style_area, output_pixels)
-
-        side = largest_fitting_side(available, peak_for_side, max(size))
-        if side < MIN_SCALE_SIDE:
-            return OutOfMemoryError(
-                f"There is not enough free memory on {self.device.type} ({free}) even for "
-                f"a {MIN_SCALE_SIDE} px working size; close other programs, use a smaller "
-                "Stroke size (--style-scale), or another device."
-            )
-        return OutOfMemoryError(
-            f"A {width}x{height} working size does not fit in the memory of "
-            f"{self.device.type} ({free}). The largest that fits is about {side} px on the "
-            f"longest side: set the Working size (--work-size) to {side} or less."
+        content_size: tuple[int, int],
+        styles: list[StyleImage],
+        settings: StyleSettings,
+        output_side: int | None = None,
+        working_side: int | None = None,
+        detail: str = "auto",
+        detail_iterations: int | None = None,
+        machine: Machine | None = None,
+    ) -> Plan:
+        return make_plan(
+            content_size,
+            settings,
+            machine or self.machine(),
+            _style_aspect(styles),
+            output_side,
+            working_side,
+            detail,
+            detail_iterations,
         )
 
     def style_targets(
@@ -243,7 +229,7 @@ class Stylizer:
         """Gram targets per style layer, blended over the style images."""
         targets: dict[str, torch.Tensor] = {}
         for style, weight in zip(styles, blend):
-            size = _fit(*style.rgb.shape[-2:], max(MIN_WORK_SIDE, round(longest)))
+            size = fit(tuple(style.rgb.shape[-2:]), max(MIN_WORK_SIDE, round(longest)))
             rgb = pad_to_canvas(resize(style.rgb, size))
             alpha = None if style.alpha is None else resize(style.alpha, size)
             if rgb.shape[-2:] != size:
@@ -265,36 +251,33 @@ class Stylizer:
         content: torch.Tensor,
         styles: list[StyleImage],
         settings: StyleSettings,
-        size: tuple[int, int] | None = None,
+        plan: Plan | None = None,
         callback: ProgressCallback | None = None,
-        work_side: int | None = None,
     ) -> torch.Tensor:
-        """Stylize ``content`` into an image of ``size`` (height, width; default the
-        content's). With ``work_side`` smaller than that size, the optimization runs with
-        that longest side and its result is scaled up to ``size``."""
+        """Stylize ``content`` as ``plan`` says: coarse to fine at its working size, then
+        enlarged to its output size and, when it plans one, refined there in tiles. Without
+        a plan: at the content's own size, with no time estimates."""
         settings.validate(len(styles))
+        if plan is None:
+            size = tuple(content.shape[-2:])
+            unmeasured = self.machine(seconds_per_megapixel=UNMEASURED_SPEED)
+            plan = self.plan(
+                size, styles, settings, working_side=max(size), detail="off", machine=unmeasured
+            )
         if (
             tuple(settings.content_layers) != self.content_layers
             or tuple(settings.style_layers) != self.style_layers
         ):
             raise ValueError("settings name other layers than this Stylizer was built for")
-        out_height, out_width = size or tuple(content.shape[-2:])
-        height, width = optimization_size(out_height, out_width, work_side)
-        style_area = settings.style_scale**2 * max(
-            min(s.rgb.shape[-2:]) / max(s.rgb.shape[-2:]) for s in styles
-        )
-        memory_needs = (style_area, out_height * out_width)
-        self.check_memory((height, width), *memory_needs)
         torch.manual_seed(settings.seed)
         generator = torch.Generator().manual_seed(settings.seed)
-
         blend = settings.blend_weights(len(styles))
-        sizes = scale_sizes(height, width, settings.scales)
-        shares = iterations_per_scale(settings.iterations, len(sizes))
-        run = _Run(settings, callback, total=settings.iterations, scales=len(sizes))
+        run = _Run(settings, callback, plan)
         image: torch.Tensor | None = None
         try:
-            for scale_index, (scale_size, iterations) in enumerate(zip(sizes, shares)):
+            for scale_index, (scale_size, iterations) in enumerate(
+                zip(plan.scale_sizes, plan.scale_iterations)
+            ):
                 content_scaled = resize(content, scale_size)
                 if image is None:
                     image = (
@@ -311,14 +294,72 @@ class Stylizer:
                 del targets
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
+            assert image is not None
+            if plan.detail is None:
+                return resize(image, plan.output_size)
+            return self._detail_pass(image, content, styles, blend, settings, plan, run)
         except TORCH_OUT_OF_MEMORY as error:
-            raise self.out_of_memory((height, width), *memory_needs) from error
+            raise self._out_of_memory(plan, styles, settings) from error
         except RuntimeError as error:
             if "can't allocate memory" in str(error) or "out of memory" in str(error):
-                raise self.out_of_memory((height, width), *memory_needs) from error
+                raise self._out_of_memory(plan, styles, settings) from error
             raise
-        assert image is not None
-        return resize(image, (out_height, out_width))
+
+    def _out_of_memory(self, plan: Plan, styles: list[StyleImage], settings: StyleSettings):
+        machine = self.machine(seconds_per_megapixel=1.0)
+        style_area = settings.style_scale**2 * _style_aspect(styles)
+        return out_of_memory_during_run(plan, machine, style_area)
+
+    def _detail_pass(
+        self,
+        working_result: torch.Tensor,
+        content: torch.Tensor,
+        styles: list[StyleImage],
+        blend: list[float],
+        settings: StyleSettings,
+        plan: Plan,
+        run: _Run,
+    ) -> torch.Tensor:
+        """Refine the enlarged result at the output size, with the exact objective of the
+        whole image computed in tiles (tiling.py)."""
+        assert plan.detail is not None
+        output = plan.output_size
+        content_full = resize(content, output)
+        # The enlarged result lacks the detail the working size could not hold; the
+        # content's own detail at the output size is the start the strokes grow from.
+        start = start_of_finer_scale(working_result, content, output, "content_detail")
+        targets = self.style_targets(styles, blend, max(output) * settings.style_scale)
+        objective = TiledObjective(
+            self.network,
+            content_full,
+            targets,
+            settings,
+            plan.detail.tile_side,
+            self.device,
+            on_tile=run.tile_done,
+        )
+        del content_full
+        pixels = start.contiguous()
+        pixels.requires_grad_(True)
+        optimizer = LBFGS(pixels, history_size=DETAIL_HISTORY)
+        terms: dict[str, torch.Tensor] = {}
+
+        def closure() -> torch.Tensor:
+            total, gradient, new_terms = objective.loss_and_gradient(pixels.detach())
+            pixels.grad = gradient
+            terms.update(new_terms)
+            return total
+
+        for step in range(plan.detail.iterations):
+            run.detail_iteration = step + 1
+            optimizer.step(closure)
+            with torch.no_grad():
+                pixels.clamp_(0, 1)
+            run.iteration_done(
+                len(plan.scale_sizes), output[1], output[0], terms, pixels,
+                last=step == plan.detail.iterations - 1, stage="detail",
+            )  # fmt: skip
+        return pixels.detach()
 
     def objective(
         self, content: torch.Tensor, style_targets: dict[str, torch.Tensor], settings: StyleSettings
@@ -422,17 +463,48 @@ def _make_optimizer(name: str, pixels: torch.Tensor) -> torch.optim.Optimizer | 
 
 
 class _Run:
-    """Counts iterations over the scales and reports them to the callback."""
+    """Counts iterations over the scales and the detail pass and reports them, with the
+    seconds left: the plan's estimate of the work left, scaled by the speed so far."""
 
     def __init__(
-        self, settings: StyleSettings, callback: ProgressCallback | None, total: int, scales: int
+        self, settings: StyleSettings, callback: ProgressCallback | None, plan: Plan
     ) -> None:
         self.settings = settings
         self.callback = callback
-        self.total = total
-        self.scales = scales
+        self.plan = plan
+        detail_iterations = plan.detail.iterations if plan.detail else 0
+        self.total = sum(plan.scale_iterations) + detail_iterations
+        self.scales = len(plan.scale_sizes)
+        # The plan's seconds for one iteration of each scale, then of the detail pass.
+        self.iteration_seconds = [plan.iteration_seconds(size) for size in plan.scale_sizes]
+        if plan.detail:
+            self.iteration_seconds.append(plan.detail.seconds / plan.detail.iterations)
+        self.planned_done = 0.0
         self.iteration = 0
         self.started = time.perf_counter()
+
+    def seconds_left(self, planned_done: float) -> float:
+        elapsed = time.perf_counter() - self.started
+        if planned_done <= 0 or elapsed <= 0:
+            return self.plan.seconds
+        return max(0.0, (self.plan.seconds - planned_done) * elapsed / planned_done)
+
+    def tile_done(self, tile: int, tiles: int) -> None:
+        """A tile of the detail pass's gradient pass is done: worth a report of its own,
+        because on a CPU one detail iteration takes minutes."""
+        if self.callback is None:
+            return
+        height, width = self.plan.output_size
+        within = self.iteration_seconds[-1] * tile / tiles
+        self.callback(
+            Progress(
+                scale=self.scales, scales=self.scales, width=width, height=height,
+                iteration=self.iteration, total=self.total, losses={},
+                elapsed=time.perf_counter() - self.started, current_image=None,
+                stage="detail", tile=tile, tiles=tiles,
+                seconds_left=self.seconds_left(self.planned_done + within),
+            )
+        )  # fmt: skip
 
     def iteration_done(
         self,
@@ -442,8 +514,10 @@ class _Run:
         terms: dict[str, torch.Tensor],
         pixels: torch.Tensor,
         last: bool,
+        stage: str = "scale",
     ) -> None:
         self.iteration += 1
+        self.planned_done += self.iteration_seconds[scale_index]
         if self.callback is None:
             return
         if not last and self.iteration % max(1, self.settings.report_every):
@@ -452,7 +526,7 @@ class _Run:
         losses = {name: float(value.item()) for name, value in terms.items()}
         self.callback(
             Progress(
-                scale=scale_index + 1,
+                scale=min(scale_index + 1, self.scales),
                 scales=self.scales,
                 width=int(width),
                 height=int(height),
@@ -463,5 +537,12 @@ class _Run:
                 current_image=lambda: crop_from_canvas(
                     pixels.detach().clamp(0, 1), (height, width)
                 ).cpu(),
+                stage=stage,
+                seconds_left=self.seconds_left(self.planned_done),
             )
         )
+
+
+def _style_aspect(styles: list[StyleImage]) -> float:
+    """The largest short/long side ratio among the style images."""
+    return max(min(s.rgb.shape[-2:]) / max(s.rgb.shape[-2:]) for s in styles)

@@ -6,11 +6,17 @@ else there (diagnostics go to stderr). Every object has an ``"event"`` key:
 ``start``
     ``{"event": "start", "protocol": 1, "device": "cuda: NVIDIA H100, 79.1 GiB",
     "precision": "bf16", "weights": "hed", "content_size": [w, h], "output_size": [w, h],
-    "scales": [[w, h], ...], "total_iterations": 300}``
+    "working_size": [w, h], "working_size_automatic": true, "scales": [[w, h], ...],
+    "total_iterations": 300, "detail": {"iterations": 5, "tiles": 48} or null,
+    "estimated_seconds": 212.5, "estimated_peak_bytes": 3221225472}``: the plan, made before
+    any work (``styleengine.planning``). Sizes are [width, height].
 ``progress``
-    ``{"event": "progress", "scale": 2, "scales": 3, "width": w, "height": h,
-    "iteration": 140, "total": 300, "losses": {"content": .., "style": .., "tv": ..,
-    "total": ..}, "elapsed": 12.5}``; ``iteration`` counts over all scales, from 1.
+    ``{"event": "progress", "stage": "scale", "scale": 2, "scales": 3, "width": w,
+    "height": h, "iteration": 140, "total": 305, "losses": {"content": .., "style": ..,
+    "tv": .., "total": ..}, "elapsed": 12.5, "seconds_left": 40.2}``; ``iteration`` counts
+    over all scales and the detail pass, from 1. In the detail pass ``stage`` is
+    ``"detail"``, and an event also comes after each tile, with ``"tile": 3, "tiles": 48``
+    (and empty ``losses``).
 ``preview``
     ``{"event": "preview", "path": "...", "iteration": 140}``: the image so far was written
     to ``path`` (with ``--preview-every N --preview PATH``), whole, in the output's format.
@@ -97,19 +103,30 @@ class BarReporter(Reporter):
 
     def start(self, info: dict[str, Any]) -> None:
         width, height = info["output_size"]
+        work_width, work_height = info["working_size"]
+        detail = info["detail"]
+        detail_text = (
+            f", then a detail pass of {detail['iterations']} iterations in {detail['tiles']} tiles"
+            if detail
+            else ""
+        )
         self.stream.write(
             f"Stylizing to {width}x{height} on {info['device']} ({info['precision']}, "
-            f"weights: {info['weights']}), {info['total_iterations']} iterations\n"
+            f"weights: {info['weights']}): {info['total_iterations']} iterations at "
+            f"{work_width}x{work_height}{detail_text}; about "
+            f"{_clock(info['estimated_seconds'])}\n"
         )
 
     def progress(self, info: dict[str, Any]) -> None:
         done, total, elapsed = info["iteration"], info["total"], info["elapsed"]
-        remaining = elapsed / done * (total - done) if done else 0.0
-        text = (
-            f"scale {info['scale']}/{info['scales']} iteration {done}/{total} "
-            f"loss {info['losses']['total']:.4g} "
-            f"{_clock(elapsed)} elapsed, ~{_clock(remaining)} left"
+        where = (
+            f"detail pass, tile {info['tile']}/{info['tiles']}"
+            if info.get("tiles")
+            else f"{'detail pass' if info.get('stage') == 'detail' else 'scale'} "
+            f"{info['scale']}/{info['scales']} iteration {done}/{total}"
         )
+        loss = f" loss {info['losses']['total']:.4g}" if info["losses"] else ""
+        text = f"{where}{loss} {_clock(elapsed)} elapsed, ~{_clock(info['seconds_left'])} left"
         if self.is_terminal:
             columns = shutil.get_terminal_size().columns
             bar_width = max(10, columns - len(text) - 4)

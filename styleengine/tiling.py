@@ -22,6 +22,7 @@ image directly: it needs no network.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -103,8 +104,10 @@ class TiledObjective:
         settings: StyleSettings,
         tile_side: int,
         device: torch.device,
+        on_tile: Callable[[int, int], None] | None = None,
     ) -> None:
         self.network = network
+        self.on_tile = on_tile
         self.settings = settings
         self.device = device
         self.content_layers = tuple(settings.content_layers)
@@ -163,7 +166,7 @@ class TiledObjective:
             slopes[name] = settings.style_weight * 2 * weight * difference / (count * norm)
         gradient = torch.zeros_like(image)
         content = torch.zeros((), device=self.device)
-        for tile, content_features in zip(self.tiles, self.content_features):
+        for index, (tile, content_features) in enumerate(zip(self.tiles, self.content_features)):
             crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
             crop = crop.to(self.device).detach().requires_grad_(True)
             features = self.network(crop)
@@ -181,6 +184,8 @@ class TiledObjective:
                 crop.grad.to(gradient.device)
             )
             content = content + tile_content.detach()
+            if self.on_tile is not None:
+                self.on_tile(index + 1, len(self.tiles))
         pixels = image.detach().requires_grad_(True)
         tv = self.tv_loss(pixels)
         (settings.tv_weight * tv).backward()

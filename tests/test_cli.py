@@ -140,10 +140,10 @@ def test_damaged_weights_file_is_no_weights(pair, tmp_path, engine_env):
 def test_too_large_is_out_of_memory_with_a_size_that_fits(pair, tmp_path, engine_env):
     options = ("--size", "400000", "--device", "cpu")
     message = _stylize_error(pair, tmp_path, engine_env, ErrorKind.OUT_OF_MEMORY, *options)
-    assert re.search(r"Working size \(--work-size\) to \d{3,} or less", message), message
+    assert re.search(r"Output size \(--size\) to about \d{3,} px or less", message), message
 
 
-def _start_long_run(pair, tmp_path, engine_env, stdin):
+def _start_long_run(pair, tmp_path, engine_env, stdin, *extra):
     content, style = pair
     output = tmp_path / "never.png"
     process = subprocess.Popen(
@@ -162,6 +162,7 @@ def _start_long_run(pair, tmp_path, engine_env, stdin):
             "json",
             "--device",
             "cpu",
+            *extra,
         ],
         stdin=stdin,
         stdout=subprocess.PIPE,
@@ -191,7 +192,9 @@ def test_sigterm_cancels_quickly_without_output(pair, tmp_path, engine_env, hed_
 
 
 def test_closing_stdin_stops_the_engine(pair, tmp_path, engine_env, hed_weights):
-    process, output = _start_long_run(pair, tmp_path, engine_env, subprocess.PIPE)
+    process, output = _start_long_run(
+        pair, tmp_path, engine_env, subprocess.PIPE, "--cancel-on-stdin-eof"
+    )
     process.stdin.close()  # what happens when the plug-in (the parent) goes away
     try:
         process.wait(timeout=30)

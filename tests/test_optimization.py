@@ -16,10 +16,8 @@ from styleengine.optimization import (
     StyleImage,
     StyleSettings,
     Stylizer,
-    iterations_per_scale,
-    network_canvas,
-    scale_sizes,
 )
+from styleengine.planning import iterations_per_scale, network_canvas, scale_sizes
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +96,35 @@ def test_work_size_optimizes_smaller_and_returns_the_output_size(setup):
         setup,
         callback=seen.append,
         work_side=64,
+        detail="off",
     )
     assert (seen[-1].width, seen[-1].height) == (64, 48)  # where the optimization ran
     assert result.rgb.shape == (96, 128, 3)  # scaled back up
+
+
+def test_detail_pass_refines_at_the_output_size_in_tiles(setup):
+    content = make_content(192, 256)
+    seen, plans = [], []
+    result = stylize_image_data(
+        from_array(content),
+        [from_array(make_style())],
+        StyleSettings(iterations=4, scales=1),
+        setup,
+        callback=seen.append,
+        work_side=96,
+        detail="on",
+        detail_iterations=2,
+        on_plan=plans.append,
+    )
+    plan = plans[0]
+    assert plan.working_size == (72, 96) and plan.output_size == (192, 256)
+    assert plan.detail is not None and plan.detail.iterations == 2
+    detail = [p for p in seen if p.stage == "detail"]
+    assert [p.iteration for p in detail if not p.tiles] == [5, 6]
+    tiles = [p.tile for p in detail if p.tiles]
+    assert tiles == list(range(1, plan.detail.tiles + 1)) * 2
+    assert result.rgb.shape == (192, 256, 3)
+    assert all(p.seconds_left >= 0 for p in seen)
 
 
 def test_size_option_sets_longest_side(setup):
@@ -216,10 +240,3 @@ def test_too_little_free_memory_is_said_plainly(setup, monkeypatch):
         )
     assert "not enough free memory" in raised.value.message
     assert "--work-size" not in raised.value.message
-
-
-def test_memory_estimate_counts_the_stroke_size_and_the_output(hed_weights):
-    stylizer = Stylizer(hed_weights, torch.device("cpu"), torch.float32)
-    plain = stylizer.peak_bytes((1000, 1000), style_area=1.0, output_pixels=0)
-    assert stylizer.peak_bytes((1000, 1000), style_area=16.0, output_pixels=0) > plain
-    assert stylizer.peak_bytes((1000, 1000), style_area=1.0, output_pixels=4000 * 3000) > plain

@@ -12,12 +12,7 @@ from hypothesis import strategies as st
 from styleengine.api import EngineSetup, stylize_image_data
 from styleengine.errors import EngineError
 from styleengine.images import from_array
-from styleengine.optimization import (
-    MIN_WORK_SIDE,
-    network_canvas,
-    optimization_size,
-    scale_sizes,
-)
+from styleengine.planning import MIN_WORK_SIDE, fit, network_canvas, scale_sizes
 from styleengine.settings import StyleSettings
 
 POOLINGS_BEFORE_RELU5_1 = 4
@@ -32,7 +27,11 @@ sides = st.integers(min_value=1, max_value=5000)
     work_side=st.one_of(st.none(), st.integers(min_value=1, max_value=6000)),
 )
 def test_every_planned_scale_fits_the_network(height, width, scales, work_side):
-    work = optimization_size(height, width, work_side)
+    work = (
+        fit((height, width), work_side)
+        if work_side and work_side < max(height, width)
+        else (height, width)
+    )
     assert min(work) >= 1 and max(work) <= max(height, width)
     planned = scale_sizes(*work, scales)
     assert planned[-1] == work  # the finest scale is the working size itself

@@ -1,0 +1,343 @@
+"""One plan, made before any work: every size of a run, its tiles, and what it will cost.
+
+content size -> output size -> working size (given, or automatic: the largest that fits the
+device's memory and a time budget) -> coarse-to-fine scales at the working size -> detail
+pass at the output size, in tiles (when the output is larger than the working size and the
+time allows) -> peak memory and seconds, from the device's measured speed.
+
+Sizes are (height, width) tuples throughout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .device import estimate_peak_bytes
+from .errors import BadInputError, OutOfMemoryError
+from .settings import StyleSettings
+from .tiling import halo_for, plan_tiles
+
+Size = tuple[int, int]
+
+# The network pools four times before relu5_1; below this side the deepest maps vanish, so
+# thinner images are optimized on a padded canvas of this side and cropped back.
+MIN_WORK_SIDE = 32
+# Each coarser scale halves the side, but none is made smaller than this.
+MIN_SCALE_SIDE = 64
+# L-BFGS memory: 20 pairs keep the optimizer's state small (3 floats a pixel a pair) at a
+# convergence rate indistinguishable from 100 for this problem.
+LBFGS_HISTORY = 20
+# How long the automatic working size lets the optimization at the working size take, by
+# the device's measured speed: a few minutes is what a GIMP user waits for a filter on a
+# laptop's CPU; on a GPU the same sizes take seconds, so a minute buys a far larger size.
+TIME_BUDGET_SECONDS = {"cpu": 240.0, "mps": 120.0, "cuda": 60.0}
+# Only this share of the free memory is planned for: the estimate is a model, and the
+# user's other programs keep running.
+MEMORY_SHARE = 0.85
+# The detail pass: tiles of this interior side; a short L-BFGS memory, because its state is
+# kept for every pixel of the output (3 floats a pixel a pair: 24 MP x 3 pairs = 1.7 GB).
+DETAIL_TILE_SIDE = 512
+DETAIL_HISTORY = 3
+DETAIL_MIN_ITERATIONS = 3
+DETAIL_MAX_ITERATIONS = 20
+DETAIL_DEFAULT_ITERATIONS = 10
+# An output this much larger than the working size gains from a detail pass.
+DETAIL_MIN_UPSCALE = 1.25
+# Full-size float32 RGB tensors the detail pass keeps (image, gradient, content, L-BFGS
+# direction and previous gradient and step, the enlarged start) besides L-BFGS's pairs, and
+# the content features kept for the content loss (relu4_2: 512 channels at 1/64 of the
+# pixels, in the network's precision).
+DETAIL_FULL_SIZE_COPIES = 8
+DETAIL_CONTENT_VALUES_PER_PIXEL = 8
+DETAIL_MODES = ("auto", "on", "off")
+
+
+def fit(size: Size, longest: int) -> Size:
+    """``size`` scaled so that its longest side is ``longest``."""
+    height, width = size
+    factor = longest / max(height, width)
+    return max(1, round(height * factor)), max(1, round(width * factor))
+
+
+def output_size(content: Size, output_side: int | None) -> Size:
+    """The result's size: the content's, or with the longest side ``output_side``."""
+    if output_side is None or output_side == 0:
+        return content
+    if output_side < 1:
+        raise BadInputError("Output size (--size) must be a positive number of pixels.")
+    return fit(content, output_side)
+
+
+def network_canvas(height: int, width: int) -> Size:
+    """The canvas an image of (height, width) is optimized on: each side at least
+    MIN_WORK_SIDE, because the network pools four times before relu5_1. A thinner image
+    (a strip, a 1x1 layer) is padded with its edge pixels, and cropped back afterwards."""
+    return max(height, MIN_WORK_SIDE), max(width, MIN_WORK_SIDE)
+
+
+def scale_sizes(height: int, width: int, scales: int) -> list[Size]:
+    """The size of each scale, coarse to fine, ending at (height, width).
+
+    A coarser scale halves the sides; it is kept only while its longest side is at least
+    MIN_SCALE_SIDE and its shortest at least MIN_WORK_SIDE, so a strip-shaped image is never
+    shrunk to a side the network's poolings cannot take.
+    """
+    sizes: list[Size] = []
+    for step in range(scales - 1, 0, -1):
+        size = fit((height, width), round(max(height, width) / 2**step))
+        if max(size) >= MIN_SCALE_SIDE and min(size) >= MIN_WORK_SIDE and size not in sizes:
+            sizes.append(size)
+    if (height, width) not in sizes:
+        sizes.append((height, width))
+    return sizes
+
+
+def iterations_per_scale(total: int, scales: int) -> list[int]:
+    """An equal share for every scale; the finest gets the remainder."""
+    share = [total // scales] * scales
+    share[-1] += total - sum(share)
+    return share
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What a plan needs to know of where it runs."""
+
+    device_type: str
+    dtype: torch.dtype
+    free_bytes: int | None  # None: unknown (no memory limit is planned for)
+    seconds_per_megapixel: float  # one iteration (forward and backward) per million pixels
+
+
+@dataclass(frozen=True)
+class DetailPlan:
+    iterations: int
+    tile_side: int
+    tiles: int
+    seconds: float
+    peak_bytes: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    content_size: Size
+    output_size: Size
+    working_size: Size
+    automatic_working_size: bool
+    scale_sizes: list[Size]
+    scale_iterations: list[int]
+    working_seconds: float
+    working_peak_bytes: int
+    seconds_per_megapixel: float
+    detail: DetailPlan | None = None
+
+    def iteration_seconds(self, size: Size) -> float:
+        """The estimated seconds of one iteration at ``size``."""
+        return math.prod(network_canvas(*size)) / 1e6 * self.seconds_per_megapixel
+
+    @property
+    def seconds(self) -> float:
+        return self.working_seconds + (self.detail.seconds if self.detail else 0.0)
+
+    @property
+    def peak_bytes(self) -> int:
+        return max(self.working_peak_bytes, self.detail.peak_bytes if self.detail else 0)
+
+    def event(self) -> dict:
+        """The plan as the protocol's ``start`` event carries it (sizes as [width, height])."""
+
+        def wh(size: Size) -> list[int]:
+            return [size[1], size[0]]
+
+        return {
+            "content_size": wh(self.content_size),
+            "output_size": wh(self.output_size),
+            "working_size": wh(self.working_size),
+            "working_size_automatic": self.automatic_working_size,
+            "scales": [wh(s) for s in self.scale_sizes],
+            "total_iterations": sum(self.scale_iterations),
+            "detail": None
+            if self.detail is None
+            else {"iterations": self.detail.iterations, "tiles": self.detail.tiles},
+            "estimated_seconds": round(self.seconds, 1),
+            "estimated_peak_bytes": self.peak_bytes,
+        }
+
+
+def _working_seconds(size: Size, settings: StyleSettings, machine: Machine) -> float:
+    sizes = scale_sizes(*size, settings.scales)
+    shares = iterations_per_scale(settings.iterations, len(sizes))
+    megapixels = [math.prod(network_canvas(*s)) / 1e6 for s in sizes]
+    return sum(n * mp for n, mp in zip(shares, megapixels)) * machine.seconds_per_megapixel
+
+
+def _working_peak(size: Size, machine: Machine, style_area: float, output_pixels: int) -> int:
+    canvas = network_canvas(*size)
+    style_pixels = round(style_area * max(size) ** 2)
+    return estimate_peak_bytes(
+        math.prod(canvas), machine.dtype, LBFGS_HISTORY, style_pixels, output_pixels
+    )
+
+
+def _usable(machine: Machine) -> float:
+    return math.inf if machine.free_bytes is None else machine.free_bytes * MEMORY_SHARE
+
+
+def _automatic_side(
+    output: Size, settings: StyleSettings, machine: Machine, style_area: float
+) -> int:
+    budget = TIME_BUDGET_SECONDS.get(machine.device_type, TIME_BUDGET_SECONDS["cpu"])
+    usable = _usable(machine)
+    output_pixels = math.prod(output)
+
+    def fits(side: int) -> bool:
+        size = fit(output, side)
+        return (
+            _working_peak(size, machine, style_area, output_pixels) <= usable
+            and _working_seconds(size, settings, machine) <= budget
+        )
+
+    return max(largest_side(max(output), fits), min(MIN_SCALE_SIDE, max(output)))
+
+
+def largest_side(limit: int, fits: Callable[[int], bool]) -> int:
+    """The largest side in 1..limit for which ``fits`` holds (it holds for every smaller
+    side too), or 0."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _detail_plan(
+    output: Size,
+    working: Size,
+    settings: StyleSettings,
+    machine: Machine,
+    mode: str,
+    iterations: int | None,
+) -> DetailPlan | None:
+    if mode == "off" or (mode == "auto" and max(output) < DETAIL_MIN_UPSCALE * max(working)):
+        return None
+    layers = [*settings.content_layers, *settings.style_layers]
+    tiles = plan_tiles(*output, DETAIL_TILE_SIDE, layers)
+    crop_pixels = sum((t.crop_bottom - t.crop_top) * (t.crop_right - t.crop_left) for t in tiles)
+    # Per iteration: a forward pass without gradients over every crop (about a third of an
+    # iteration's work) and one with them.
+    seconds_per_iteration = crop_pixels / 1e6 * machine.seconds_per_megapixel * 4 / 3
+    largest_crop = (DETAIL_TILE_SIDE + 2 * halo_for(layers)) ** 2
+    pixels = math.prod(output)
+    full_size = pixels * 12 * (DETAIL_FULL_SIZE_COPIES + 2 * DETAIL_HISTORY)
+    element = torch.finfo(machine.dtype).bits // 8
+    peak = (
+        estimate_peak_bytes(min(largest_crop, crop_pixels), machine.dtype, 0)
+        + full_size
+        + pixels * DETAIL_CONTENT_VALUES_PER_PIXEL * element
+    )
+    if peak > _usable(machine):
+        if mode == "on":
+            raise OutOfMemoryError(
+                f"The detail pass at {output[1]}x{output[0]} needs about {peak / 2**30:.1f} "
+                f"GiB, more than the free memory; switch the detail pass off or lower the "
+                "output size (--size)."
+            )
+        return None
+    if mode == "on":
+        count = iterations or DETAIL_DEFAULT_ITERATIONS
+    else:
+        budget = TIME_BUDGET_SECONDS.get(machine.device_type, TIME_BUDGET_SECONDS["cpu"])
+        count = min(iterations or DETAIL_MAX_ITERATIONS, int(budget / seconds_per_iteration))
+        if count < DETAIL_MIN_ITERATIONS:
+            return None
+    return DetailPlan(count, DETAIL_TILE_SIDE, len(tiles), count * seconds_per_iteration, peak)
+
+
+def make_plan(
+    content: Size,
+    settings: StyleSettings,
+    machine: Machine,
+    style_aspect: float = 1.0,
+    output_side: int | None = None,
+    working_side: int | None = None,
+    detail: str = "auto",
+    detail_iterations: int | None = None,
+) -> Plan:
+    """The plan for stylizing content of size ``content``. ``working_side`` None or 0: the
+    automatic working size. ``style_aspect``: the largest short/long side ratio among the
+    style images (their pass through the network counts in the peak memory)."""
+    if detail not in DETAIL_MODES:
+        raise BadInputError(f"Detail pass (--detail) must be one of {', '.join(DETAIL_MODES)}.")
+    if working_side is not None and working_side < 0:
+        raise BadInputError("Working size (--work-size) must be 0 (automatic) or more pixels.")
+    output = output_size(content, output_side)
+    style_area = settings.style_scale**2 * style_aspect
+    automatic = not working_side
+    if automatic:
+        working = fit(output, _automatic_side(output, settings, machine, style_area))
+    else:
+        working = fit(output, working_side) if working_side < max(output) else output
+    peak = _working_peak(working, machine, style_area, math.prod(output))
+    if peak > _usable(machine):
+        raise _too_large(working, output, machine, style_area)
+    sizes = scale_sizes(*working, settings.scales)
+    return Plan(
+        content_size=content,
+        output_size=output,
+        working_size=working,
+        automatic_working_size=automatic,
+        scale_sizes=sizes,
+        scale_iterations=iterations_per_scale(settings.iterations, len(sizes)),
+        working_seconds=_working_seconds(working, settings, machine),
+        working_peak_bytes=peak,
+        seconds_per_megapixel=machine.seconds_per_megapixel,
+        detail=_detail_plan(output, working, settings, machine, detail, detail_iterations),
+    )
+
+
+def _too_large(working: Size, output: Size, machine: Machine, style_area: float):
+    free = f"{(machine.free_bytes or 0) / 2**30:.1f} GiB free"
+    usable = _usable(machine)
+    output_pixels = math.prod(output)
+
+    def fits(side: int) -> bool:
+        return _working_peak(fit(working, side), machine, style_area, output_pixels) <= usable
+
+    side = largest_side(max(working), fits)
+    smallest = fit(working, min(MIN_SCALE_SIDE, max(working)))
+    if side < MIN_SCALE_SIDE and _working_peak(smallest, machine, style_area, 0) <= usable:
+        # The output itself is what does not fit.
+        def output_fits(output_side: int) -> bool:
+            pixels = math.prod(fit(output, output_side))
+            return _working_peak(smallest, machine, style_area, pixels) <= usable
+
+        largest_output = largest_side(max(output), output_fits)
+        return OutOfMemoryError(
+            f"A {output[1]}x{output[0]} result does not fit in the memory of "
+            f"{machine.device_type} ({free}); set the Output size (--size) to about "
+            f"{largest_output} px or less."
+        )
+    if side < MIN_SCALE_SIDE:
+        return OutOfMemoryError(
+            f"There is not enough free memory on {machine.device_type} ({free}) even for a "
+            f"{MIN_SCALE_SIDE} px working size; close other programs, use a smaller Stroke "
+            "size (--style-scale), or another device."
+        )
+    return OutOfMemoryError(
+        f"A {working[1]}x{working[0]} working size does not fit in the memory of "
+        f"{machine.device_type} ({free}). The largest that fits is about {side} px on the "
+        f"longest side: set the Working size (--work-size) to {side} or less, or to 0 for "
+        "the automatic size."
+    )
+
+
+def out_of_memory_during_run(plan: Plan, machine: Machine, style_area: float):
+    """The error for a run that ran out of memory although the plan said it would fit."""
+    return _too_large(plan.working_size, plan.output_size, machine, style_area)
