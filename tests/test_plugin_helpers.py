@@ -80,6 +80,20 @@ def test_progress_lines():
     )
     event = engine_link.parse_event(line)
     assert engine_link.progress_text(event) == "Neural Style: scale 2/3, iteration 140/300"
+    timed = {**event, "seconds_left": 150.0}
+    assert engine_link.progress_text(timed) == (
+        "Neural Style: scale 2/3, iteration 140/300, about 2 min left"
+    )
+    tile = {**timed, "stage": "detail", "tile": 3, "tiles": 12, "iteration": 300, "total": 305}
+    assert engine_link.progress_text(tile) == (
+        "Neural Style: detail pass, tile 3/12, about 2 min left"
+    )
+    assert engine_link.progress_fraction(tile) == pytest.approx(300.25 / 305)
+    start = {"working_size": [800, 600], "detail": {"iterations": 5, "tiles": 48},
+             "estimated_seconds": 400}  # fmt: skip
+    assert engine_link.plan_text(start) == (
+        "Neural Style: working at 800x600, then a detail pass in 48 tiles, about 7 min left"
+    )
     assert engine_link.progress_fraction(event) == pytest.approx(140 / 300)
     assert engine_link.parse_event("Traceback (most recent call last):") is None
     assert engine_link.parse_event("[1, 2]") is None

@@ -109,7 +109,7 @@ class StyleRequest:
 
     strength: float = DEFAULT_STRENGTH
     iterations: int = 300
-    size: int = 0  # longest side the optimization works at; 0 = the layer's own size
+    size: int = 0  # longest side the optimization works at; 0 = automatic
     preserve_colors: str = "none"
     style_scale: float = 1.0
     seed: int = 0
@@ -195,16 +195,47 @@ def parse_event(line: str) -> dict | None:
     return event if isinstance(event, dict) and "event" in event else None
 
 
+LOADING_TEXT = "Neural Style: loading the network…"
+
+
 def progress_fraction(event: dict) -> float:
     total = max(int(event.get("total", 1)), 1)
-    return min(max(int(event.get("iteration", 0)) / total, 0.0), 1.0)
+    done = int(event.get("iteration", 0))
+    if event.get("tiles"):  # within a detail iteration
+        done += int(event["tile"]) / max(int(event["tiles"]), 1)
+    return min(max(done / total, 0.0), 1.0)
+
+
+def time_left_text(seconds: float) -> str:
+    """'about 3 min left', 'about 40 s left', 'less than 10 s left'."""
+    if seconds < 10:
+        return "less than 10 s left"
+    if seconds < 90:
+        return f"about {int(round(seconds, -1))} s left"
+    return f"about {int(round(seconds / 60))} min left"
+
+
+def plan_text(event: dict) -> str:
+    """The start event's plan, before the long part begins."""
+    width, height = event["working_size"]
+    detail = event.get("detail")
+    then = f", then a detail pass in {detail['tiles']} tiles" if detail else ""
+    seconds = float(event.get("estimated_seconds", 0))
+    return f"Neural Style: working at {width}x{height}{then}, {time_left_text(seconds)}"
 
 
 def progress_text(event: dict) -> str:
-    return (
-        f"Neural Style: scale {event['scale']}/{event['scales']}, "
-        f"iteration {event['iteration']}/{event['total']}"
-    )
+    left = time_left_text(float(event["seconds_left"])) if "seconds_left" in event else ""
+    if event.get("tiles"):
+        where = f"detail pass, tile {event['tile']}/{event['tiles']}"
+    elif event.get("stage") == "detail":
+        where = f"detail pass, iteration {event['iteration']}/{event['total']}"
+    else:
+        where = (
+            f"scale {event['scale']}/{event['scales']}, "
+            f"iteration {event['iteration']}/{event['total']}"
+        )
+    return f"Neural Style: {where}" + (f", {left}" if left else "")
 
 
 # --------------------------------------------------------------------------------------------

@@ -93,7 +93,8 @@ class NeuralStyle(Gimp.PlugIn):
             10, 5000, StyleRequest.iterations, flags,
         )  # fmt: skip
         procedure.add_int_argument(
-            "size", "Wor_king size", "Longest side the optimization works at (0: the layer's)",
+            "size", "Wor_king size",
+            "Longest side the optimization works at (0: automatic, what fits this computer)",
             0, 16384, 0, flags,
         )  # fmt: skip
         procedure.add_choice_argument(
@@ -194,7 +195,7 @@ class NeuralStyle(Gimp.PlugIn):
             arguments = engine_link.engine_arguments(
                 request, content_path, style_path, output_path, config.weights
             )
-            Gimp.progress_init("Neural Style")
+            Gimp.progress_init(engine_link.LOADING_TEXT)
             result = engine_link.run_engine(config.python, arguments, self.show_progress)
             if not result.ok:
                 if result.kind == "cancelled":
@@ -220,7 +221,9 @@ class NeuralStyle(Gimp.PlugIn):
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
 
     def show_progress(self, event):
-        if event.get("event") == "progress":
+        if event.get("event") == "start":
+            Gimp.progress_set_text(engine_link.plan_text(event))
+        elif event.get("event") == "progress":
             Gimp.progress_set_text(engine_link.progress_text(event))
             Gimp.progress_update(engine_link.progress_fraction(event))
 
