@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--init", choices=INIT_CHOICES, default=defaults.init)
     run.add_argument("--seed", type=int, default=defaults.seed)
+    run.add_argument(
+        "--variation",
+        type=float,
+        default=defaults.variation,
+        help="0..1: seeded noise mixed into the start, so each --seed gives its own variant",
+    )
     run.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto")
     run.add_argument("--weights", default="auto", help="auto, imagenet, hed, or a .pth file")
@@ -197,6 +203,7 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
         content_layers=tuple(args.content_layers),
         style_layers=dict(args.style_layers),
         init=args.init,
+        variation=args.variation,
         seed=args.seed,
         scales=args.scales,
         style_scale=args.style_scale,

@@ -119,6 +119,19 @@ def crop_from_canvas(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor
     return image[..., top : top + size[0], left : left + size[1]]
 
 
+def starting_image(
+    content: torch.Tensor, settings: StyleSettings, generator: torch.Generator
+) -> torch.Tensor:
+    """The first scale's start: the content (with the seed's noise mixed in by
+    ``variation``), or noise."""
+    if settings.init == "noise":
+        return torch.rand(content.shape, generator=generator)
+    if settings.variation == 0:
+        return content.clone()
+    noise = torch.randn(content.shape, generator=generator)
+    return (content + settings.variation * noise).clamp(0, 1)
+
+
 def start_of_finer_scale(
     coarse: torch.Tensor, content: torch.Tensor, size: tuple[int, int], rescale: str
 ) -> torch.Tensor:
@@ -280,11 +293,7 @@ class Stylizer:
             ):
                 content_scaled = resize(content, scale_size)
                 if image is None:
-                    image = (
-                        content_scaled.clone()
-                        if settings.init == "content"
-                        else torch.rand(content_scaled.shape, generator=generator)
-                    )
+                    image = starting_image(content_scaled, settings, generator)
                 else:
                     image = start_of_finer_scale(image, content, scale_size, settings.rescale)
                 targets = self.style_targets(styles, blend, max(scale_size) * settings.style_scale)

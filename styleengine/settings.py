@@ -52,6 +52,9 @@ class StyleSettings:
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
     init: str = "content"
+    # Standard deviation of the seeded noise added to the content start: 0 gives the same
+    # picture for every seed; above 0, each seed gives its own variant.
+    variation: float = 0.0
     seed: int = 0
     scales: int = DEFAULT_SCALES
     style_scale: float = 1.0
@@ -80,6 +83,8 @@ class StyleSettings:
         _check(self.init in INIT_CHOICES, "init", _one_of(INIT_CHOICES))
         _check(self.rescale in RESCALE_CHOICES, "rescale", _one_of(RESCALE_CHOICES))
         _check(self.scales >= 1, "scales", "must be at least 1")
+        _check(_finite(self.variation) and 0 <= self.variation <= 1, "variation",
+               "must be between 0 and 1")  # fmt: skip
         _check(_finite(self.style_scale) and self.style_scale > 0, "style_scale",
                "must be a finite number above 0")  # fmt: skip
         for name in ("content_weight", "style_weight", "tv_weight", "coarse_content_weight"):
@@ -110,6 +115,7 @@ SETTING_NAMES = {
     "iterations": ("Iterations", "--iterations"),
     "optimizer": ("Optimizer", "--optimizer"),
     "init": ("Starting image", "--init"),
+    "variation": ("Variation", "--variation"),
     "rescale": ("Rescaling between scales", "--rescale"),
     "scales": ("Scales", "--scales"),
     "style_scale": ("Stroke size", "--style-scale"),

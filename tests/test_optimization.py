@@ -240,3 +240,15 @@ def test_too_little_free_memory_is_said_plainly(setup, monkeypatch):
         )
     assert "not enough free memory" in raised.value.message
     assert "--work-size" not in raised.value.message
+
+
+def test_variation_makes_each_seed_its_own_picture_and_repeats_it(setup):
+    content, style = make_content(64, 64), make_style()
+
+    def picture(seed: int) -> np.ndarray:
+        settings = StyleSettings(iterations=6, scales=1, variation=0.2, seed=seed)
+        return _run(setup, settings, content, style)[0].rgb
+
+    first, again, other = picture(1), picture(1), picture(2)
+    assert np.array_equal(first, again)
+    assert np.abs(first - other).mean() > 0.01

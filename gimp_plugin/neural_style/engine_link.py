@@ -114,6 +114,7 @@ class StyleRequest:
     style_scale: float = 1.0
     seed: int = 0
     device: str = "auto"
+    variation: float = 0.0
 
 
 def style_weight_for(strength: float) -> float:
@@ -140,6 +141,7 @@ def engine_arguments(
         "--preserve-colors", request.preserve_colors,
         "--style-scale", f"{float(request.style_scale):.6g}",
         "--seed", str(int(request.seed)),
+        "--variation", f"{float(request.variation):.6g}",
         "--device", DEVICES[request.device],
         "--weights", weights,
     ]  # fmt: skip

@@ -107,7 +107,14 @@ class NeuralStyle(Gimp.PlugIn):
             "style-scale", "Stroke si_ze", "Size of the style's strokes relative to the layer",
             0.1, 4.0, 1.0, flags,
         )  # fmt: skip
-        procedure.add_int_argument("seed", "S_eed", "Random seed", 0, 2**31 - 1, 0, flags)
+        procedure.add_double_argument(
+            "variation", "Va_riation",
+            "Noise mixed into the start (0: every seed gives the same picture)",
+            0.0, 1.0, 0.0, flags,
+        )  # fmt: skip
+        procedure.add_int_argument(
+            "seed", "S_eed", "Which variant, when Variation is above 0", 0, 2**31 - 1, 0, flags
+        )
         procedure.add_choice_argument(
             "device", "_Device", "Where the engine runs",
             _choice(("auto", "Automatic"), ("gpu", "GPU"), ("cpu", "CPU")), "auto", flags,
@@ -144,6 +151,7 @@ class NeuralStyle(Gimp.PlugIn):
             preserve_colors=config.get_property("preserve-colors"),
             style_scale=config.get_property("style-scale"),
             seed=config.get_property("seed"),
+            variation=config.get_property("variation"),
             device=config.get_property("device"),
         )
         try:
