@@ -66,8 +66,9 @@ report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
     found = run.results[0]
     assert found["menu"] == ["<Image>/Filters/Artistic"]
     assert found["label"] == "Neural _Style…"
-    for name in ("style-layer", "strength", "iterations", "size", "preserve-colors",
-                 "style-scale", "seed", "device"):  # fmt: skip
+    for name in ("style-layer", "style-weight", "style-layer-2", "style-weight-2",
+                 "style-layer-3", "style-weight-3", "strength", "iterations", "size",
+                 "preserve-colors", "style-scale", "variation", "seed", "device"):  # fmt: skip
         assert name in found["arguments"]
 
 
@@ -98,6 +99,44 @@ dump_pixels(layers[0], "{dump}")
     content = np.fromfile(original, dtype="<f4").reshape(64, 96, 3)
     assert np.abs(result - content).mean() > 0.03
     assert edge_correlation(result, content) > 0.3
+
+
+def test_two_style_layers_give_one_blended_layer_named_after_both(gimp, tmp_path):
+    run = _run(
+        gimp,
+        """
+image, content, style = make_pair()
+second = style.copy()
+style.get_image().insert_layer(second, None, 0)
+second.set_name("Stripes")
+before = len(image.get_layers())
+status = neural_style(image, content, style, iterations=10, **{"style-layer-2": second,
+                      "style-weight-2": 0.5})
+report(status=status.value_nick, added=len(image.get_layers()) - before,
+       name=image.get_layers()[0].get_name())
+""",
+    )
+    found = run.results[0]
+    assert found["status"] == "success", run.output[-3000:]
+    assert found["added"] == 1 and found["name"] == "Neural Style (Waves + Stripes)"
+
+
+def test_seed_gives_another_picture_with_variation_and_the_same_one_again(gimp, tmp_path):
+    dumps = [tmp_path / f"seed{index}.raw" for index in range(3)]
+    run = _run(
+        gimp,
+        f"""
+image, content, style = make_pair()
+for seed, path in ((1, "{dumps[0]}"), (1, "{dumps[1]}"), (2, "{dumps[2]}")):
+    neural_style(image, content, style, iterations=10, variation=0.3, seed=seed)
+    dump_pixels(image.get_layers()[image.get_item_position(content) - 1], path)  # the new one
+report(done=True)
+""",
+    )
+    assert run.results[0]["done"]
+    first, again, other = (np.fromfile(d, dtype="<f4") for d in dumps)
+    assert np.array_equal(first, again)
+    assert np.abs(first - other).mean() > 0.01
 
 
 def test_selection_gives_a_masked_layer_of_its_bounds(gimp):

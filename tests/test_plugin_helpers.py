@@ -63,15 +63,23 @@ def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
     request = StyleRequest(strength=70, iterations=120, size=512, preserve_colors="luminance",
                            style_scale=1.5, seed=3, device="gpu")  # fmt: skip
     arguments = engine_link.engine_arguments(
-        request, tmp_path / "c.npy", tmp_path / "s.npy", tmp_path / "o.npy", "hed"
+        request, tmp_path / "c.npy", [tmp_path / "s.npy"], tmp_path / "o.npy", "hed"
     )
     assert arguments[:3] == ["-m", "styleengine", "stylize"]
     parsed = build_parser().parse_args(arguments[2:])
     assert parsed.iterations == 120 and parsed.work_size == 512 and parsed.device == "gpu"
     assert parsed.preserve_colors == "luminance" and parsed.style_scale == 1.5
     assert parsed.progress == "json" and parsed.weights == "hed" and parsed.seed == 3
-    no_size = engine_link.engine_arguments(StyleRequest(), Path("c"), Path("s"), Path("o"), "auto")
-    assert "--work-size" not in no_size
+    no_size = engine_link.engine_arguments(
+        StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto"
+    )
+    assert "--work-size" not in no_size and "--style-blend" not in no_size
+    two = engine_link.engine_arguments(
+        StyleRequest(), Path("c"), [Path("a"), Path("b")], Path("o"), "auto", [1.0, 0.5]
+    )
+    parsed_two = build_parser().parse_args(two[2:])
+    assert parsed_two.styles == ["a", "b"] and parsed_two.style_blend == (1.0, 0.5)
+    assert engine_link.result_layer_name(["Starry", "Scream"]) == "Neural Style (Starry + Scream)"
 
 
 def test_progress_lines():
@@ -198,6 +206,6 @@ def test_engine_gets_no_console_window_on_windows_only():
 
 def test_plugin_asks_the_engine_to_stop_when_its_pipe_closes():
     arguments = engine_link.engine_arguments(
-        StyleRequest(), Path("c.npy"), Path("s.npy"), Path("o.npy"), "hed"
+        StyleRequest(), Path("c.npy"), [Path("s.npy")], Path("o.npy"), "hed"
     )
     assert "--cancel-on-stdin-eof" in arguments

@@ -117,6 +117,11 @@ class StyleRequest:
     variation: float = 0.0
 
 
+def result_layer_name(style_names: list[str]) -> str:
+    """'Neural Style (Starry Night)', 'Neural Style (Starry Night + The Scream)'."""
+    return f"Neural Style ({' + '.join(style_names)})"
+
+
 def style_weight_for(strength: float) -> float:
     """Map the user's 0..100 strength onto the engine's style weight (logarithmic)."""
     strength = min(max(float(strength), 0.0), 100.0)
@@ -126,15 +131,21 @@ def style_weight_for(strength: float) -> float:
 
 
 def engine_arguments(
-    request: StyleRequest, content: Path, style: Path, output: Path, weights: str
+    request: StyleRequest,
+    content: Path,
+    styles: list[Path],
+    output: Path,
+    weights: str,
+    style_weights: list[float] | None = None,
 ) -> list[str]:
-    """The ``python -m styleengine`` arguments for a request."""
+    """The ``python -m styleengine`` arguments for a request: one or more style images,
+    blended by ``style_weights`` (one each)."""
     if request.preserve_colors not in PRESERVE_COLORS:
         raise LinkError(f"Unknown colour option {request.preserve_colors!r}.")
     if request.device not in DEVICES:
         raise LinkError(f"Unknown device {request.device!r}.")
     arguments = [
-        "-m", "styleengine", "stylize", str(content), str(style), "-o", str(output),
+        "-m", "styleengine", "stylize", str(content), *map(str, styles), "-o", str(output),
         "--progress", "json", "--cancel-on-stdin-eof",
         "--iterations", str(int(request.iterations)),
         "--style-weight", f"{style_weight_for(request.strength):.6g}",
@@ -147,6 +158,11 @@ def engine_arguments(
     ]  # fmt: skip
     if request.size > 0:
         arguments += ["--work-size", str(int(request.size))]
+    if len(styles) > 1:
+        blend = style_weights or [1.0] * len(styles)
+        if len(blend) != len(styles) or sum(blend) <= 0:
+            raise LinkError("Give the style layers weights above 0 (at least one).")
+        arguments += ["--style-blend", ",".join(f"{w:.6g}" for w in blend)]
     return arguments
 
 

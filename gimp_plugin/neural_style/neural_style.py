@@ -85,6 +85,19 @@ class NeuralStyle(Gimp.PlugIn):
             "style-layer", "St_yle layer", "The layer whose style is applied", True, flags
         )
         procedure.add_double_argument(
+            "style-weight", "Style _weight", "Share of the first style in a blend",
+            0.0, 10.0, 1.0, flags,
+        )  # fmt: skip
+        for number in (2, 3):
+            procedure.add_layer_argument(
+                f"style-layer-{number}", f"Style layer {number} (optional)",
+                "Another painting to blend in; none: not used", True, flags,
+            )  # fmt: skip
+            procedure.add_double_argument(
+                f"style-weight-{number}", f"Style weight {number}",
+                f"Share of style {number} in the blend", 0.0, 10.0, 1.0, flags,
+            )  # fmt: skip
+        procedure.add_double_argument(
             "strength", "S_trength", "Style strength, 0 (subtle) to 100 (strong)",
             0.0, 100.0, engine_link.DEFAULT_STRENGTH, flags,
         )  # fmt: skip
@@ -144,6 +157,11 @@ class NeuralStyle(Gimp.PlugIn):
         style_layer = config.get_property("style-layer")
         if style_layer is None:
             return _fail(procedure, "Choose a style layer: the painting whose style to apply.")
+        styles = [(style_layer, config.get_property("style-weight"))]
+        for number in (2, 3):
+            extra = config.get_property(f"style-layer-{number}")
+            if extra is not None:
+                styles.append((extra, config.get_property(f"style-weight-{number}")))
         request = StyleRequest(
             strength=config.get_property("strength"),
             iterations=config.get_property("iterations"),
@@ -155,7 +173,7 @@ class NeuralStyle(Gimp.PlugIn):
             device=config.get_property("device"),
         )
         try:
-            return self.stylize(procedure, image, layer, style_layer, request)
+            return self.stylize(procedure, image, layer, styles, request)
         except LinkError as error:
             return _fail(procedure, str(error))
         except OSError as error:  # a full or unwritable temporary folder, a vanished file
@@ -168,7 +186,7 @@ class NeuralStyle(Gimp.PlugIn):
                 f"Details are in {log}.",
             )
 
-    def stylize(self, procedure, image, layer, style_layer, request):
+    def stylize(self, procedure, image, layer, styles, request):
         config = engine_link.load_config(PLUGIN_DIR)
         # With a selection only its bounding box (within the layer) is processed.
         if Gimp.Selection.is_empty(image):
@@ -183,26 +201,25 @@ class NeuralStyle(Gimp.PlugIn):
         has_alpha = layer.has_alpha()
         content_format = (GRAY_FORMATS if gray else RGB_FORMATS)[has_alpha]
         channels = (1 if gray else 3) + (1 if has_alpha else 0)
-        style_width, style_height = style_layer.get_width(), style_layer.get_height()
 
         work = engine_link.make_work_dir()
         try:
-            content_path, style_path, output_path = (
-                work / "content.npy",
-                work / "style.npy",
-                work / "result.npy",
-            )
+            content_path, output_path = work / "content.npy", work / "result.npy"
+            style_paths = [work / f"style{index + 1}.npy" for index in range(len(styles))]
             engine_link.write_npy(
                 content_path, height, width, channels,
                 _read_pixels(layer, x, y, width, height, content_format),
             )  # fmt: skip
-            engine_link.write_npy(
-                style_path, style_height, style_width, 4,
-                _read_pixels(style_layer, 0, 0, style_width, style_height, RGB_FORMATS[True]),
-            )  # fmt: skip
+            for (style_layer, _weight), style_path in zip(styles, style_paths):
+                style_width, style_height = style_layer.get_width(), style_layer.get_height()
+                engine_link.write_npy(
+                    style_path, style_height, style_width, 4,
+                    _read_pixels(style_layer, 0, 0, style_width, style_height, RGB_FORMATS[True]),
+                )  # fmt: skip
             arguments = engine_link.engine_arguments(
-                request, content_path, style_path, output_path, config.weights
-            )
+                request, content_path, style_paths, output_path, config.weights,
+                [weight for _layer, weight in styles],
+            )  # fmt: skip
             Gimp.progress_init(engine_link.LOADING_TEXT)
             result = engine_link.run_engine(config.python, arguments, self.show_progress)
             if not result.ok:
@@ -224,8 +241,9 @@ class NeuralStyle(Gimp.PlugIn):
                 "nothing was changed."
             )
         self.add_result_layer(
-            image, layer, style_layer, x, y, width, height, gray, has_alpha, masked, pixels
-        )
+            image, layer, [s for s, _w in styles], x, y, width, height, gray, has_alpha, masked,
+            pixels,
+        )  # fmt: skip
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
 
     def show_progress(self, event):
@@ -236,14 +254,14 @@ class NeuralStyle(Gimp.PlugIn):
             Gimp.progress_update(engine_link.progress_fraction(event))
 
     def add_result_layer(
-        self, image, layer, style_layer, x, y, width, height, gray, has_alpha, masked, pixels
+        self, image, layer, style_layers, x, y, width, height, gray, has_alpha, masked, pixels
     ):
         if gray:
             layer_type = Gimp.ImageType.GRAYA_IMAGE if has_alpha else Gimp.ImageType.GRAY_IMAGE
         else:
             layer_type = Gimp.ImageType.RGBA_IMAGE if has_alpha else Gimp.ImageType.RGB_IMAGE
         pixel_format = (GRAY_FORMATS if gray else RGB_FORMATS)[has_alpha]
-        name = f"Neural Style ({style_layer.get_name()})"
+        name = engine_link.result_layer_name([s.get_name() for s in style_layers])
         offset_x, offset_y = layer.get_offsets()[1:]
         image.undo_group_start()
         try:
