@@ -37,7 +37,7 @@ from .settings import (
     RESCALE_CHOICES,
     StyleSettings,
 )
-from .tiling import TiledObjective
+from .tiling import TiledObjective, gram_matrices_in_tiles
 from .weights import WeightSet
 
 __all__ = [
@@ -237,12 +237,25 @@ class Stylizer:
         )
 
     def style_targets(
-        self, styles: list[StyleImage], blend: list[float], longest: int
+        self,
+        styles: list[StyleImage],
+        blend: list[float],
+        longest: int,
+        tile_side: int | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Gram targets per style layer, blended over the style images."""
+        """Gram targets per style layer, blended over the style images; with ``tile_side``,
+        computed tile by tile (styles without transparency)."""
         targets: dict[str, torch.Tensor] = {}
         for style, weight in zip(styles, blend):
             size = fit(tuple(style.rgb.shape[-2:]), max(MIN_WORK_SIDE, round(longest)))
+            if tile_side is not None and style.alpha is None and min(size) >= MIN_WORK_SIDE:
+                grams = gram_matrices_in_tiles(
+                    self.network, resize(style.rgb, size), self.style_layers, tile_side,
+                    self.device,
+                )  # fmt: skip
+                for name in self.style_layers:
+                    targets[name] = targets.get(name, 0) + weight * grams[name]
+                continue
             rgb = pad_to_canvas(resize(style.rgb, size))
             alpha = None if style.alpha is None else resize(style.alpha, size)
             if rgb.shape[-2:] != size:
@@ -337,7 +350,9 @@ class Stylizer:
         # The enlarged result lacks the detail the working size could not hold; the
         # content's own detail at the output size is the start the strokes grow from.
         start = start_of_finer_scale(working_result, content, output, "content_detail")
-        targets = self.style_targets(styles, blend, max(output) * settings.style_scale)
+        targets = self.style_targets(
+            styles, blend, max(output) * settings.style_scale, plan.detail.tile_side
+        )
         objective = TiledObjective(
             self.network,
             content_full,
