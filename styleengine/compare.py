@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--label", default=None, help="the settings' name on the sheet")
     parser.add_argument("--baseline", default=None, help="an earlier --out folder to compare")
+    parser.add_argument(
+        "--sheet-without-inputs",
+        action="store_true",
+        help="leave the photos and paintings off the sheet (for a sheet to publish: only "
+        "the engine's results may be)",
+    )
     parser.add_argument("--weights", default="auto")
     parser.add_argument("--device", default="auto")
 
@@ -166,7 +172,8 @@ def run_compare(args: argparse.Namespace) -> int:
             )
     baseline = _read_baseline(args.baseline)
     (out / "table.md").write_text(table(label, pairs, baseline))
-    make_sheet(images, out, label, pairs, baseline).save(out / "sheet.png")
+    sheet = make_sheet(images, out, label, pairs, baseline, not args.sheet_without_inputs)
+    sheet.save(out / "sheet.png")
     print(f"wrote {out / 'table.md'} and {out / 'sheet.png'}")
     print(summary_line(label, pairs))
     return 0
@@ -236,15 +243,19 @@ def make_sheet(
     label: str,
     pairs: dict[str, dict],
     baseline: tuple[Path, dict] | None,
+    with_inputs: bool = True,
 ) -> Image.Image:
-    """content | style | (baseline) | result per row, scores under each result."""
+    """content | style | (baseline) | result per row, scores under each result; without
+    inputs, the pair's name goes under the results."""
     rows = []
     for name, scores in sorted(pairs.items()):
         content_name, style_name = name.split("+")
-        cells = [
-            (_thumb(Image.open(images / f"{content_name}{IMAGE_SUFFIX}")), content_name),
-            (_thumb(Image.open(images / f"{style_name}{IMAGE_SUFFIX}")), style_name),
-        ]
+        cells = []
+        if with_inputs:
+            cells = [
+                (_thumb(Image.open(images / f"{content_name}{IMAGE_SUFFIX}")), content_name),
+                (_thumb(Image.open(images / f"{style_name}{IMAGE_SUFFIX}")), style_name),
+            ]
         if baseline and name in baseline[1]["pairs"]:
             old = baseline[1]["pairs"][name]
             cells.append(
@@ -254,10 +265,11 @@ def make_sheet(
                     f"st {old['style']:.2f}",
                 )
             )
+        prefix = "" if with_inputs else f"{name}, "
         cells.append(
             (
                 _thumb(Image.open(out / "results" / f"{name}.png")),
-                f"{label}: s {scores['structure']:.2f} st {scores['style']:.2f}",
+                f"{prefix}{label}: s {scores['structure']:.2f} st {scores['style']:.2f}",
             )
         )
         rows.append(cells)

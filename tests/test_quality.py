@@ -92,3 +92,31 @@ def test_structure_kept_is_high_for_the_photo_and_low_for_the_painting():
     style = to_tensor(make_style(128, 128))
     assert structure_kept(content, content) == pytest.approx(1.0)
     assert structure_kept(style, content) < 0.3
+
+
+def test_compare_harness_writes_table_sheet_and_resumes(tmp_path, engine_env, hed_weights):
+    import json
+
+    from conftest import run_cli
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray((make_content(48, 64) * 255).astype(np.uint8)).save(images / "photo.jpg")
+    Image.fromarray((make_style(40, 40) * 255).astype(np.uint8)).save(images / "paint.jpg")
+    out = tmp_path / "out"
+    arguments = ["compare", "--images", str(images), "--contents", "photo", "--styles",
+                 "paint", "--size", "64", "--set", "iterations=3", "--out", str(out),
+                 "--weights", "hed", "--device", "cpu"]  # fmt: skip
+    done = run_cli(arguments, engine_env)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((out / "results.json").read_text())
+    scores = results["pairs"]["photo+paint"]
+    assert 0 < scores["structure"] <= 1 and scores["seconds"] > 0
+    assert "photo+paint" in (out / "table.md").read_text()
+    with Image.open(out / "sheet.png") as sheet:
+        assert sheet.width > 3 * 64
+    again = run_cli([*arguments, "--baseline", str(out), "--sheet-without-inputs"], engine_env)
+    assert again.returncode == 0, again.stderr
+    assert "photo+paint:" not in again.stdout  # resumed: nothing stylized again
+    assert "Style within 5% of the baseline's or better on 1 of 1" in (out / "table.md").read_text()
