@@ -51,8 +51,12 @@ def test_strength_mapping():
     from styleengine.settings import DEFAULT_STYLE_WEIGHT
 
     assert engine_link.style_weight_for(50) == pytest.approx(DEFAULT_STYLE_WEIGHT)
-    assert engine_link.style_weight_for(100) == pytest.approx(DEFAULT_STYLE_WEIGHT * 10)
-    assert engine_link.style_weight_for(0) == pytest.approx(DEFAULT_STYLE_WEIGHT / 10)
+    decades = 50 / engine_link.STRENGTH_DECADE
+    assert engine_link.style_weight_for(100) == pytest.approx(DEFAULT_STYLE_WEIGHT * 10**decades)
+    assert engine_link.style_weight_for(0) == pytest.approx(DEFAULT_STYLE_WEIGHT / 10**decades)
+    from styleengine.settings import DEFAULT_ITERATIONS
+
+    assert StyleRequest().iterations == DEFAULT_ITERATIONS  # the dialog's default is the engine's
     assert engine_link.style_weight_for(75) > engine_link.style_weight_for(25)
     assert engine_link.style_weight_for(500) == engine_link.style_weight_for(100)
 

@@ -28,10 +28,12 @@ PID_FILE = "plugin.pid"
 INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install the engine."
 
 # The engine's default style weight (styleengine.settings.DEFAULT_STYLE_WEIGHT): strength 50
-# gives the engine's tuned default; every 50 points multiply or divide it by ten.
-STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 5.0
+# gives the engine's tuned default; every 20 points multiply or divide it by ten, so that 0
+# is the photo with a hint of the painting's texture and 100 a painting with the photo's
+# layout (QUALITY.md).
+STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 40.0
 DEFAULT_STRENGTH = 50.0
-STRENGTH_DECADE = 50.0
+STRENGTH_DECADE = 20.0
 
 PRESERVE_COLORS = ("none", "luminance", "histogram")
 # The dialog's GPU is whichever GPU the engine finds: CUDA, or Apple's MPS.
@@ -108,7 +110,7 @@ class StyleRequest:
     """The plug-in's public arguments, as a script passes them."""
 
     strength: float = DEFAULT_STRENGTH
-    iterations: int = 300
+    iterations: int = 130  # styleengine.settings.DEFAULT_ITERATIONS
     size: int = 0  # longest side the optimization works at; 0 = automatic
     preserve_colors: str = "none"
     style_scale: float = 1.0
