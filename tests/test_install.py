@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import REPO
 
 spec = importlib.util.spec_from_file_location("install", REPO / "install.py")
 install = importlib.util.module_from_spec(spec)
+sys.modules["install"] = install  # dataclasses look their module up there
 spec.loader.exec_module(install)
 
 
@@ -112,12 +114,49 @@ def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
-def test_torch_is_installed_from_the_index_together_ignoring_local_wheels(monkeypatch):
-    monkeypatch.setattr(install, "nvidia_gpu_present", lambda: False)
-    command, _why = install.torch_install_command(Path("py"), None)
+def test_torch_is_installed_from_the_index_together_ignoring_local_wheels():
+    command = install.torch_install_command(Path("py"), None)
     assert "--isolated" in command and command[-2:] == ["torch", "torchvision"]
-    command, why = install.torch_install_command(Path("py"), "https://example.invalid/cpu")
+    command = install.torch_install_command(Path("py"), "https://example.invalid/cpu")
     assert command[-2:] == ["--index-url", "https://example.invalid/cpu"]
+
+
+SMI_WITH_CUDA_12_4 = """
++-----------------------------------------------------------------------------------------+
+| NVIDIA-SMI 550.54.14              Driver Version: 550.54.14      CUDA Version: 12.4     |
+"""
+SMI_WITH_CUDA_11_4 = SMI_WITH_CUDA_12_4.replace("12.4", "11.4")
+
+
+@pytest.mark.parametrize(
+    "system, smi, override, index, words",
+    [
+        ("Linux", None, None, "https://download.pytorch.org/whl/cpu", "CPU-only"),
+        ("Linux", SMI_WITH_CUDA_12_4, None, None, "registry's build, which is CUDA's"),
+        ("Windows", SMI_WITH_CUDA_12_4, None, "https://download.pytorch.org/whl/cu124",
+         "CUDA 12.4"),
+        ("Windows", SMI_WITH_CUDA_11_4, None, "https://download.pytorch.org/whl/cu118",
+         "cu118"),
+        ("Windows", None, None, None, "registry"),
+        ("Darwin", None, None, None, "MPS"),
+        ("Linux", None, "https://mirror.example/torch", "https://mirror.example/torch",
+         "as asked"),
+    ],
+)  # fmt: skip
+def test_the_build_is_chosen_from_the_machine(system, smi, override, index, words):
+    choice = install.choose_torch_build(system, smi, override)
+    assert choice.index_url == index
+    assert words in choice.reason
+
+
+def test_an_index_where_nothing_listens_is_given_up_on_within_seconds():
+    started = time.monotonic()
+    assert not install.index_reachable("http://127.0.0.1:9/simple")
+    assert not install.index_reachable("http://name.invalid/simple", timeout=1.0)
+    assert time.monotonic() - started < 2 * install.PROBE_SECONDS
+
+
+UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"
 
 
 def _install(*arguments: str) -> subprocess.CompletedProcess:
@@ -137,7 +176,10 @@ def real_install(tmp_path_factory, hed_weights):
     """One real install into a fresh environment (torch comes from pip's cache)."""
     base = tmp_path_factory.mktemp("real-install")
     venv, plugins = base / "data" / "venv", base / "plug-ins"
-    first = _install("--venv", str(venv), "--gimp-plugins-dir", str(plugins), "--weights", "hed")
+    # PyTorch's index on the loopback address where nothing listens: the installer must
+    # say so in one line and install the registry's build at once.
+    first = _install("--venv", str(venv), "--gimp-plugins-dir", str(plugins), "--weights", "hed",
+                     "--torch-index-url", UNREACHABLE_INDEX)  # fmt: skip
     assert first.returncode == 0, first.stdout + first.stderr
     return venv, plugins, first
 
@@ -154,6 +196,9 @@ def test_real_install_gives_plugin_config_engine_and_sample(real_install):
         cwd=venv.parent,  # not the checkout: the installed engine must run on its own
     )
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    notices = [line for line in first.stdout.splitlines() if "cannot be reached" in line]
+    assert len(notices) == 1 and UNREACHABLE_INDEX in notices[0], first.stdout
+    assert "registry" in notices[0]
     sample = install.sample_dir(venv) / "sample_result.png"
     assert f"sample:   {sample}" in first.stdout and sample.is_file()
 
