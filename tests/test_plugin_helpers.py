@@ -213,3 +213,35 @@ def test_plugin_asks_the_engine_to_stop_when_its_pipe_closes():
         StyleRequest(), Path("c.npy"), [Path("s.npy")], Path("o.npy"), "hed"
     )
     assert "--cancel-on-stdin-eof" in arguments
+
+
+def test_inside_a_flatpak_the_engine_starts_on_the_host(tmp_path):
+    info = tmp_path / ".flatpak-info"
+    assert not engine_link.in_flatpak(info)
+    info.write_text("[Application]\nname=org.gimp.GIMP\n")
+    assert engine_link.in_flatpak(info)
+    command = engine_link.engine_command("/home/u/venv/bin/python", ["-m", "styleengine"], True)
+    assert command[:3] == ["flatpak-spawn", "--host", "--watch-bus"]
+    assert command[3:] == ["/home/u/venv/bin/python", "-m", "styleengine"]
+    assert engine_link.engine_command("py", ["-m"], False) == ["py", "-m"]
+    cache = {"XDG_CACHE_HOME": "/home/u/.var/app/org.gimp.GIMP/cache"}
+    assert engine_link.work_dir_parent(True, cache) == Path(
+        "/home/u/.var/app/org.gimp.GIMP/cache/gimp-neural-style/runs"
+    )
+    assert engine_link.work_dir_parent(False, cache) == Path(engine_link.tempfile.gettempdir())
+
+
+def test_a_sandbox_refusal_says_the_command_that_allows_it(tmp_path, monkeypatch):
+    """A simulated sandbox whose flatpak-spawn is refused, as Flathub's GIMP is by default."""
+    refusing = tmp_path / "flatpak-spawn"
+    refusing.write_text(
+        "#!/bin/sh\necho 'Portal call failed: org.freedesktop.DBus.Error.ServiceUnknown' >&2\n"
+        "exit 1\n"
+    )
+    refusing.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(engine_link, "in_flatpak", lambda info=None: True)
+    result = engine_link.run_engine(sys.executable, ["-c", "pass"], lambda event: None)
+    assert not result.ok and result.kind == "sandbox"
+    message = engine_link.failure_message(result)
+    assert engine_link.FLATPAK_ALLOW in message and "Traceback" not in message

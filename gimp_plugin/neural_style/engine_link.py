@@ -262,10 +262,50 @@ def progress_text(event: dict) -> str:
 # Running the engine
 
 
+# --------------------------------------------------------------------------------------------
+# GIMP as a Flatpak
+#
+# Flathub's GIMP (org.gimp.GIMP) runs plug-ins in its sandbox: its /usr is the GNOME
+# runtime's, so the engine's environment (a venv whose python links to the host's /usr) does
+# not run there. Its manifest grants --filesystem=host (the venv and the user's cache are
+# visible at their own paths) but not --talk-name=org.freedesktop.Flatpak, which
+# `flatpak-spawn --host` needs to start a program on the host. So the plug-in starts the
+# engine through flatpak-spawn --host (with --watch-bus: the engine ends when the plug-in
+# does), and when the sandbox refuses, says the one command that allows it.
+FLATPAK_INFO = Path("/.flatpak-info")
+FLATPAK_ALLOW = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
+FLATPAK_HINT = (
+    "GIMP runs as a Flatpak, whose sandbox does not let it start the Neural Style engine "
+    f"on this computer. Allow it once in a terminal with: {FLATPAK_ALLOW} ; then restart GIMP."
+)
+
+
+def in_flatpak(info: Path = FLATPAK_INFO) -> bool:
+    return info.is_file()
+
+
+def engine_command(python: str, arguments: list[str], sandboxed: bool) -> list[str]:
+    """The command line that starts the engine, from inside a Flatpak sandbox or not."""
+    if sandboxed:
+        return ["flatpak-spawn", "--host", "--watch-bus", python, *arguments]
+    return [python, *arguments]
+
+
+def work_dir_parent(sandboxed: bool, environ: dict[str, str] | None = None) -> Path:
+    """Where run folders go: the temporary folder; in a sandbox, the app's cache folder, a
+    real folder of the host's that the engine (on the host) can read too."""
+    environ = dict(os.environ if environ is None else environ)
+    if sandboxed and environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]) / "gimp-neural-style" / "runs"
+    return Path(tempfile.gettempdir())
+
+
 def make_work_dir() -> Path:
     """A private temporary folder (mode 0700) for one run, marked with this process's id."""
-    remove_stale_work_dirs()
-    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    parent = work_dir_parent(in_flatpak())
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_work_dirs(parent)
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
     (folder / PID_FILE).write_text(str(os.getpid()))
     return folder
 
@@ -315,10 +355,10 @@ def engine_process_options(platform: str = sys.platform) -> dict:
     return {"creationflags": _CREATE_NO_WINDOW} if platform == "win32" else {}
 
 
-def remove_stale_work_dirs() -> None:
+def remove_stale_work_dirs(parent: Path | None = None) -> None:
     """Remove the folders of runs whose plug-in was killed (GIMP kills a plug-in whose
     progress is cancelled, before it can clean up)."""
-    for folder in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+    for folder in (parent or Path(tempfile.gettempdir())).glob(TEMP_PREFIX + "*"):
         try:
             pid = int((folder / PID_FILE).read_text())
         except (OSError, ValueError):
@@ -341,9 +381,10 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
     The engine's stdin is a pipe that stays open while this process lives: when GIMP kills
     the plug-in, the pipe closes and the engine stops by itself.
     """
+    sandboxed = in_flatpak()
     try:
         process = subprocess.Popen(
-            [python, *arguments],
+            engine_command(python, arguments, sandboxed),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -353,7 +394,8 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
             **engine_process_options(),
         )
     except OSError as error:
-        raise LinkError(f"The engine could not be started ({error}). {INSTALL_HINT}") from None
+        hint = FLATPAK_HINT if sandboxed else INSTALL_HINT
+        raise LinkError(f"The engine could not be started ({error}). {hint}") from None
     stderr_lines: list[str] = []
     drain = threading.Thread(target=_collect, args=(process.stderr, stderr_lines), daemon=True)
     drain.start()
@@ -381,6 +423,8 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
         return EngineResult(True)
     if last is not None and last.get("event") == "error":
         return EngineResult(False, last.get("message", ""), last.get("kind", ""), stderr_lines)
+    if sandboxed and last is None:  # refused by the sandbox before the engine said anything
+        return EngineResult(False, FLATPAK_HINT, "sandbox", stderr_lines)
     tail = " ".join(stderr_lines[-3:]) or f"exit code {process.returncode}"
     return EngineResult(False, f"The engine stopped unexpectedly: {tail}", "internal", stderr_lines)
 
@@ -407,6 +451,8 @@ def write_error_log(lines: list[str]) -> Path:
 
 def failure_message(result: EngineResult) -> str:
     """One message for a failed run, in the dialog's words, naming the log for details."""
+    if result.kind == "sandbox":
+        return result.message
     message = f"Neural Style failed: {result.message}"
     if result.kind == "out_of_memory":
         message += " In the dialog, lower Working size to that number or less."
