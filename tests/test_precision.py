@@ -35,6 +35,10 @@ DEVICES = [
     ),
 ]
 
+# The loss balance the bounds below were measured at (BENCHMARKS.md, "Precision"): these tests
+# are about rounding, not about the defaults, which QUALITY.md changed later.
+MEASURED_BALANCE = {"style_weight": 5.0, "tv_weight": 2.0}
+
 
 def _pair(size: int):
     return to_tensor(make_content(size, size)), [StyleImage(to_tensor(make_style(size, size)))]
@@ -62,7 +66,7 @@ def _final_terms(weights, device, dtype, content, styles, settings) -> dict[str,
 def test_bf16_evaluation_matches_fp32(hed_weights, device):
     device = torch.device(device)
     content, styles = _pair(96)
-    settings = StyleSettings(iterations=15, scales=1)
+    settings = StyleSettings(iterations=15, scales=1, **MEASURED_BALANCE)
     image = Stylizer(hed_weights, device, torch.float32).run(content, styles, settings)
     exact, exact_grad = _loss_and_gradient(
         hed_weights, device, torch.float32, image, content, styles, settings
@@ -80,7 +84,7 @@ def test_bf16_evaluation_matches_fp32(hed_weights, device):
 @pytest.mark.parametrize("device", DEVICES)
 def test_bf16_adam_optimization_ends_at_fp32_content_and_style(hed_weights, device):
     content, styles = _pair(96)
-    settings = StyleSettings(iterations=50, scales=1, seed=3, optimizer="adam")
+    settings = StyleSettings(iterations=50, scales=1, seed=3, optimizer="adam", **MEASURED_BALANCE)
     final = {
         dtype: _final_terms(hed_weights, torch.device(device), dtype, content, styles, settings)
         for dtype in (torch.float32, torch.bfloat16)
@@ -95,7 +99,7 @@ def test_bf16_adam_optimization_ends_at_fp32_content_and_style(hed_weights, devi
 @pytest.mark.parametrize("device", DEVICES)
 def test_bf16_lbfgs_optimization_ends_near_fp32(hed_weights, device):
     content, styles = _pair(64)
-    settings = StyleSettings(iterations=300, scales=1, seed=3)
+    settings = StyleSettings(iterations=300, scales=1, seed=3, **MEASURED_BALANCE)
     final = {
         dtype: _final_terms(hed_weights, torch.device(device), dtype, content, styles, settings)
         for dtype in (torch.float32, torch.bfloat16)
