@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .api import PRESERVE_COLORS_CHOICES
     from .device import DEVICE_CHOICES, PRECISION_CHOICES
     from .planning import DETAIL_MODES
-    from .settings import INIT_CHOICES, OPTIMIZERS, StyleSettings
+    from .settings import INIT_CHOICES, OPTIMIZERS, RESCALE_CHOICES, StyleSettings
 
     defaults = StyleSettings()
     parser = _Parser(
@@ -101,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--init", choices=INIT_CHOICES, default=defaults.init)
     run.add_argument("--seed", type=int, default=defaults.seed)
+    run.add_argument(
+        "--rescale",
+        choices=RESCALE_CHOICES,
+        default=defaults.rescale,
+        help="how a finer scale starts: the coarser result enlarged, or with the content's "
+        "detail added back",
+    )
+    run.add_argument(
+        "--coarse-content-weight",
+        type=float,
+        default=defaults.coarse_content_weight,
+        help="multiplies the content weight at every scale but the finest",
+    )
     run.add_argument(
         "--variation",
         type=float,
@@ -204,6 +217,8 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
         style_layers=dict(args.style_layers),
         init=args.init,
         variation=args.variation,
+        rescale=args.rescale,
+        coarse_content_weight=args.coarse_content_weight,
         seed=args.seed,
         scales=args.scales,
         style_scale=args.style_scale,

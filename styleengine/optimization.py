@@ -375,7 +375,6 @@ class Stylizer:
             return total
 
         for step in range(plan.detail.iterations):
-            run.detail_iteration = step + 1
             optimizer.step(closure)
             with torch.no_grad():
                 pixels.clamp_(0, 1)
