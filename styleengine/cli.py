@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -144,7 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--preview-every", type=int, default=0, help="write the image so far every N iterations"
     )
-    run.add_argument("--preview", default=None, help="where --preview-every writes")
+    run.add_argument(
+        "--preview-seconds",
+        type=float,
+        default=0,
+        help="write the image so far when this many seconds have passed since the last "
+        "preview (the first as soon as there is one): for a program that shows it",
+    )
+    run.add_argument("--preview", default=None, help="where previews go (at the result's size)")
     run.add_argument(
         "--cancel-on-stdin-eof",
         action="store_true",
@@ -230,26 +238,39 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .api import EngineSetup, stylize_image_data
     from .device import describe_device
-    from .images import ImageData, check_output_path, read_image, write_image
+    from .images import check_output_path, read_image, write_image
     from .optimization import Progress
     from .planning import Plan
+    from .previews import PreviewWriter
 
     started = time.perf_counter()
     output = check_output_path(args.output)
-    preview = None
-    if args.preview_every:
+    wants_preview = bool(args.preview_every or args.preview_seconds)
+    if args.preview_every < 0 or not (0 <= args.preview_seconds < math.inf):
+        raise BadInputError("--preview-every and --preview-seconds must be 0 or more.")
+    preview_path = None
+    if wants_preview:
         if not args.preview:
-            raise BadInputError("--preview-every needs --preview PATH.")
-        preview = check_output_path(args.preview)
-        if preview.resolve() == output.resolve():
+            raise BadInputError("--preview-every and --preview-seconds need --preview PATH.")
+        preview_path = check_output_path(args.preview)
+        if preview_path.resolve() == output.resolve():
             raise BadInputError("--preview must name another file than the result (-o).")
     content = read_image(args.content)
     styles = [read_image(path) for path in args.styles]
     setup = EngineSetup.create(args.weights, args.device, args.precision)
     settings = _settings_from(args, setup.device.type)
     settings.validate(len(styles))
+    # The last preview stays where it was asked for, like the result: a file the user named.
+    preview = None
+    if preview_path is not None:
+        preview = PreviewWriter(
+            preview_path, reporter, args.preview_every, args.preview_seconds,
+            content.grayscale, content.bit_depth,
+        )  # fmt: skip
 
     def on_plan(plan: Plan) -> None:
+        if preview is not None:
+            preview.output_size = plan.output_size
         precision = str(setup.dtype).replace("torch.", "")
         reporter.start(
             {
@@ -276,16 +297,9 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
                 "seconds_left": round(progress.seconds_left, 1),
             }
         )
-        if (
-            preview is not None
-            and progress.current_image is not None
-            and progress.iteration % args.preview_every == 0
-        ):
-            pixels = progress.current_image()[0].permute(1, 2, 0).numpy()
-            write_image(preview, ImageData(pixels, None, content.grayscale, content.bit_depth))
-            reporter.preview(str(preview), progress.iteration)
+        if preview is not None:
+            preview.on_progress(progress)
 
-    # The last preview stays where it was asked for, like the result: a file the user named.
     result = stylize_image_data(
         content,
         styles,

@@ -19,7 +19,8 @@ else there (diagnostics go to stderr). Every object has an ``"event"`` key:
     (and empty ``losses``).
 ``preview``
     ``{"event": "preview", "path": "...", "iteration": 140}``: the image so far was written
-    to ``path`` (with ``--preview-every N --preview PATH``), whole, in the output's format.
+    to ``path`` (with ``--preview PATH`` and ``--preview-every N`` iterations or
+    ``--preview-seconds S``), whole, in the output's format and at the output's size.
 ``done``
     ``{"event": "done", "output": "...", "elapsed": 30.1}``: the last event of a success.
 ``error``

@@ -75,6 +75,35 @@ def test_full_cli_run_with_real_weights(pair, tmp_path, engine_env, hed_weights)
     assert edge_correlation(result, original) > 0.3
 
 
+def test_timed_previews_come_at_the_results_size_from_the_first_iteration(
+    pair, tmp_path, engine_env, hed_weights
+):
+    """What the GIMP plug-in's preview layer reads: a picture it can show in the result's
+    place as it is, although the optimization works at a smaller size."""
+    content, style = pair
+    preview = tmp_path / "preview.npy"
+    done = run_cli(
+        ["stylize", str(content), str(style), "-o", str(tmp_path / "result.png"),
+         "--weights", "hed", "--iterations", "6", "--work-size", "64", "--progress", "json",
+         "--device", "cpu", "--preview-seconds", "3600", "--preview", str(preview)],
+        engine_env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = _events(done.stdout)
+    previews = [e for e in events if e["event"] == "preview"]
+    # Only the first iteration's picture: the next is an hour away.
+    assert [e["iteration"] for e in previews] == [1]
+    assert events.index(previews[0]) == 2  # start, iteration 1, its preview
+    assert np.load(preview).shape == (96, 128, 3)
+
+
+def test_previews_without_a_path_are_refused(pair, tmp_path, engine_env):
+    message = _stylize_error(
+        pair, tmp_path, engine_env, ErrorKind.BAD_INPUT, "--preview-seconds", "2"
+    )
+    assert "--preview PATH" in message
+
+
 def _error_run(args, engine_env, kind: ErrorKind):
     done = run_cli([*args, "--progress", "json"], engine_env)
     events = _events(done.stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -68,7 +69,8 @@ report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
     assert found["label"] == "Neural _Style…"
     for name in ("style-layer", "style-weight", "style-layer-2", "style-weight-2",
                  "style-layer-3", "style-weight-3", "strength", "iterations", "size",
-                 "preserve-colors", "style-scale", "variation", "seed", "device"):  # fmt: skip
+                 "preserve-colors", "style-scale", "variation", "seed", "device",
+                 "live-preview"):  # fmt: skip
         assert name in found["arguments"]
 
 
@@ -270,14 +272,35 @@ def _alive(pid: int, marker: str) -> bool:
     return marker in _command_line(pid)
 
 
-def test_cancelled_run_leaves_no_process_behind(gimp):
-    """GIMP cancels a plug-in by killing it; the engine must not outlive it."""
+def _preview_files() -> list[Path]:
+    return [d / "preview.npy" for d in _work_dirs() if (d / "preview.npy").is_file()]
+
+
+def _wait_for_previews(count: int, deadline: float) -> None:
+    """Until the engine has written ``count`` previews (each one replaces the file)."""
+    seen: set[int] = set()
+    while len(seen) < count:
+        assert time.monotonic() < deadline, f"only {len(seen)} previews were written"
+        for path in _preview_files():
+            with contextlib.suppress(OSError):
+                seen.add(path.stat().st_ino)
+        time.sleep(0.1)
+
+
+def test_stopping_a_run_keeps_the_preview_and_leaves_no_process_or_frozen_undo(gimp, tmp_path):
+    """GIMP's Cancel kills the plug-in: what the user saw stays as a normal layer, the
+    engine stops, the image's undo works, and the next run removes the dead one's files."""
+    original, shown = tmp_path / "content.raw", tmp_path / "preview.raw"
     process = gimp.popen(
         PRELUDE
-        + """
+        + f"""
 image, content, style = make_pair()
-status = neural_style(image, content, style, iterations=100000)
-report(status=status.value_nick)
+dump_pixels(content, "{original}")
+status = neural_style(image, content, style, iterations=100000, **{{"live-preview": "always"}})
+layers = image.get_layers()
+dump_pixels(layers[0], "{shown}")
+report(status=status.value_nick, layers=[layer.get_name() for layer in layers],
+       undo_enabled=image.undo_is_enabled())
 """
     )
     try:
@@ -287,6 +310,8 @@ report(status=status.value_nick)
             engines = _started_by(process.pid, "styleengine stylize")
             time.sleep(0.5)
         assert engines, "the engine never started"
+        _wait_for_previews(2, time.monotonic() + 120)
+        time.sleep(1.5)  # the plug-in draws the preview it was told of
         plugins = _started_by(process.pid, "neural_style/neural_style.py")
         assert plugins
         for pid in plugins:
@@ -298,9 +323,18 @@ report(status=status.value_nick)
                 break
             time.sleep(0.2)
         assert not any(_alive(pid, "styleengine stylize") for pid in engines)
+        output, _ = process.communicate(timeout=120)
     finally:
-        process.kill()
-        process.communicate()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    found = gimp_harness.collect(process.returncode, output).results
+    assert found, output[-3000:]
+    assert found[0]["layers"] == ["Neural Style - preview", "Photo"]
+    assert found[0]["undo_enabled"]
+    preview = np.fromfile(shown, dtype="<f4").reshape(64, 96, 3)
+    content = np.fromfile(original, dtype="<f4").reshape(64, 96, 3)
+    assert np.abs(preview - content).mean() > 0.02  # the picture so far, not the photo
     # A killed plug-in cannot clean up; its next run removes what the dead one left.
     assert _work_dirs()
     _run(
@@ -313,14 +347,15 @@ report(status=neural_style(image, content, style, iterations=2).value_nick)
 
 
 def test_one_undo_removes_the_layer_and_redo_restores_it(gimp, tmp_path):
-    """Edit > Undo in GIMP's window: the plug-in's layer, pixels and mask are one step."""
+    """Edit > Undo in GIMP's window: the plug-in's layer, pixels and mask are one step; the
+    live preview before it left no step of its own."""
     ready = tmp_path / "ready"
     run = gimp.run_gui(
         f"""
 image, content, style = make_pair()
 Gimp.Display.new(image)
 image.select_rectangle(Gimp.ChannelOps.REPLACE, 27, 15, 40, 30)
-status = neural_style(image, content, style, iterations=5)
+status = neural_style(image, content, style, iterations=5, **{{"live-preview": "always"}})
 report(status=status.value_nick, layers=len(image.get_layers()))
 open("{ready}", "w").write("ready")
 """,
@@ -345,6 +380,58 @@ echo "NEURAL-STYLE-TEST {{\\"after_redo\\": \\"$(xdotool getwindowname $window)\
     assert "2 layers" in found["after_plugin"], run.output[-3000:]
     assert "1 layer)" in found["after_undo"]
     assert "2 layers" in found["after_redo"]
+
+
+def test_preview_layer_shows_the_picture_emerging_in_the_window(gimp, tmp_path):
+    """Mid-run, in GIMP's window: a layer above the photo holds the picture so far (the
+    screenshot is the README's)."""
+    from PIL import Image
+
+    from styleengine.sample import sample_content, sample_style
+
+    content, style = tmp_path / "landscape.png", tmp_path / "swirls.png"
+    Image.fromarray((sample_content(360, 480) * 255).astype(np.uint8)).save(content)
+    Image.fromarray((sample_style(256, 256) * 255).astype(np.uint8)).save(style)
+    shot = tmp_path / "preview.png"
+    run = gimp.run_gui(
+        f"""
+from gi.repository import Gio
+def load(path):
+    return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(path))
+image, painting = load("{content}"), load("{style}")
+Gimp.Display.new(image)
+neural_style(image, image.get_layers()[0], painting.get_layers()[0], iterations=5000,
+             **{{"live-preview": "always"}})
+""",
+        f"""
+window=$(wait_for_window 'Untitled' 300) || exit 1
+# Until the engine has written its second preview (each one replaces the file).
+for i in $(seq 1 1500); do
+    preview=$(ls /tmp/gimp-neural-style-*/preview.npy 2> /dev/null | head -n 1)
+    [ -n "$preview" ] && break
+    sleep 0.2
+done
+first=$(stat -c %i "$preview") || exit 1
+for i in $(seq 1 600); do [ "$(stat -c %i "$preview")" != "$first" ] && break; sleep 0.2; done
+sleep 2
+echo "NEURAL-STYLE-TEST {{\\"mid_run\\": \\"$(xdotool getwindowname $window)\\"}}"
+import -window root '{shot}'
+""",
+        tmp_path,
+    )
+    found = {k: v for result in run.results for k, v in result.items()}
+    assert "2 layers" in found.get("mid_run", ""), run.output[-3000:]
+    with Image.open(shot) as picture:
+        assert picture.size == (1280, 900)
+    # The session was ended mid-run: the plug-in had no chance to clean up.
+    sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
+    import engine_link
+
+    deadline = time.monotonic() + 10  # until the killed plug-in is gone for good
+    while _work_dirs() and time.monotonic() < deadline:
+        engine_link.remove_stale_work_dirs(Path("/tmp"))
+        time.sleep(0.2)
+    assert _work_dirs() == []
 
 
 def test_dialog_opens_with_the_style_layer_and_cancel_changes_nothing(gimp, tmp_path):

@@ -86,6 +86,26 @@ def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
     assert engine_link.result_layer_name(["Starry", "Scream"]) == "Neural Style (Starry + Scream)"
 
 
+def test_live_preview_is_for_the_dialog_unless_a_script_asks():
+    dialog, script = True, False
+    assert StyleRequest().shows_preview(dialog) and not StyleRequest().shows_preview(script)
+    assert StyleRequest(live_preview="always").shows_preview(script)
+    assert not StyleRequest(live_preview="never").shows_preview(dialog)
+    with pytest.raises(LinkError, match="live preview"):
+        StyleRequest(live_preview="sometimes").shows_preview(dialog)
+    from styleengine.cli import build_parser
+
+    with_preview = engine_link.engine_arguments(
+        StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto", preview=Path("p.npy")
+    )
+    parsed = build_parser().parse_args(with_preview[2:])
+    assert parsed.preview == "p.npy" and parsed.preview_seconds == engine_link.PREVIEW_SECONDS
+    without = engine_link.engine_arguments(
+        StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto"
+    )
+    assert "--preview" not in without
+
+
 def test_progress_lines():
     line = json.dumps(
         {"event": "progress", "scale": 2, "scales": 3, "iteration": 140, "total": 300}

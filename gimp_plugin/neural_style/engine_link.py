@@ -36,6 +36,13 @@ DEFAULT_STRENGTH = 50.0
 STRENGTH_DECADE = 20.0
 
 PRESERVE_COLORS = ("none", "luminance", "histogram")
+# When the live preview layer is shown: in runs from the dialog, in every run (scripts too),
+# or never.
+LIVE_PREVIEW = ("interactive", "always", "never")
+PREVIEW_LAYER_NAME = "Neural Style - preview"
+# The engine writes the picture so far at most this often: a refresh every few seconds shows
+# it emerge without spending the engine's time on writing files.
+PREVIEW_SECONDS = 3.0
 # The dialog's GPU is whichever GPU the engine finds: CUDA, or Apple's MPS.
 DEVICES = {"auto": "auto", "gpu": "gpu", "cpu": "cpu"}
 
@@ -117,6 +124,13 @@ class StyleRequest:
     seed: int = 0
     device: str = "auto"
     variation: float = 0.0
+    live_preview: str = "interactive"
+
+    def shows_preview(self, interactive: bool) -> bool:
+        """Whether this run keeps a preview layer on the canvas while it works."""
+        if self.live_preview not in LIVE_PREVIEW:
+            raise LinkError(f"Unknown live preview choice {self.live_preview!r}.")
+        return self.live_preview == "always" or (interactive and self.live_preview == "interactive")
 
 
 def result_layer_name(style_names: list[str]) -> str:
@@ -139,9 +153,11 @@ def engine_arguments(
     output: Path,
     weights: str,
     style_weights: list[float] | None = None,
+    preview: Path | None = None,
 ) -> list[str]:
     """The ``python -m styleengine`` arguments for a request: one or more style images,
-    blended by ``style_weights`` (one each)."""
+    blended by ``style_weights`` (one each); with ``preview``, the picture so far is
+    written there every few seconds."""
     if request.preserve_colors not in PRESERVE_COLORS:
         raise LinkError(f"Unknown colour option {request.preserve_colors!r}.")
     if request.device not in DEVICES:
@@ -160,6 +176,8 @@ def engine_arguments(
     ]  # fmt: skip
     if request.size > 0:
         arguments += ["--work-size", str(int(request.size))]
+    if preview is not None:
+        arguments += ["--preview", str(preview), "--preview-seconds", f"{PREVIEW_SECONDS:g}"]
     if len(styles) > 1:
         blend = style_weights or [1.0] * len(styles)
         if len(blend) != len(styles) or sum(blend) <= 0:

@@ -6,6 +6,7 @@ a new layer above it, in one undo step. The work is done by the style engine, wh
 its own Python as a subprocess (see engine_link.py); this file only talks to GIMP.
 """
 
+import contextlib
 import shutil
 import sys
 from pathlib import Path
@@ -132,6 +133,13 @@ class NeuralStyle(Gimp.PlugIn):
             "device", "_Device", "Where the engine runs",
             _choice(("auto", "Automatic"), ("gpu", "GPU"), ("cpu", "CPU")), "auto", flags,
         )  # fmt: skip
+        procedure.add_choice_argument(
+            "live-preview", "Live pre_view",
+            "A layer above yours shows the picture as it emerges; it is replaced by the result",
+            _choice(("interactive", "On (scripts: off)"), ("always", "On, for scripts too"),
+                    ("never", "Off")),
+            "interactive", flags,
+        )  # fmt: skip
         return procedure
 
     def run(self, procedure, run_mode, image, drawables, config, data):
@@ -171,9 +179,11 @@ class NeuralStyle(Gimp.PlugIn):
             seed=config.get_property("seed"),
             variation=config.get_property("variation"),
             device=config.get_property("device"),
+            live_preview=config.get_property("live-preview"),
         )
         try:
-            return self.stylize(procedure, image, layer, styles, request)
+            preview = request.shows_preview(run_mode == Gimp.RunMode.INTERACTIVE)
+            return self.stylize(procedure, image, layer, styles, request, preview)
         except LinkError as error:
             return _fail(procedure, str(error))
         except OSError as error:  # a full or unwritable temporary folder, a vanished file
@@ -186,7 +196,7 @@ class NeuralStyle(Gimp.PlugIn):
                 f"Details are in {log}.",
             )
 
-    def stylize(self, procedure, image, layer, styles, request):
+    def stylize(self, procedure, image, layer, styles, request, with_preview):
         config = engine_link.load_config(PLUGIN_DIR)
         # With a selection only its bounding box (within the layer) is processed.
         if Gimp.Selection.is_empty(image):
@@ -197,19 +207,16 @@ class NeuralStyle(Gimp.PlugIn):
             if not overlaps:
                 raise LinkError("The selection does not touch the active layer.")
             masked = True
-        gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
-        has_alpha = layer.has_alpha()
-        content_format = (GRAY_FORMATS if gray else RGB_FORMATS)[has_alpha]
-        channels = (1 if gray else 3) + (1 if has_alpha else 0)
+        area = _Area(image, layer, x, y, width, height, masked)
+        channels = (1 if area.gray else 3) + (1 if area.has_alpha else 0)
 
         work = engine_link.make_work_dir()
+        preview = None
         try:
             content_path, output_path = work / "content.npy", work / "result.npy"
             style_paths = [work / f"style{index + 1}.npy" for index in range(len(styles))]
-            engine_link.write_npy(
-                content_path, height, width, channels,
-                _read_pixels(layer, x, y, width, height, content_format),
-            )  # fmt: skip
+            content_pixels = _read_pixels(layer, x, y, width, height, area.pixel_format)
+            engine_link.write_npy(content_path, height, width, channels, content_pixels)
             for (style_layer, _weight), style_path in zip(styles, style_paths):
                 style_width, style_height = style_layer.get_width(), style_layer.get_height()
                 engine_link.write_npy(
@@ -219,9 +226,21 @@ class NeuralStyle(Gimp.PlugIn):
             arguments = engine_link.engine_arguments(
                 request, content_path, style_paths, output_path, config.weights,
                 [weight for _layer, weight in styles],
+                work / "preview.npy" if with_preview else None,
             )  # fmt: skip
+            if with_preview:
+                # Before the progress starts: GIMP's Cancel kills the plug-in, and must never
+                # find the image's undo frozen (_PreviewLayer).
+                preview = _PreviewLayer(area, content_pixels)
             Gimp.progress_init(engine_link.LOADING_TEXT)
-            result = engine_link.run_engine(config.python, arguments, self.show_progress)
+
+            def on_event(event):
+                if event.get("event") == "preview" and preview is not None:
+                    preview.show(Path(event["path"]))
+                else:
+                    self.show_progress(event)
+
+            result = engine_link.run_engine(config.python, arguments, on_event)
             if not result.ok:
                 if result.kind == "cancelled":
                     return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
@@ -229,6 +248,8 @@ class NeuralStyle(Gimp.PlugIn):
             shape, pixels = engine_link.read_npy(output_path)
         finally:
             Gimp.progress_end()
+            if preview is not None:
+                preview.remove()
             shutil.rmtree(work, ignore_errors=True)
 
         if shape != (height, width, channels):
@@ -240,10 +261,13 @@ class NeuralStyle(Gimp.PlugIn):
                 "The image or its layer was closed while Neural Style was working; "
                 "nothing was changed."
             )
-        self.add_result_layer(
-            image, layer, [s for s, _w in styles], x, y, width, height, gray, has_alpha, masked,
-            pixels,
-        )  # fmt: skip
+        name = engine_link.result_layer_name([s.get_name() for s, _w in styles])
+        image.undo_group_start()
+        try:
+            area.new_layer(name, pixels, area.pixel_format)
+        finally:
+            image.undo_group_end()
+        Gimp.displays_flush()
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
 
     def show_progress(self, event):
@@ -253,32 +277,95 @@ class NeuralStyle(Gimp.PlugIn):
             Gimp.progress_set_text(engine_link.progress_text(event))
             Gimp.progress_update(engine_link.progress_fraction(event))
 
-    def add_result_layer(
-        self, image, layer, style_layers, x, y, width, height, gray, has_alpha, masked, pixels
-    ):
-        if gray:
-            layer_type = Gimp.ImageType.GRAYA_IMAGE if has_alpha else Gimp.ImageType.GRAY_IMAGE
-        else:
-            layer_type = Gimp.ImageType.RGBA_IMAGE if has_alpha else Gimp.ImageType.RGB_IMAGE
-        pixel_format = (GRAY_FORMATS if gray else RGB_FORMATS)[has_alpha]
-        name = engine_link.result_layer_name([s.get_name() for s in style_layers])
+
+class _Area:
+    """The part of the active layer a run repaints, and how to put a layer over it."""
+
+    def __init__(self, image, layer, x, y, width, height, masked):
+        self.image, self.layer = image, layer
+        self.x, self.y, self.width, self.height = x, y, width, height
+        self.masked = masked
+        self.gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
+        self.has_alpha = layer.has_alpha()
+        self.pixel_format = (GRAY_FORMATS if self.gray else RGB_FORMATS)[self.has_alpha]
+
+    def layer_type(self):
+        if self.gray:
+            return Gimp.ImageType.GRAYA_IMAGE if self.has_alpha else Gimp.ImageType.GRAY_IMAGE
+        return Gimp.ImageType.RGBA_IMAGE if self.has_alpha else Gimp.ImageType.RGB_IMAGE
+
+    def new_layer(self, name, pixels, pixel_format):
+        """A layer directly above the active one over the area, holding ``pixels``, with
+        the selection as its mask when the run was limited to it."""
+        image, layer = self.image, self.layer
         offset_x, offset_y = layer.get_offsets()[1:]
-        image.undo_group_start()
-        try:
-            result = Gimp.Layer.new(
-                image, name, width, height, layer_type, 100.0, Gimp.LayerMode.NORMAL
+        new = Gimp.Layer.new(
+            image, name, self.width, self.height, self.layer_type(), 100.0,
+            Gimp.LayerMode.NORMAL,
+        )  # fmt: skip
+        new.set_offsets(offset_x + self.x, offset_y + self.y)
+        image.insert_layer(new, layer.get_parent(), image.get_item_position(layer))
+        self.write(new, pixels, pixel_format)
+        if self.masked:
+            new.add_mask(new.create_mask(Gimp.AddMaskType.SELECTION))
+        return new
+
+    def write(self, target, pixels, pixel_format):
+        buffer = target.get_buffer()
+        buffer.set(Gegl.Rectangle.new(0, 0, self.width, self.height), pixel_format, pixels)
+        buffer.flush()
+        target.update(0, 0, self.width, self.height)
+
+
+class _PreviewLayer:
+    """The picture so far, on the canvas above the user's layer while the engine works.
+
+    It must not become part of the user's undo history: the image's undo is frozen while it
+    is added and while it is removed (gimp_image_undo_freeze, which GIMP documents for
+    in-situ previews), and its pixels are written straight into its buffer, which records
+    no undo step. Both happen outside the progress's lifetime, so GIMP's Cancel (which kills
+    the plug-in) never finds the undo frozen: it leaves this layer in the image as a normal
+    layer, the picture at the moment the user stopped, to keep or delete.
+    """
+
+    def __init__(self, area, content_pixels):
+        self.area = area
+        self.format = (GRAY_FORMATS if area.gray else RGB_FORMATS)[False]
+        # It starts as the layer itself, so the canvas does not change until there is
+        # something to show.
+        with _undo_frozen(area.image):
+            self.layer = area.new_layer(
+                engine_link.PREVIEW_LAYER_NAME, content_pixels, area.pixel_format
             )
-            result.set_offsets(offset_x + x, offset_y + y)
-            image.insert_layer(result, layer.get_parent(), image.get_item_position(layer))
-            buffer = result.get_buffer()
-            buffer.set(Gegl.Rectangle.new(0, 0, width, height), pixel_format, pixels)
-            buffer.flush()
-            if masked:
-                result.add_mask(result.create_mask(Gimp.AddMaskType.SELECTION))
-            result.update(0, 0, width, height)
-        finally:
-            image.undo_group_end()
         Gimp.displays_flush()
+
+    def show(self, path):
+        if not self.layer.is_valid():  # the user deleted it: nothing to show on
+            return
+        try:
+            shape, pixels = engine_link.read_npy(path)
+        except (OSError, ValueError):
+            return  # a preview is a courtesy: the next one will do
+        if shape != (self.area.height, self.area.width, 1 if self.area.gray else 3):
+            return
+        self.area.write(self.layer, pixels, self.format)
+        Gimp.displays_flush()
+
+    def remove(self):
+        image = self.area.image
+        if image.is_valid() and self.layer.is_valid():
+            with _undo_frozen(image):
+                image.remove_layer(self.layer)
+            Gimp.displays_flush()
+
+
+@contextlib.contextmanager
+def _undo_frozen(image):
+    image.undo_freeze()
+    try:
+        yield
+    finally:
+        image.undo_thaw()
 
 
 Gimp.main(NeuralStyle.__gtype__, sys.argv)
