@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -97,10 +98,12 @@ def _is_gimp3_version(name: str) -> bool:
 def find_plugin_dirs(
     environ: dict[str, str] | None = None,
     system: str | None = None,
-    gimp3_installed: bool | None = None,
+    gimp3_installed: str | bool | None = None,
 ) -> list[Path]:
-    """Every GIMP 3.x user plug-ins folder; the 3.0 one is proposed when GIMP 3 is installed
-    but was never started (its config folder does not exist yet)."""
+    """Every GIMP 3.x user plug-ins folder. When GIMP 3 is installed but was never started
+    (its config folder does not exist yet), the folder of the installed version is proposed:
+    ``gimp3_installed`` is that version ("3.2"), True for an unknown 3.x (3.0), False for
+    none, or None to find out."""
     found: list[Path] = []
     for root in gimp_config_roots(environ, system):
         if root.is_dir():
@@ -112,7 +115,8 @@ def find_plugin_dirs(
         if gimp3_installed:
             flatpak_only = _flatpak_gimp(environ) and not _native_gimp()
             root = gimp_config_roots(environ, system)[1 if flatpak_only else 0]
-            found.append(root / "3.0" / "plug-ins")
+            version = gimp3_installed if isinstance(gimp3_installed, str) else "3.0"
+            found.append(root / version / "plug-ins")
     return found
 
 
@@ -128,27 +132,40 @@ def _flatpak_gimp(environ: dict[str, str] | None = None) -> bool:
     ).is_dir()
 
 
-def detect_gimp3(environ: dict[str, str] | None = None, system: str | None = None) -> bool:
-    """Whether a GIMP 3 seems installed (a gimp-3.0 binary, a GIMP 3 Flatpak, a Windows or
-    macOS install)."""
+def detect_gimp3(environ: dict[str, str] | None = None, system: str | None = None) -> str | None:
+    """The installed GIMP 3's version as its config folder is named ("3.0", "3.2"), "3.0"
+    when a GIMP 3 seems installed (a Flatpak, a Windows or macOS install) but its version
+    cannot be read, or None."""
     system = system or platform.system()
-    if shutil.which("gimp-3.0") or shutil.which("gimp-3") or _flatpak_gimp(environ):
-        return True
-    gimp = shutil.which("gimp")
-    if gimp:
-        try:
-            version = subprocess.run(
-                [gimp, "--version"], capture_output=True, text=True, timeout=20
-            )
-            return " 3." in version.stdout
-        except (OSError, subprocess.SubprocessError):
-            return False
+    for name, named_version in (("gimp-3.2", "3.2"), ("gimp-3.0", "3.0"), ("gimp-3", "3.0")):
+        binary = shutil.which(name)
+        if binary:
+            return gimp_version(binary) or named_version
+    gimp = shutil.which("gimp")  # GIMP 2 is called that too
+    if gimp and gimp_version(gimp):
+        return gimp_version(gimp)
+    if _flatpak_gimp(environ):
+        return "3.0"
     if system == "Windows":
         program_files = Path(os.environ.get("PROGRAMFILES", r"C:\Program Files"))
-        return any(program_files.glob("GIMP 3*"))
+        return "3.0" if any(program_files.glob("GIMP 3*")) else None
     if system == "Darwin":
-        return Path("/Applications/GIMP.app").exists()
-    return False
+        return "3.0" if Path("/Applications/GIMP.app").exists() else None
+    return None
+
+
+def gimp_version(binary: str) -> str | None:
+    """ "3.2" for a GIMP that says "... version 3.2.0"; None for GIMP 2 or no answer."""
+    try:
+        said = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return parse_gimp_version(said.stdout)
+
+
+def parse_gimp_version(text: str) -> str | None:
+    found = re.search(r"version (3)\.(\d+)", text)
+    return f"{found.group(1)}.{found.group(2)}" if found else None
 
 
 # ---------------------------------------------------------------------------------------------

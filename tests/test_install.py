@@ -56,12 +56,29 @@ def test_windows_and_macos_folders(tmp_path):
     ]
 
 
-def test_gimp3_never_started_gets_the_30_folder(tmp_path):
+def test_gimp3_never_started_gets_the_folder_of_its_version(tmp_path):
     environ = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
     assert install.find_plugin_dirs(environ, "Linux", gimp3_installed=True) == [
         tmp_path / "cfg/GIMP/3.0/plug-ins"
     ]
+    # GIMP 3.2 reads GIMP/3.2/plug-ins only: a 3.0 folder would never be seen.
+    assert install.find_plugin_dirs(environ, "Linux", gimp3_installed="3.2") == [
+        tmp_path / "cfg/GIMP/3.2/plug-ins"
+    ]
     assert install.find_plugin_dirs(environ, "Linux", gimp3_installed=False) == []
+
+
+@pytest.mark.parametrize(
+    ("said", "version"),
+    [
+        ("GNU Image Manipulation Program version 3.0.4\n", "3.0"),
+        ("GNU Image Manipulation Program version 3.2.0\n", "3.2"),
+        ("GNU Image Manipulation Program version 2.10.34\n", None),
+        ("", None),
+    ],
+)
+def test_gimp_version_names_its_config_folder(said, version):
+    assert install.parse_gimp_version(said) == version
 
 
 def test_plugin_copy_is_executable_and_idempotent(tmp_path):
