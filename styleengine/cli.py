@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.variation,
         help="0..1: seeded noise mixed into the start, so each --seed gives its own variant",
     )
+    run.add_argument(
+        "--palette",
+        type=float,
+        default=defaults.palette,
+        help="0..1: how far the photo's colours move to the painting's before the strokes "
+        "are painted (0: the photo's own)",
+    )
     run.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto")
     run.add_argument("--weights", default="auto", help="auto, imagenet, hed, or a .pth file")
@@ -225,6 +232,7 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
         style_layers=dict(args.style_layers),
         init=args.init,
         variation=args.variation,
+        palette=args.palette,
         rescale=args.rescale,
         coarse_content_weight=args.coarse_content_weight,
         seed=args.seed,

@@ -32,9 +32,12 @@ def transfer_luminance(result: torch.Tensor, content: torch.Tensor) -> torch.Ten
     return rgb.clamp(0, 1).to(result.dtype)
 
 
-def _weighted_statistics(
-    image: torch.Tensor, weights: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
+ColourStatistics = tuple[torch.Tensor, torch.Tensor]  # RGB mean (3,), covariance (3, 3)
+
+
+def colour_statistics(image: torch.Tensor, weights: torch.Tensor | None = None) -> ColourStatistics:
+    """Mean and covariance of the RGB values of ``image`` (3, H, W), in float64;
+    ``weights`` (H, W) in [0, 1] make pixels count in proportion."""
     pixels = image.reshape(3, -1).double()
     if weights is None:
         w = torch.ones(pixels.shape[1], dtype=torch.float64)
@@ -47,10 +50,33 @@ def _weighted_statistics(
     return mean, covariance
 
 
+def mixture_statistics(parts: list[ColourStatistics], shares: list[float]) -> ColourStatistics:
+    """The mean and covariance of the pixels of several images pooled in these shares."""
+    mean = sum(share * m for (m, _), share in zip(parts, shares))
+    second_moment = sum(share * (c + torch.outer(m, m)) for (m, c), share in zip(parts, shares))
+    return mean, second_moment - torch.outer(mean, mean)
+
+
 def _matrix_power(symmetric: torch.Tensor, power: float) -> torch.Tensor:
     # A small ridge keeps flat (e.g. grey) images invertible.
     values, vectors = torch.linalg.eigh(symmetric + 1e-5 * torch.eye(3, dtype=symmetric.dtype))
     return vectors @ torch.diag(values.clamp_min(1e-10).pow(power)) @ vectors.T
+
+
+def recolour(
+    image: torch.Tensor, target: ColourStatistics, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``image`` (3, H, W) mapped linearly so its colour mean and covariance are ``target``'s.
+
+    The map is C_t^(1/2) C_i^(-1/2), the one Gatys et al. (2017) recommend; ``weights`` as in
+    ``colour_statistics``.
+    """
+    image_mean, image_cov = colour_statistics(image, weights)
+    target_mean, target_cov = target
+    transform = _matrix_power(target_cov, 0.5) @ _matrix_power(image_cov, -0.5)
+    pixels = image.reshape(3, -1).double() - image_mean[:, None]
+    matched = transform @ pixels + target_mean[:, None]
+    return matched.reshape(image.shape).clamp(0, 1).to(image.dtype)
 
 
 def match_histogram(
@@ -59,14 +85,6 @@ def match_histogram(
     style_weights: torch.Tensor | None = None,
     content_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Recolour ``style`` so its colour mean and covariance equal the content's.
-
-    The linear map is C_c^(1/2) C_s^(-1/2), the one the paper recommends; ``*_weights``
-    (H, W) in [0, 1] let transparent pixels drop out of the statistics.
-    """
-    style_mean, style_cov = _weighted_statistics(style, style_weights)
-    content_mean, content_cov = _weighted_statistics(content, content_weights)
-    transform = _matrix_power(content_cov, 0.5) @ _matrix_power(style_cov, -0.5)
-    pixels = style.reshape(3, -1).double() - style_mean[:, None]
-    matched = transform @ pixels + content_mean[:, None]
-    return matched.reshape(style.shape).clamp(0, 1).to(style.dtype)
+    """Recolour ``style`` so its colour mean and covariance equal the content's;
+    ``*_weights`` (H, W) in [0, 1] let transparent pixels drop out of the statistics."""
+    return recolour(style, colour_statistics(content, content_weights), style_weights)

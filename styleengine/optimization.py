@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .color import colour_statistics, mixture_statistics, recolour
 from .device import available_memory_bytes
 from .lbfgs import LBFGS
 from .losses import ContentLoss, StyleLoss, TVLoss, gram_matrix, position_weights_for
@@ -299,6 +300,8 @@ class Stylizer:
         generator = torch.Generator().manual_seed(settings.seed)
         blend = settings.blend_weights(len(styles))
         run = _Run(settings, callback, plan)
+        if settings.palette > 0:
+            content = toward_style_palette(content, styles, blend, settings.palette)
         image: torch.Tensor | None = None
         try:
             for scale_index, (scale_size, iterations) in enumerate(
@@ -564,6 +567,19 @@ class _Run:
                 seconds_left=self.seconds_left(self.planned_done),
             )
         )
+
+
+def toward_style_palette(
+    content: torch.Tensor, styles: list[StyleImage], blend: list[float], share: float
+) -> torch.Tensor:
+    """``content`` (1, 3, H, W) with its colour statistics moved ``share`` of the way to
+    those of the styles' pixels (pooled by ``blend``; transparent pixels do not count)."""
+    palettes = [
+        colour_statistics(s.rgb[0], None if s.alpha is None else s.alpha[0, 0]) for s in styles
+    ]
+    own = colour_statistics(content[0])
+    target = mixture_statistics([own, mixture_statistics(palettes, blend)], [1 - share, share])
+    return recolour(content[0], target)[None]
 
 
 def _style_aspect(styles: list[StyleImage]) -> float:

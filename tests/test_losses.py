@@ -97,3 +97,24 @@ def test_gram_gradient_matches_autograd_of_the_plain_product():
     flat = features[0].reshape(6, -1)
     ((flat @ flat.T / flat.shape[1]) * weights).sum().backward()
     torch.testing.assert_close(ours, features.grad)
+
+
+def test_palette_moves_the_photos_colours_toward_the_paintings_as_far_as_asked():
+    from styleengine.optimization import StyleImage, toward_style_palette
+
+    rng = np.random.default_rng(12)
+    photo = torch.from_numpy(rng.random((1, 3, 24, 24)).astype(np.float32) * 0.4 + 0.3)
+    painting = torch.from_numpy(rng.random((1, 3, 16, 16)).astype(np.float32) * 0.3)
+    painting[:, 0] += 0.6  # a red painting
+    styles = [StyleImage(painting)]
+    assert torch.allclose(toward_style_palette(photo, styles, [1.0], 0.0), photo, atol=1e-4)
+    whole = toward_style_palette(photo, styles, [1.0], 1.0)
+    np.testing.assert_allclose(whole.mean((0, 2, 3)), painting.mean((0, 2, 3)), atol=2e-3)
+    distances = [
+        float((toward_style_palette(photo, styles, [1.0], share).mean((0, 2, 3))
+               - painting.mean((0, 2, 3))).norm())
+        for share in (0.0, 0.5, 1.0)
+    ]  # fmt: skip
+    assert distances[0] > distances[1] > distances[2]
+    # The layout is the photo's: a linear recolouring keeps every pixel's place.
+    assert np.corrcoef(whole[0, 1].ravel(), photo[0, 1].ravel())[0, 1] > 0.5

@@ -57,6 +57,11 @@ def test_strength_mapping():
     from styleengine.settings import DEFAULT_ITERATIONS
 
     assert StyleRequest().iterations == DEFAULT_ITERATIONS  # the dialog's default is the engine's
+    from styleengine.settings import DEFAULT_PALETTE
+
+    assert engine_link.palette_for(50) == pytest.approx(DEFAULT_PALETTE)
+    assert engine_link.palette_for(100) == pytest.approx(DEFAULT_PALETTE)
+    assert engine_link.palette_for(0) == 0 < engine_link.palette_for(25) < DEFAULT_PALETTE
     assert engine_link.style_weight_for(75) > engine_link.style_weight_for(25)
     assert engine_link.style_weight_for(500) == engine_link.style_weight_for(100)
 
@@ -74,6 +79,7 @@ def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
     assert parsed.iterations == 120 and parsed.work_size == 512 and parsed.device == "gpu"
     assert parsed.preserve_colors == "luminance" and parsed.style_scale == 1.5
     assert parsed.progress == "json" and parsed.weights == "hed" and parsed.seed == 3
+    assert parsed.palette == pytest.approx(engine_link.palette_for(70))
     no_size = engine_link.engine_arguments(
         StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto"
     )

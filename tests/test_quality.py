@@ -55,8 +55,11 @@ def test_strength_moves_style_up_and_structure_down_monotonically(setup, hed_wei
     judge = Judge(hed_weights)
     scores = []
     for strength in (0, 50, 100):
-        weight = engine_link.style_weight_for(strength)
-        result = _stylize(setup, content, style, StyleSettings(style_weight=weight))
+        settings = StyleSettings(
+            style_weight=engine_link.style_weight_for(strength),
+            palette=engine_link.palette_for(strength),
+        )
+        result = _stylize(setup, content, style, settings)
         scores.append(judge.scores(result, to_tensor(content), to_tensor(style)))
     styles = [s.style for s in scores]
     structures = [s.structure for s in scores]

@@ -34,6 +34,10 @@ INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install
 STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 40.0
 DEFAULT_STRENGTH = 50.0
 STRENGTH_DECADE = 20.0
+# The engine's default palette shift (styleengine.settings.DEFAULT_PALETTE), reached at the
+# default strength and kept above it; below, the photo keeps more of its own colours, down
+# to all of them at 0.
+PALETTE_AT_DEFAULT_STRENGTH = 0.7
 
 PRESERVE_COLORS = ("none", "luminance", "histogram")
 # When the live preview layer is shown: in runs from the dialog, in every run (scripts too),
@@ -146,6 +150,13 @@ def style_weight_for(strength: float) -> float:
     )
 
 
+def palette_for(strength: float) -> float:
+    """How far the photo's colours move to the painting's at this strength (linear up to
+    the default strength)."""
+    strength = min(max(float(strength), 0.0), 100.0)
+    return PALETTE_AT_DEFAULT_STRENGTH * min(1.0, strength / DEFAULT_STRENGTH)
+
+
 def engine_arguments(
     request: StyleRequest,
     content: Path,
@@ -167,6 +178,7 @@ def engine_arguments(
         "--progress", "json", "--cancel-on-stdin-eof",
         "--iterations", str(int(request.iterations)),
         "--style-weight", f"{style_weight_for(request.strength):.6g}",
+        "--palette", f"{palette_for(request.strength):.6g}",
         "--preserve-colors", request.preserve_colors,
         "--style-scale", f"{float(request.style_scale):.6g}",
         "--seed", str(int(request.seed)),
