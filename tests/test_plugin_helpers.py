@@ -60,8 +60,9 @@ def test_strength_mapping():
     from styleengine.settings import DEFAULT_PALETTE
 
     assert engine_link.palette_for(50) == pytest.approx(DEFAULT_PALETTE)
-    assert engine_link.palette_for(100) == pytest.approx(DEFAULT_PALETTE)
+    assert engine_link.palette_for(100) == pytest.approx(1.0)
     assert engine_link.palette_for(0) == 0 < engine_link.palette_for(25) < DEFAULT_PALETTE
+    assert DEFAULT_PALETTE < engine_link.palette_for(75) < 1.0
     assert engine_link.style_weight_for(75) > engine_link.style_weight_for(25)
     assert engine_link.style_weight_for(500) == engine_link.style_weight_for(100)
 

@@ -34,9 +34,10 @@ INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install
 STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 40.0
 DEFAULT_STRENGTH = 50.0
 STRENGTH_DECADE = 20.0
-# The engine's default palette shift (styleengine.settings.DEFAULT_PALETTE), reached at the
-# default strength and kept above it; below, the photo keeps more of its own colours, down
-# to all of them at 0.
+# The engine's default palette shift (styleengine.settings.DEFAULT_PALETTE) is reached at the
+# default strength; below it the photo keeps more of its own colours (all of them at 0),
+# above it the picture moves on to the painting's whole palette at 100, where a larger style
+# weight alone no longer paints more in the same iterations (QUALITY.md).
 PALETTE_AT_DEFAULT_STRENGTH = 0.7
 
 PRESERVE_COLORS = ("none", "luminance", "histogram")
@@ -151,10 +152,13 @@ def style_weight_for(strength: float) -> float:
 
 
 def palette_for(strength: float) -> float:
-    """How far the photo's colours move to the painting's at this strength (linear up to
-    the default strength)."""
+    """How far the photo's colours move to the painting's at this strength: linear from 0
+    to the default at the default strength, then on to 1 at 100."""
     strength = min(max(float(strength), 0.0), 100.0)
-    return PALETTE_AT_DEFAULT_STRENGTH * min(1.0, strength / DEFAULT_STRENGTH)
+    if strength <= DEFAULT_STRENGTH:
+        return PALETTE_AT_DEFAULT_STRENGTH * strength / DEFAULT_STRENGTH
+    above = (strength - DEFAULT_STRENGTH) / (100.0 - DEFAULT_STRENGTH)
+    return PALETTE_AT_DEFAULT_STRENGTH + (1.0 - PALETTE_AT_DEFAULT_STRENGTH) * above
 
 
 def engine_arguments(
