@@ -97,7 +97,10 @@ class Normalize(nn.Module):
 
     def __init__(self, preprocessing: Preprocessing) -> None:
         super().__init__()
-        self.channel_order = list(preprocessing.channel_order)
+        # A buffer, so it moves to the device with the module: indexing with a Python list
+        # copies a fresh index to the GPU at every forward pass, and that copy makes the
+        # host wait for the device (measured on an H200: one wait an iteration).
+        self.register_buffer("channel_order", torch.tensor(preprocessing.channel_order))
         scale = torch.tensor(preprocessing.scale)
         mean = torch.tensor(preprocessing.mean).view(1, 3, 1, 1)
         std = torch.tensor(preprocessing.std).view(1, 3, 1, 1)
@@ -106,7 +109,7 @@ class Normalize(nn.Module):
         self.register_buffer("offset", -mean / std)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return image[:, self.channel_order] * self.multiplier + self.offset
+        return image.index_select(1, self.channel_order) * self.multiplier + self.offset
 
 
 class VGGFeatures(nn.Module):
