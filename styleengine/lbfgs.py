@@ -58,25 +58,27 @@ class LBFGS:
             step_size = (1.0 / grad.abs().sum()).clamp(max=1.0) * self.lr
             self._previous_grad = grad.clone()
         else:
-            self._remember(grad - self._previous_grad, self._previous_step)
+            self._remember(grad, self._previous_step)
+            self._previous_step = None  # kept in the history now
             self._previous_grad.copy_(grad)
             direction = self._two_loop(grad)
             step_size = self.lr
         # Rounding can give a direction that is not downhill: fall back to steepest descent.
+        # In place where the values allow: at 24 MP every temporary is 288 MB.
         downhill = grad.dot(direction) < 0
-        direction = torch.where(downhill, direction, -grad * self._scale)
-        step = direction * step_size
+        torch.where(downhill, direction, grad.mul(-self._scale), out=direction)
+        step = direction.mul_(step_size)
         with torch.no_grad():
             self.parameter.view(-1).add_(step)
         self._previous_step = step
         return loss
 
-    def _remember(self, grad_change: torch.Tensor, step: torch.Tensor) -> None:
+    def _remember(self, grad: torch.Tensor, step: torch.Tensor) -> None:
         slot = self._stored % self.history_size
+        grad_change = torch.sub(grad, self._previous_grad, out=self._grad_changes[slot])
         curvature = grad_change.dot(step)
         kept = curvature > CURVATURE_EPSILON
         self._steps[slot].copy_(step)
-        self._grad_changes[slot].copy_(grad_change)
         self._inverse_curvatures[slot] = torch.where(kept, 1.0 / curvature, 0.0)
         self._scale = torch.where(kept, curvature / grad_change.dot(grad_change), self._scale)
         self._stored += 1
@@ -91,7 +93,7 @@ class LBFGS:
         for slot in order:
             alphas[slot] = self._steps[slot].dot(q) * self._inverse_curvatures[slot]
             q.addcmul_(self._grad_changes[slot], alphas[slot], value=-1.0)
-        r = q * self._scale
+        r = q.mul_(self._scale)
         for slot in reversed(order):
             beta = self._grad_changes[slot].dot(r) * self._inverse_curvatures[slot]
             r.addcmul_(self._steps[slot], alphas[slot] - beta)

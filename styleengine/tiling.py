@@ -15,8 +15,9 @@ per evaluation:
    adds the tile's pixel gradient (halo included) into the image's gradient.
 
 Memory is bounded by one tile's activations; the image and its gradient are the only
-full-size tensors (with the optimizer's state). Total variation is computed on the whole
-image directly: it needs no network.
+full-size tensors (with the optimizer's state). Total variation needs no network; it is
+computed in bands of rows (``tv_loss_and_gradient``), because on the whole image its
+differences and their gradients would be five more full-size tensors.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import TVLoss
 from .network import VGGFeatures, layer_stride, receptive_reach
 from .settings import StyleSettings
 
@@ -118,6 +118,33 @@ def gram_matrices_in_tiles(
     }
 
 
+# Rows of a band of the total-variation pass: a few full-width rows at a time.
+TV_BAND_ROWS = 256
+
+
+def tv_loss_and_gradient(
+    image: torch.Tensor, gradient: torch.Tensor, weight: float, band_rows: int = TV_BAND_ROWS
+) -> torch.Tensor:
+    """``losses.TVLoss`` of ``image`` (1, C, H, W), computed in bands of rows; adds the
+    gradient of ``weight`` times it into ``gradient``. Each band takes one row more than it
+    owns, for the vertical differences across its lower border."""
+    _, channels, height, width = image.shape
+    horizontal_count = max(1, channels * height * (width - 1))
+    vertical_count = max(1, channels * (height - 1) * width)
+    total = torch.zeros((), device=image.device)
+    for top in range(0, height, band_rows):
+        bottom = min(top + band_rows, height)
+        band = image[..., top : min(bottom + 1, height), :].detach().float().requires_grad_(True)
+        owned = band[..., : bottom - top, :]
+        horizontal = (owned[..., :, 1:] - owned[..., :, :-1]).pow(2).sum()
+        vertical = (band[..., 1:, :] - band[..., :-1, :]).pow(2).sum()
+        value = horizontal / horizontal_count + vertical / vertical_count
+        (weight * value).backward()
+        gradient[..., top : top + band.shape[-2], :] += band.grad.to(gradient.dtype)
+        total = total + value.detach()
+    return total
+
+
 class TiledObjective:
     """The objective of ``optimization.Objective`` over an image too large for one pass."""
 
@@ -144,7 +171,6 @@ class TiledObjective:
         self.positions = {
             n: (height // layer_stride(n)) * (width // layer_stride(n)) for n in layers
         }
-        self.tv_loss = TVLoss()
         # The content's features, tile by tile, kept (in the network's dtype) for the
         # content loss, whose relative error is sum (f - t)^2 / sum t^2 over the image.
         self.content_features: list[dict[str, torch.Tensor]] = []
@@ -211,13 +237,10 @@ class TiledObjective:
             content = content + tile_content.detach()
             if self.on_tile is not None:
                 self.on_tile(index + 1, len(self.tiles))
-        pixels = image.detach().requires_grad_(True)
-        tv = self.tv_loss(pixels)
-        (settings.tv_weight * tv).backward()
-        gradient += pixels.grad
+        tv = tv_loss_and_gradient(image, gradient, weight=settings.tv_weight)
         total = (
             settings.content_weight * content + settings.style_weight * style
-            + settings.tv_weight * tv.detach()
+            + settings.tv_weight * tv
         )  # fmt: skip
-        terms = {"content": content, "style": style, "tv": tv.detach(), "total": total}
+        terms = {"content": content, "style": style, "tv": tv, "total": total}
         return total, gradient, terms

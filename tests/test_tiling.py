@@ -7,9 +7,10 @@ import torch
 from conftest import make_content, make_style
 
 from styleengine.api import to_tensor
+from styleengine.losses import TVLoss
 from styleengine.optimization import StyleImage, Stylizer
 from styleengine.settings import StyleSettings
-from styleengine.tiling import TiledObjective, plan_tiles
+from styleengine.tiling import TiledObjective, plan_tiles, tv_loss_and_gradient
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,19 @@ def test_tiles_cover_the_image_once():
         covered[tile.top : tile.bottom, tile.left : tile.right] += 1
         assert tile.top % 16 == 0 and tile.left % 16 == 0  # poolings group the same pixels
     assert (covered == 1).all()
+
+
+@pytest.mark.parametrize("band_rows", [1, 7, 40, 1000])
+def test_total_variation_in_bands_is_the_whole_images(band_rows):
+    """The detail pass's total variation, band by band, against autograd on the whole image."""
+    image = torch.rand(1, 3, 37, 23, generator=torch.Generator().manual_seed(1))
+    pixels = image.clone().requires_grad_(True)
+    expected = TVLoss()(pixels)
+    (2.5 * expected).backward()
+    gradient = torch.zeros_like(image)
+    value = tv_loss_and_gradient(image, gradient, 2.5, band_rows)
+    torch.testing.assert_close(value, expected.detach())
+    torch.testing.assert_close(gradient, pixels.grad)
 
 
 @pytest.mark.parametrize("size", [(160, 208), (131, 197)], ids=["aligned", "odd"])
