@@ -33,6 +33,7 @@ INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install
 # layout (QUALITY.md).
 STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 40.0
 DEFAULT_STRENGTH = 50.0
+MAX_STRENGTH = 100.0
 STRENGTH_DECADE = 20.0
 # The engine's default palette shift (styleengine.settings.DEFAULT_PALETTE) is reached at the
 # default strength; below it the photo keeps more of its own colours (all of them at 0),
@@ -143,9 +144,13 @@ def result_layer_name(style_names: list[str]) -> str:
     return f"Neural Style ({' + '.join(style_names)})"
 
 
+def _clamped_strength(strength: float) -> float:
+    return min(max(float(strength), 0.0), MAX_STRENGTH)
+
+
 def style_weight_for(strength: float) -> float:
     """Map the user's 0..100 strength onto the engine's style weight (logarithmic)."""
-    strength = min(max(float(strength), 0.0), 100.0)
+    strength = _clamped_strength(strength)
     return STYLE_WEIGHT_AT_DEFAULT_STRENGTH * 10 ** (
         (strength - DEFAULT_STRENGTH) / STRENGTH_DECADE
     )
@@ -153,11 +158,11 @@ def style_weight_for(strength: float) -> float:
 
 def palette_for(strength: float) -> float:
     """How far the photo's colours move to the painting's at this strength: linear from 0
-    to the default at the default strength, then on to 1 at 100."""
-    strength = min(max(float(strength), 0.0), 100.0)
+    to the default at the default strength, then on to 1 at the maximum."""
+    strength = _clamped_strength(strength)
     if strength <= DEFAULT_STRENGTH:
         return PALETTE_AT_DEFAULT_STRENGTH * strength / DEFAULT_STRENGTH
-    above = (strength - DEFAULT_STRENGTH) / (100.0 - DEFAULT_STRENGTH)
+    above = (strength - DEFAULT_STRENGTH) / (MAX_STRENGTH - DEFAULT_STRENGTH)
     return PALETTE_AT_DEFAULT_STRENGTH + (1.0 - PALETTE_AT_DEFAULT_STRENGTH) * above
 
 

@@ -100,7 +100,7 @@ class NeuralStyle(Gimp.PlugIn):
             )  # fmt: skip
         procedure.add_double_argument(
             "strength", "S_trength", "Style strength, 0 (subtle) to 100 (strong)",
-            0.0, 100.0, engine_link.DEFAULT_STRENGTH, flags,
+            0.0, engine_link.MAX_STRENGTH, engine_link.DEFAULT_STRENGTH, flags,
         )  # fmt: skip
         procedure.add_int_argument(
             "iterations", "_Iterations", "Optimization steps (more: finer result, slower)",
