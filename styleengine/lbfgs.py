@@ -33,15 +33,25 @@ class LBFGS:
     ``closure`` must compute the loss, fill ``parameter.grad`` and return the loss tensor.
     """
 
-    def __init__(self, parameter: torch.Tensor, history_size: int, lr: float = 1.0) -> None:
+    def __init__(
+        self,
+        parameter: torch.Tensor,
+        history_size: int,
+        lr: float = 1.0,
+        history_dtype: torch.dtype | None = None,
+    ) -> None:
+        """``history_dtype``: how the pairs are stored (the parameter's dtype unless given);
+        bfloat16 halves the largest part of the optimizer's memory, and the curvatures are
+        still computed from the exact values."""
         if not parameter.is_contiguous():
             raise ValueError("L-BFGS needs a contiguous parameter")
         self.parameter = parameter
         self.history_size = history_size
         self.lr = lr
         size, options = parameter.numel(), {"device": parameter.device, "dtype": parameter.dtype}
-        self._steps = torch.zeros(history_size, size, **options)  # s: position changes
-        self._grad_changes = torch.zeros(history_size, size, **options)  # y: gradient changes
+        stored = {**options, "dtype": history_dtype or parameter.dtype}
+        self._steps = torch.zeros(history_size, size, **stored)  # s: position changes
+        self._grad_changes = torch.zeros(history_size, size, **stored)  # y: gradient changes
         self._inverse_curvatures = torch.zeros(history_size, **options)  # 1 / y.s, or 0
         self._scale = torch.ones((), **options)  # H_diag: y.s / y.y of the newest kept pair
         self._previous_grad: torch.Tensor | None = None
@@ -75,7 +85,11 @@ class LBFGS:
 
     def _remember(self, grad: torch.Tensor, step: torch.Tensor) -> None:
         slot = self._stored % self.history_size
-        grad_change = torch.sub(grad, self._previous_grad, out=self._grad_changes[slot])
+        if self._grad_changes.dtype == grad.dtype:
+            grad_change = torch.sub(grad, self._previous_grad, out=self._grad_changes[slot])
+        else:
+            grad_change = grad - self._previous_grad
+            self._grad_changes[slot].copy_(grad_change)
         curvature = grad_change.dot(step)
         kept = curvature > CURVATURE_EPSILON
         self._steps[slot].copy_(step)
@@ -91,10 +105,10 @@ class LBFGS:
         alphas = {}
         # addcmul_ with a 0-d tensor: add_(..., alpha=tensor) would read the number back.
         for slot in order:
-            alphas[slot] = self._steps[slot].dot(q) * self._inverse_curvatures[slot]
+            alphas[slot] = self._steps[slot].to(q.dtype).dot(q) * self._inverse_curvatures[slot]
             q.addcmul_(self._grad_changes[slot], alphas[slot], value=-1.0)
         r = q.mul_(self._scale)
         for slot in reversed(order):
-            beta = self._grad_changes[slot].dot(r) * self._inverse_curvatures[slot]
+            beta = self._grad_changes[slot].to(r.dtype).dot(r) * self._inverse_curvatures[slot]
             r.addcmul_(self._steps[slot], alphas[slot] - beta)
         return r

@@ -386,11 +386,13 @@ class Stylizer:
             plan.detail.tile_side,
             self.device,
             on_tile=run.tile_done,
+            content_dtype=torch.bfloat16,
         )
         del content_full
         pixels = start.contiguous()
         pixels.requires_grad_(True)
-        optimizer = LBFGS(pixels, history_size=DETAIL_HISTORY)
+        # The pairs in bfloat16: at 24 MP each float32 pair is 576 MB.
+        optimizer = LBFGS(pixels, history_size=DETAIL_HISTORY, history_dtype=torch.bfloat16)
         terms: dict[str, torch.Tensor] = {}
 
         def closure() -> torch.Tensor:

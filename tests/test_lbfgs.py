@@ -55,6 +55,15 @@ def test_same_iterates_as_torch_lbfgs():
     assert ours[-1] < ours[0] / 100
 
 
+def test_pairs_kept_in_bfloat16_converge_like_float32_ones():
+    """The detail pass keeps its pairs in bfloat16 to halve its largest memory."""
+    loss, start = _least_squares_with_quartic(dtype=torch.float32)
+    exact = _minimize(loss, start, lambda x: LBFGS(x, HISTORY), 30)
+    rounded = _minimize(loss, start, lambda x: LBFGS(x, HISTORY, history_dtype=torch.bfloat16), 30)
+    assert rounded[-1] < exact[0] / 100
+    assert rounded[-1] == pytest.approx(exact[-1], rel=0.05)
+
+
 def test_an_uphill_direction_is_never_followed(monkeypatch):
     """Rounding (bfloat16 features) can make the two-loop recursion's direction point
     uphill; torch's L-BFGS then stops moving for good. Ours steps down the gradient."""
