@@ -388,8 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return main(demo_arguments(args))
         from .cancellation import install_cancellation
+        from .device import return_freed_memory_promptly
 
         install_cancellation(args.cancel_on_stdin_eof)
+        return_freed_memory_promptly()
         reporter = make_reporter(args.progress)
         run_stylize(args, reporter)
         return 0

@@ -47,12 +47,15 @@ DETAIL_MAX_ITERATIONS = 20
 DETAIL_DEFAULT_ITERATIONS = 10
 # An output this much larger than the working size gains from a detail pass.
 DETAIL_MIN_UPSCALE = 1.25
-# Full-size float32 RGB tensors the detail pass keeps (image, gradient, content, L-BFGS
-# direction and previous gradient and step, the enlarged start) besides L-BFGS's pairs, and
-# the content features kept for the content loss (relu4_2: 512 channels at 1/64 of the
-# pixels, in the network's precision).
+# Full-size float32 RGB tensors alive in the detail pass besides L-BFGS's pairs: the image,
+# its gradient, L-BFGS's previous gradient and its two-loop vector with one temporary, and
+# the photo three times (as read, as a tensor, recoloured). The pairs are kept in bfloat16
+# (half a float32 copy each), and so are the content features for the content loss
+# (relu4_2: 512 channels at 1/64 of the pixels: 8 values a pixel).
 DETAIL_FULL_SIZE_COPIES = 8
+DETAIL_PAIR_COPIES = 1  # s and y of a pair, each half a float32 copy
 DETAIL_CONTENT_VALUES_PER_PIXEL = 8
+DETAIL_KEPT_BYTES = 2  # bfloat16
 DETAIL_MODES = ("auto", "on", "off")
 # One detail iteration over the crops, in iterations of the same pixels at the working size:
 # the pass without gradients (a third), the one with them, and the per-tile Gram products
@@ -249,12 +252,11 @@ def _detail_plan(
     )
     largest_crop = (DETAIL_TILE_SIDE + 2 * halo_for(layers)) ** 2
     pixels = math.prod(output)
-    full_size = pixels * 12 * (DETAIL_FULL_SIZE_COPIES + 2 * DETAIL_HISTORY)
-    element = torch.finfo(machine.dtype).bits // 8
+    full_size = pixels * 12 * (DETAIL_FULL_SIZE_COPIES + DETAIL_PAIR_COPIES * DETAIL_HISTORY)
     peak = (
         estimate_peak_bytes(min(largest_crop, crop_pixels), machine.dtype, 0)
         + full_size
-        + pixels * DETAIL_CONTENT_VALUES_PER_PIXEL * element
+        + pixels * DETAIL_CONTENT_VALUES_PER_PIXEL * DETAIL_KEPT_BYTES
     )
     if peak > _usable(machine):
         if mode == "on":
