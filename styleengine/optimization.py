@@ -389,6 +389,7 @@ class Stylizer:
             content_dtype=torch.bfloat16,
         )
         del content_full
+        run.detail_setup_done()
         pixels = start.contiguous()
         pixels.requires_grad_(True)
         # The pairs in bfloat16: at 24 MP each float32 pair is 576 MB.
@@ -529,7 +530,7 @@ class _Run:
         # The plan's seconds for one iteration of each scale, then of the detail pass.
         self.iteration_seconds = [plan.iteration_seconds(size) for size in plan.scale_sizes]
         if plan.detail:
-            self.iteration_seconds.append(plan.detail.seconds / plan.detail.iterations)
+            self.iteration_seconds.append(plan.detail.iteration_seconds)
         self.planned_done = 0.0
         self.iteration = 0
         self.started = time.perf_counter()
@@ -539,6 +540,11 @@ class _Run:
         if planned_done <= 0 or elapsed <= 0:
             return self.plan.seconds
         return max(0.0, (self.plan.seconds - planned_done) * elapsed / planned_done)
+
+    def detail_setup_done(self) -> None:
+        """The detail pass's targets are made: its planned setup is done."""
+        if self.plan.detail is not None:
+            self.planned_done += self.plan.detail.setup_seconds
 
     def tile_done(self, tile: int, tiles: int) -> None:
         """A tile of the detail pass's gradient pass is done: worth a report of its own,

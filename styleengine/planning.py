@@ -57,11 +57,13 @@ DETAIL_PAIR_COPIES = 1  # s and y of a pair, each half a float32 copy
 DETAIL_CONTENT_VALUES_PER_PIXEL = 8
 DETAIL_KEPT_BYTES = 2  # bfloat16
 DETAIL_MODES = ("auto", "on", "off")
-# One detail iteration over the crops, in iterations of the same pixels at the working size:
-# the pass without gradients (a third), the one with them, and the per-tile Gram products
-# and full-size L-BFGS and total-variation work. Measured 2.3 on a 2-core Xeon at 12 MP
-# (135 s an iteration over 48 tiles; the 4/3 first planned made estimates 1.7x short).
-DETAIL_ITERATION_COST = 2.3
+# The detail pass's cost, in iterations over its crops' pixels at the working size's speed:
+# each iteration (the pass without gradients, the one with them, the per-tile Gram products,
+# the full-size L-BFGS and total-variation work), and once before the first (the style
+# targets at the output size and the content's features, passes without gradients). Fit to
+# a 2-core Xeon's runs at 1 and 24 MP (BENCHMARKS.md): 1.27-1.36 an iteration, 1.1 before.
+DETAIL_ITERATION_COST = 1.3
+DETAIL_SETUP_COST = 1.1
 
 
 def fit(size: Size, longest: int) -> Size:
@@ -127,8 +129,13 @@ class DetailPlan:
     iterations: int
     tile_side: int
     tiles: int
-    seconds: float
+    iteration_seconds: float
     peak_bytes: int
+    setup_seconds: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.setup_seconds + self.iterations * self.iteration_seconds
 
 
 @dataclass(frozen=True)
@@ -246,10 +253,11 @@ def _detail_plan(
     crop_pixels = sum((t.crop_bottom - t.crop_top) * (t.crop_right - t.crop_left) for t in tiles)
     # Per iteration: a forward pass without gradients over every crop and one with them,
     # each tile paying an iteration's fixed cost in each.
+    crops_seconds = crop_pixels / 1e6 * machine.seconds_per_megapixel
     seconds_per_iteration = (
-        crop_pixels / 1e6 * machine.seconds_per_megapixel * DETAIL_ITERATION_COST
-        + len(tiles) * machine.seconds_per_iteration * 2
+        crops_seconds * DETAIL_ITERATION_COST + len(tiles) * machine.seconds_per_iteration * 2
     )
+    setup_seconds = crops_seconds * DETAIL_SETUP_COST
     largest_crop = (DETAIL_TILE_SIDE + 2 * halo_for(layers)) ** 2
     pixels = math.prod(output)
     full_size = pixels * 12 * (DETAIL_FULL_SIZE_COPIES + DETAIL_PAIR_COPIES * DETAIL_HISTORY)
@@ -270,10 +278,13 @@ def _detail_plan(
         count = iterations or DETAIL_DEFAULT_ITERATIONS
     else:
         budget = TIME_BUDGET_SECONDS.get(machine.device_type, TIME_BUDGET_SECONDS["cpu"])
-        count = min(iterations or DETAIL_MAX_ITERATIONS, int(budget / seconds_per_iteration))
+        affordable = int((budget - setup_seconds) / seconds_per_iteration)
+        count = min(iterations or DETAIL_MAX_ITERATIONS, affordable)
         if count < DETAIL_MIN_ITERATIONS:
             return None
-    return DetailPlan(count, DETAIL_TILE_SIDE, len(tiles), count * seconds_per_iteration, peak)
+    return DetailPlan(
+        count, DETAIL_TILE_SIDE, len(tiles), seconds_per_iteration, peak, setup_seconds
+    )
 
 
 def make_plan(
