@@ -386,7 +386,6 @@ class Stylizer:
             plan.detail.tile_side,
             self.device,
             on_tile=run.tile_done,
-            content_dtype=torch.bfloat16,
         )
         del content_full
         run.detail_setup_done()

@@ -50,12 +50,11 @@ DETAIL_MIN_UPSCALE = 1.25
 # Full-size float32 RGB tensors alive in the detail pass besides L-BFGS's pairs: the image,
 # its gradient, L-BFGS's previous gradient and its two-loop vector with one temporary, and
 # the photo three times (as read, as a tensor, recoloured). The pairs are kept in bfloat16
-# (half a float32 copy each), and so are the content features for the content loss
-# (relu4_2: 512 channels at 1/64 of the pixels: 8 values a pixel).
+# (half a float32 copy each); the content features for the content loss are kept in the
+# network's precision (relu4_2: 512 channels at 1/64 of the pixels: 8 values a pixel).
 DETAIL_FULL_SIZE_COPIES = 8
 DETAIL_PAIR_COPIES = 1  # s and y of a pair, each half a float32 copy
 DETAIL_CONTENT_VALUES_PER_PIXEL = 8
-DETAIL_KEPT_BYTES = 2  # bfloat16
 DETAIL_MODES = ("auto", "on", "off")
 # The detail pass's cost, in iterations over its crops' pixels at the working size's speed:
 # each iteration (the pass without gradients, the one with them, the per-tile Gram products,
@@ -264,7 +263,7 @@ def _detail_plan(
     peak = (
         estimate_peak_bytes(min(largest_crop, crop_pixels), machine.dtype, 0)
         + full_size
-        + pixels * DETAIL_CONTENT_VALUES_PER_PIXEL * DETAIL_KEPT_BYTES
+        + pixels * DETAIL_CONTENT_VALUES_PER_PIXEL * (torch.finfo(machine.dtype).bits // 8)
     )
     if peak > _usable(machine):
         if mode == "on":
