@@ -197,9 +197,8 @@ class Stylizer:
     def measure_speed(self) -> tuple[float, float]:
         """(fixed seconds of one iteration, seconds per million pixels), measured here and
         now. On a CPU the fixed part is negligible and only the small probe runs."""
-        small_side = SPEED_PROBE_SIDE
-        small = self._probe_seconds(small_side)
-        small_megapixels = small_side**2 / 1e6
+        small = self._probe_seconds(SPEED_PROBE_SIDE)
+        small_megapixels = SPEED_PROBE_SIDE**2 / 1e6
         if self.device.type == "cpu":
             return 0.0, small / small_megapixels
         large_megapixels = SPEED_PROBE_LARGE_SIDE**2 / 1e6

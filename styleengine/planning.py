@@ -122,6 +122,11 @@ class Machine:
     seconds_per_megapixel: float  # one iteration (forward and backward) per million pixels
     seconds_per_iteration: float = 0.0  # and its fixed part (a GPU's kernel launches)
 
+    def iteration_seconds(self, size: Size) -> float:
+        """The estimated seconds of one iteration at ``size``."""
+        megapixels = math.prod(network_canvas(*size)) / 1e6
+        return self.seconds_per_iteration + megapixels * self.seconds_per_megapixel
+
 
 @dataclass(frozen=True)
 class DetailPlan:
@@ -147,14 +152,12 @@ class Plan:
     scale_iterations: list[int]
     working_seconds: float
     working_peak_bytes: int
-    seconds_per_megapixel: float
+    machine: Machine
     detail: DetailPlan | None = None
-    seconds_per_iteration: float = 0.0
 
     def iteration_seconds(self, size: Size) -> float:
         """The estimated seconds of one iteration at ``size``."""
-        megapixels = math.prod(network_canvas(*size)) / 1e6
-        return self.seconds_per_iteration + megapixels * self.seconds_per_megapixel
+        return self.machine.iteration_seconds(size)
 
     @property
     def seconds(self) -> float:
@@ -188,11 +191,7 @@ class Plan:
 def _working_seconds(size: Size, settings: StyleSettings, machine: Machine) -> float:
     sizes = scale_sizes(*size, settings.scales)
     shares = iterations_per_scale(settings.iterations, len(sizes))
-    megapixels = [math.prod(network_canvas(*s)) / 1e6 for s in sizes]
-    return sum(
-        n * (machine.seconds_per_iteration + mp * machine.seconds_per_megapixel)
-        for n, mp in zip(shares, megapixels)
-    )
+    return sum(n * machine.iteration_seconds(s) for n, s in zip(shares, sizes))
 
 
 def _working_peak(size: Size, machine: Machine, style_area: float, output_pixels: int) -> int:
@@ -323,8 +322,7 @@ def make_plan(
         scale_iterations=iterations_per_scale(settings.iterations, len(sizes)),
         working_seconds=_working_seconds(working, settings, machine),
         working_peak_bytes=peak,
-        seconds_per_megapixel=machine.seconds_per_megapixel,
-        seconds_per_iteration=machine.seconds_per_iteration,
+        machine=machine,
         detail=_detail_plan(output, working, settings, machine, detail, detail_iterations),
     )
 
