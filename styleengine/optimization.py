@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from .color import colour_statistics, mixture_statistics, recolour
-from .device import available_memory_bytes
+from .device import available_memory_bytes, describe_device
 from .lbfgs import LBFGS
 from .losses import ContentLoss, StyleLoss, TVLoss, gram_matrix, position_weights_for
+from .machine_profile import machine_key, remembered
 from .network import VGGFeatures
 from .planning import (
     DETAIL_HISTORY,
@@ -195,8 +196,19 @@ class Stylizer:
         )
 
     def measure_speed(self) -> tuple[float, float]:
-        """(fixed seconds of one iteration, seconds per million pixels), measured here and
-        now. On a CPU the fixed part is negligible and only the small probe runs."""
+        """(fixed seconds of one iteration, seconds per million pixels), measured on this
+        machine's first run and remembered (machine_profile.py): the automatic working size
+        and the detail pass are chosen from it, and the same seed must give the same
+        picture."""
+        fixed, per_megapixel = remembered(
+            machine_key("iteration seconds", describe_device(self.device), str(self.dtype)),
+            lambda: list(self._measure_speed()),
+        )
+        return fixed, per_megapixel
+
+    def _measure_speed(self) -> tuple[float, float]:
+        """Measured here and now. On a CPU the fixed part is negligible and only the small
+        probe runs."""
         small = self._probe_seconds(SPEED_PROBE_SIDE)
         small_megapixels = SPEED_PROBE_SIDE**2 / 1e6
         if self.device.type == "cpu":

@@ -50,11 +50,14 @@ def test_out_of_memory_class_of_torch_before_2_5_is_used(monkeypatch):
 
 
 @pytest.mark.parametrize(("bf16_seconds", "chosen"), [(2.0, torch.float32), (0.5, torch.bfloat16)])
-def test_cpu_auto_precision_is_bf16_only_where_it_is_faster(monkeypatch, bf16_seconds, chosen):
+def test_cpu_auto_precision_is_bf16_only_where_it_is_faster(
+    monkeypatch, tmp_path, bf16_seconds, chosen
+):
     """Some CPUs report native bf16 yet run it slower than float32 (a 2-core Xeon VM: 8.0
     against 4.9 s a megapixel); the timings are given here, measured below."""
     from styleengine import device
 
+    monkeypatch.setenv("STYLEENGINE_CACHE", str(tmp_path))  # nothing remembered yet
     timings = {torch.float32: 1.0, torch.bfloat16: bf16_seconds}
     monkeypatch.setattr(device, "cpu_supports_bf16", lambda: True)
     monkeypatch.setattr(device, "conv_seconds", timings.__getitem__)
