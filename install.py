@@ -14,6 +14,7 @@ environment of its own, and the plug-in starts that environment's Python.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -36,6 +37,10 @@ PLUGIN_SOURCE = REPO / "gimp_plugin" / "neural_style"
 PLUGIN_NAME = "neural_style"
 PLUGIN_MAIN = "neural_style.py"
 CONFIG_NAME = "neural_style.json"  # written next to the installed plug-in, never committed
+# Written into the installed plug-in's folder: what this installer put there. It writes into
+# and removes only what a marker names, never someone else's plug-in of the same name.
+PLUGIN_MARKER = "gimp-neural-style-installed.json"
+INSTALL_LOCK = ".install.lock"
 VENV_MARKER = "gimp-neural-style-env.json"  # state of a venv this installer made
 MIN_PYTHON = (3, 10)
 WEIGHT_CHOICES = ("auto", "imagenet", "hed")
@@ -525,18 +530,68 @@ def ensure_weights(venv: Path, choice: str) -> str:
 
 
 def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
-    """Copy the plug-in into a GIMP plug-ins folder and write its config next to it."""
+    """Copy the plug-in into a GIMP plug-ins folder and write its config next to it. A
+    folder of the same name that this installer did not make is never written into."""
     target = plugin_dir / PLUGIN_NAME
+    _check_owned(target)
     target.mkdir(parents=True, exist_ok=True)
+    written = []
     for source in PLUGIN_SOURCE.iterdir():
         if source.is_file() and source.suffix == ".py":
             destination = target / source.name
             if not destination.exists() or destination.read_bytes() != source.read_bytes():
                 shutil.copy2(source, destination)
+            written.append(source.name)
     main = target / PLUGIN_MAIN
     main.chmod(main.stat().st_mode | 0o755)
     write_config(target / CONFIG_NAME, {"python": str(python), "weights": weights})
+    marker = {"installed_by": APP_NAME, "files": sorted([*written, CONFIG_NAME])}
+    write_config(target / PLUGIN_MARKER, marker)
     return target
+
+
+def _installed_files(target: Path) -> list[str] | None:
+    """The files this installer wrote into ``target``, from its marker; None: not ours."""
+    try:
+        marker = json.loads((target / PLUGIN_MARKER).read_text())
+        files = [str(name) for name in marker["files"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    # Plain names only: a marker can never make the installer touch anything elsewhere.
+    return [name for name in files if name not in ("", ".", "..") and Path(name).name == name]
+
+
+def _legacy_install(target: Path) -> bool:
+    """A plug-in folder written by this installer before it wrote a marker: only the
+    plug-in's own files, and a config that names an engine Python."""
+    ours = {p.name for p in PLUGIN_SOURCE.iterdir() if p.suffix == ".py"}
+    ours |= {CONFIG_NAME, "__pycache__"}
+    try:
+        names = {p.name for p in target.iterdir()}
+        config = json.loads((target / CONFIG_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        PLUGIN_MAIN in names and names <= ours and isinstance(config, dict) and "python" in config
+    )
+
+
+def _check_owned(target: Path) -> None:
+    """Refuse a target that is not this installer's to write into."""
+    if target.resolve() == PLUGIN_SOURCE.resolve():
+        raise InstallError(
+            f"{target} is this repository's plug-in source; choose GIMP's plug-ins folder "
+            "for --gimp-plugins-dir."
+        )
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise InstallError(f"{target} exists and is not a folder; move it away first.")
+    if _installed_files(target) is None and any(target.iterdir()) and not _legacy_install(target):
+        raise InstallError(
+            f"{target} holds files this installer did not put there (another plug-in of the "
+            "same name?); move them away, or install into another --gimp-plugins-dir."
+        )
 
 
 def write_config(path: Path, config: dict[str, str]) -> bool:
@@ -575,17 +630,83 @@ def run_sample(python: Path, venv: Path, weights: str) -> Path:
 def uninstall(venv: Path, plugin_dirs: list[Path]) -> None:
     for plugin_dir in plugin_dirs:
         target = plugin_dir / PLUGIN_NAME
-        if (target / PLUGIN_MAIN).exists() or (target / CONFIG_NAME).exists():
-            shutil.rmtree(target)
+        if target.is_symlink() or target.resolve() == PLUGIN_SOURCE.resolve():
+            continue
+        files = _installed_files(target)
+        if files is None and target.is_dir() and _legacy_install(target):
+            files = [*(p.name for p in target.iterdir() if p.is_file()), CONFIG_NAME]
+        if files is None:
+            if target.is_dir():
+                say(f"Left {target} alone: this installer did not make it.")
+            continue
+        for name in [*files, PLUGIN_MARKER]:
+            (target / name).unlink(missing_ok=True)
+        cache = target / "__pycache__"  # GIMP's Python compiles our modules there
+        if cache.is_dir():
+            modules = {Path(name).stem for name in files}
+            for compiled in cache.glob("*.pyc"):
+                if compiled.name.split(".")[0] in modules:
+                    compiled.unlink()
+            _remove_if_empty(cache)
+        if _remove_if_empty(target):
             say(f"Removed the plug-in from {plugin_dir}")
+        else:
+            say(f"Removed the plug-in's files from {target}; other files there were kept.")
     if (venv / VENV_MARKER).exists():
         shutil.rmtree(venv)
         say(f"Removed the engine's environment {venv}")
         data_dir = default_data_dir()
         # Only the installer's own data folder, never the parent of a --venv of the user's.
-        if venv.parent == data_dir and data_dir.is_dir() and not any(data_dir.iterdir()):
-            data_dir.rmdir()
+        if venv.parent == data_dir and data_dir.is_dir():
+            (data_dir / INSTALL_LOCK).unlink(missing_ok=True)
+            _remove_if_empty(data_dir)
     say("Uninstalled. Weights in caches were kept; delete them by hand if you wish.")
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    try:
+        folder.rmdir()
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def install_lock(venv: Path):
+    """One install.py at a time for this user: two at once would pip into the same fresh
+    environment and break it. The lock lives in the installer's own data folder, never
+    beside a --venv of the user's."""
+    data_dir = default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / INSTALL_LOCK, "a+") as handle:
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InstallError(
+                f"another install.py is setting up {venv} right now; wait for it to finish."
+            ) from None
+        yield
+
+
+def check_paths(venv: Path, plugin_dirs: list[Path], uninstalling: bool) -> None:
+    """Paths that cannot work, refused before any step runs."""
+    if venv.exists() and not venv.is_dir():
+        raise InstallError(f"--venv {venv} is a file, not a folder; choose a folder.")
+    for plugin_dir in plugin_dirs:
+        if plugin_dir.exists() and not plugin_dir.is_dir():
+            raise InstallError(
+                f"--gimp-plugins-dir {plugin_dir} is a file, not a folder; give GIMP's "
+                "plug-ins folder."
+            )
+        if not uninstalling:
+            _check_owned(plugin_dir / PLUGIN_NAME)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,9 +740,28 @@ def main(argv: list[str] | None = None) -> int:
     venv = (args.venv or default_data_dir() / "venv").expanduser().absolute()
     plugin_dirs = [args.gimp_plugins_dir] if args.gimp_plugins_dir else find_plugin_dirs()
     try:
+        check_paths(venv, plugin_dirs, args.uninstall)
         if args.uninstall:
             uninstall(venv, plugin_dirs)
             return 0
+        with install_lock(venv):
+            code = _install(args, venv, plugin_dirs)
+    except InstallError as error:
+        say(f"error: {error}")
+        return 1
+    except KeyboardInterrupt:
+        say("Interrupted; run install.py again to finish.")
+        return 130
+    if args.test and code == 0:
+        # Outside the lock: the tests run install.py themselves.
+        say("Running the test suite")
+        command = [str(venv_python(venv)), "-m", "pytest", *(args.pytest_args or ["tests"])]
+        return subprocess.run(command, cwd=REPO).returncode
+    return code
+
+
+def _install(args: argparse.Namespace, venv: Path, plugin_dirs: list[Path]) -> int:
+    try:
         dev = args.dev or args.test
         ensure_venv(venv)
         ensure_torch(venv, args.torch_index_url)
@@ -629,9 +769,7 @@ def main(argv: list[str] | None = None) -> int:
         weights = ensure_weights(venv, args.weights)
         python = venv_python(venv)
         if args.test:
-            say("Running the test suite")
-            command = [str(python), "-m", "pytest", *(args.pytest_args or ["tests"])]
-            return subprocess.run(command, cwd=REPO).returncode
+            return 0
         device = self_check(python, weights)
         installed = [install_plugin(d, python, weights) for d in plugin_dirs]
         sample = None if args.no_sample else run_sample(python, venv, weights)
@@ -641,9 +779,6 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as error:
         say(f"error: the sample stylization failed (exit code {error.returncode}).")
         return 1
-    except KeyboardInterrupt:
-        say("Interrupted; run install.py again to finish.")
-        return 130
     say("Done.")
     print(f"  engine:   {python}")
     print(f"  device:   {device}")

@@ -90,7 +90,13 @@ def stylize_image_data(
     settings.validate(len(styles))
     content_rgb = to_tensor(content.rgb)
     style_images = []
-    for style in styles:
+    for number, style in enumerate(styles, start=1):
+        if style.alpha is not None and float(style.alpha.sum()) < 1.0:
+            # Its colour statistics would be those of nothing: black, and no style.
+            raise BadInputError(
+                f"Style image {number} is entirely transparent: there is no painting in it "
+                "to take the style from."
+            )
         rgb = to_tensor(style.rgb)
         alpha = None if style.alpha is None else to_tensor(style.alpha[..., None])
         if preserve_colors == "histogram":

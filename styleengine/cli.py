@@ -252,7 +252,8 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .previews import PreviewWriter
 
     started = time.perf_counter()
-    output = check_output_path(args.output)
+    inputs = [args.content, *args.styles]
+    output = check_output_path(args.output, inputs)
     wants_preview = bool(args.preview_every or args.preview_seconds)
     if args.preview_every < 0 or not (0 <= args.preview_seconds < math.inf):
         raise BadInputError("--preview-every and --preview-seconds must be 0 or more.")
@@ -260,7 +261,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     if wants_preview:
         if not args.preview:
             raise BadInputError("--preview-every and --preview-seconds need --preview PATH.")
-        preview_path = check_output_path(args.preview)
+        preview_path = check_output_path(args.preview, inputs)
         if preview_path.resolve() == output.resolve():
             raise BadInputError("--preview must name another file than the result (-o).")
     content = read_image(args.content)
@@ -300,7 +301,9 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
                 "iteration": progress.iteration,
                 "total": progress.total,
                 **({"tile": progress.tile, "tiles": progress.tiles} if progress.tiles else {}),
-                "losses": {k: round(v, 6) for k, v in progress.losses.items()},
+                "losses": {
+                    k: round(v, 6) if math.isfinite(v) else None for k, v in progress.losses.items()
+                },
                 "elapsed": round(progress.elapsed, 3),
                 "seconds_left": round(progress.seconds_left, 1),
             }
@@ -407,7 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug: still one clear line for the user, details on stderr
         import traceback
 
-        traceback.print_exc(file=sys.stderr)
+        if sys.stderr is not None:
+            traceback.print_exc(file=sys.stderr)
         internal = EngineError(
             f"Internal error: {type(error).__name__}: {error}. Please report it."
         )

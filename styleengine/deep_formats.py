@@ -29,6 +29,37 @@ def png_bit_depth(path: Path) -> int | None:
     return head[24]
 
 
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG's header, before any decoding."""
+    with open(path, "rb") as handle:
+        head = handle.read(24)
+    return struct.unpack(">II", head[16:24])
+
+
+def tiff_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a TIFF's first image, from its tags, before any decoding."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        page = tiff.pages[0]
+        return int(page.imagewidth), int(page.imagelength)
+
+
+def npy_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a ``.npy`` array of (H, W[, C]) pixels, from its header."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, _ = read_header(handle)
+    if len(shape) < 2:
+        return (shape[0] if shape else 1), 1
+    return int(shape[1]), int(shape[0])
+
+
 def read_png16(path: Path) -> np.ndarray:
     """A 16-bit PNG as a uint16 array (H, W, C)."""
     import warnings

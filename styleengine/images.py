@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,11 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 WRITABLE_SUFFIXES = (NPY_SUFFIX, *PNG_SUFFIXES, *TIFF_SUFFIXES, *JPEG_SUFFIXES)
 PARTIAL_PREFIX = ".partial-"
+# No image with more pixels is decoded, whatever its file size: a few hundred KB of PNG or
+# TIFF can declare 30000x30000 pixels and ask for gigabytes. 40 MP is above the largest
+# camera photos the engine is measured on (24 MP, BENCHMARKS.md) and the 36 MP of a
+# full-frame camera.
+MAX_INPUT_PIXELS = 40_000_000
 # Luma weights (ITU-R BT.601) for turning a colour result back into grey.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -103,24 +109,59 @@ def read_image(path: str | os.PathLike[str]) -> ImageData:
         raise BadInputError(f"{path}: no such file.")
     try:
         if path.suffix.lower() == NPY_SUFFIX:
+            _check_pixels(path, *deep_formats.npy_size(path))
             return from_array(np.load(path, allow_pickle=False), str(path))
         if deep_formats.png_bit_depth(path) == 16:
+            _check_pixels(path, *deep_formats.png_size(path))
             return from_array(deep_formats.read_png16(path), str(path))
         if deep_formats.is_tiff(path):
+            _check_pixels(path, *deep_formats.tiff_size(path))
             return from_array(deep_formats.read_tiff(path), str(path))
         with Image.open(path) as image:
+            _check_pixels(path, *image.size)
             image.load()
             # A phone's JPEG stores its pixels sideways with an EXIF orientation to apply.
             return from_pil(ImageOps.exif_transpose(image), str(path))
     except BadInputError:
         raise
+    except Image.DecompressionBombError:
+        raise BadInputError(_too_many_pixels(path)) from None
+    except MemoryError:
+        raise BadInputError(
+            f"{path}: there is not enough memory to read this image; close other programs or "
+            "scale the image down."
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError, RuntimeError, SyntaxError) as error:
         raise BadInputError(f"{path}: not a readable image ({error}).") from error
 
 
-def check_output_path(path: str | os.PathLike[str]) -> Path:
-    """Fail early, before any work, when the output cannot be written."""
+def _too_many_pixels(path: Path, width: int | None = None, height: int | None = None) -> str:
+    size = f" is {width}x{height} pixels," if width and height else ""
+    return (
+        f"{path}{size} more than the {MAX_INPUT_PIXELS // 1_000_000} megapixels the engine "
+        "reads; scale it down first."
+    )
+
+
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    """The gate before any decoding: the size the file declares, from its header."""
+    if width * height > MAX_INPUT_PIXELS:
+        raise BadInputError(_too_many_pixels(path, width, height))
+
+
+def check_output_path(
+    path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str]] = ()
+) -> Path:
+    """Fail early, before any work, when the output cannot be written, or would be written
+    over one of the ``inputs``: the engine never replaces a file it reads (a user's only copy
+    of a photo, with its EXIF)."""
     path = Path(path)
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise BadInputError(
+                f"{path}: is one of the input images; give the result another file name "
+                "(the engine never writes over an input)."
+            )
     if path.suffix.lower() not in WRITABLE_SUFFIXES:
         raise BadInputError(
             f"{path}: unknown output format; use one of {', '.join(WRITABLE_SUFFIXES)}."
@@ -142,6 +183,15 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
             "choose another place for the result."
         ) from None
     return path
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.resolve() == second.resolve() or (
+            first.exists() and second.exists() and os.path.samefile(first, second)
+        )
+    except OSError:
+        return False
 
 
 def write_image(path: str | os.PathLike[str], image: ImageData) -> None:

@@ -38,6 +38,7 @@ plug-in) takes the engine with it; without it a closed stdin means nothing.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -47,6 +48,42 @@ from .errors import EngineError
 
 PROTOCOL_VERSION = 1
 PROGRESS_MODES = ("bar", "json", "none")
+
+
+class SafeStream:
+    """A stream whose failure ends the reporting, never the run: a reader that went away
+    (``| head -n 1``), or a stdout or stderr closed before the start, must not throw away
+    a result the work has already made."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.lost = stream is None
+
+    def write(self, text: str) -> None:
+        if self.lost:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.lost = True
+            self._silence()
+
+    def isatty(self) -> bool:
+        try:
+            return not self.lost and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def _silence(self) -> None:
+        """Point the dead descriptor at the null device: the interpreter's last flush at
+        exit would otherwise fail on it too and change the exit status."""
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 class Reporter:
@@ -72,11 +109,12 @@ class JsonReporter(Reporter):
     """One JSON object per line, flushed at once so the reader sees it immediately."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
+        self.stream = SafeStream(stream or sys.stdout)
 
     def _emit(self, event: str, **fields: Any) -> None:
-        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
-        self.stream.flush()
+        # allow_nan=False: a strict JSON reader rejects NaN; settings.py keeps every loss
+        # finite, and a bug that does not must show as an error, not as a broken line.
+        self.stream.write(json.dumps({"event": event, **fields}, allow_nan=False) + "\n")
 
     def start(self, info: dict[str, Any]) -> None:
         self._emit("start", protocol=PROTOCOL_VERSION, **info)
@@ -98,7 +136,7 @@ class BarReporter(Reporter):
     """A one-line progress bar on a terminal (stderr); plain lines when not a terminal."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
+        self.stream = SafeStream(stream or sys.stderr)
         self.is_terminal = self.stream.isatty()
         self.last_line = 0.0
 
@@ -138,11 +176,10 @@ class BarReporter(Reporter):
         elif time.monotonic() - self.last_line > 5 or done == total:
             self.stream.write(text + "\n")
             self.last_line = time.monotonic()
-        self.stream.flush()
 
     def done(self, output: str, elapsed: float) -> None:
         self.stream.write(f"Done in {_clock(elapsed)}.\n")
-        print(output, file=sys.stdout, flush=True)
+        SafeStream(sys.stdout).write(output + "\n")
 
     def error(self, error: EngineError) -> None:
         if self.is_terminal:
@@ -154,7 +191,7 @@ class QuietReporter(Reporter):
     """Only errors, on stderr."""
 
     def error(self, error: EngineError) -> None:
-        sys.stderr.write(f"error: {error.message}\n")
+        SafeStream(sys.stderr).write(f"error: {error.message}\n")
 
 
 def _clock(seconds: float) -> str:

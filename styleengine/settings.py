@@ -40,6 +40,12 @@ DEFAULT_SCALES = 1
 DEFAULT_PALETTE = 0.7
 
 
+# The largest weight of any term. The losses are relative errors (losses.py), of order 1 to
+# 1e3 at the start of a run, and everything is summed in float32 (largest 3.4e38): 1e39
+# gave infinity, then NaN, then a black picture. Far above this, one term already drowns the
+# others completely, so a larger weight could change nothing a user wants.
+MAX_WEIGHT = 1e6
+
 OPTIMIZERS = ("lbfgs", "adam")
 INIT_CHOICES = ("content", "noise")
 # How a finer scale starts from the coarser scale's result: plainly enlarged, or enlarged with
@@ -74,6 +80,11 @@ class StyleSettings:
     # Multiplies the content weight at every scale but the finest: the coarse scales decide
     # the layout, the finest the strokes.
     coarse_content_weight: float = 1.0
+    # Each coarser scale gets this many times the iterations of the next finer one.
+    coarse_iterations: float = 1.0
+    # Decay of the moving average of the iterates that becomes each scale's result (0: the
+    # last iterate itself).
+    average: float = 0.0
     report_every: int = 1
 
     def blend_weights(self, style_count: int) -> list[float]:
@@ -96,13 +107,17 @@ class StyleSettings:
         _check(_finite(self.palette) and 0 <= self.palette <= 1, "palette",
                "must be between 0 and 1")  # fmt: skip
         _check(self.scales >= 1, "scales", "must be at least 1")
+        _check(_finite(self.coarse_iterations) and self.coarse_iterations > 0,
+               "coarse_iterations", "must be a finite number above 0")  # fmt: skip
+        _check(_finite(self.average) and 0 <= self.average < 1, "average",
+               "must be at least 0 and below 1")  # fmt: skip
         _check(_finite(self.variation) and 0 <= self.variation <= 1, "variation",
                "must be between 0 and 1")  # fmt: skip
         _check(_finite(self.style_scale) and self.style_scale > 0, "style_scale",
                "must be a finite number above 0")  # fmt: skip
         for name in ("content_weight", "style_weight", "tv_weight", "coarse_content_weight"):
             value = getattr(self, name)
-            _check(_finite(value) and value >= 0, name, "must be a finite number, 0 or more")
+            _check(_weight(value), name, f"must be a number from 0 to {MAX_WEIGHT:g}")
         _check(bool(self.content_layers), "content_layers", "needs at least one layer")
         _check(bool(self.style_layers), "style_layers", "needs at least one layer")
         try:
@@ -110,16 +125,16 @@ class StyleSettings:
         except ValueError as error:
             raise BadInputError(str(error)) from error
         for layer, weight in self.style_layers.items():
-            _check(_finite(weight) and weight >= 0, "style_layers",
-                   f"weights must be finite numbers, 0 or more ({layer} has {weight})")  # fmt: skip
+            requirement = f"weights must be numbers from 0 to {MAX_WEIGHT:g} ({layer} has {weight})"
+            _check(_weight(weight), "style_layers", requirement)
         _check(sum(self.style_layers.values()) > 0, "style_layers", "weights must not all be 0")
         if self.style_blend is not None:
             blend = self.style_blend
             _check(len(blend) == style_count, "style_blend",
                    f"has {len(blend)} weights for {style_count} style images; give one "
                    "weight per style image")  # fmt: skip
-            _check(all(_finite(w) and w >= 0 for w in blend) and sum(blend) > 0, "style_blend",
-                   "weights must be finite numbers, 0 or more, and not all 0")  # fmt: skip
+            _check(all(_weight(w) for w in blend) and sum(blend) > 0, "style_blend",
+                   f"weights must be numbers from 0 to {MAX_WEIGHT:g}, and not all 0")  # fmt: skip
 
 
 # How each setting is known: in words (as in the GIMP dialog where it has a control) and by
@@ -131,6 +146,8 @@ SETTING_NAMES = {
     "variation": ("Variation", "--variation"),
     "rescale": ("Rescaling between scales", "--rescale"),
     "scales": ("Scales", "--scales"),
+    "average": ("Average of the iterates", "--average"),
+    "coarse_iterations": ("Iterations at coarse scales", "--coarse-iterations"),
     "palette": ("Palette", "--palette"),
     "style_scale": ("Stroke size", "--style-scale"),
     "content_weight": ("Content weight", "--content-weight"),
@@ -152,6 +169,10 @@ def describe_setting(field_name: str) -> str:
 def _check(condition: bool, field_name: str, requirement: str) -> None:
     if not condition:
         raise BadInputError(f"{describe_setting(field_name)} {requirement}.")
+
+
+def _weight(value: float) -> bool:
+    return _finite(value) and 0 <= value <= MAX_WEIGHT
 
 
 def _finite(value: float) -> bool:

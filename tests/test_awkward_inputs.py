@@ -122,6 +122,92 @@ def _missing_folder(folder: Path) -> list[str]:
     return [*_pair(folder), "-o", str(folder / "no" / "such" / "out.png")]
 
 
+def _output_is(which: str, via_link: bool = False) -> Callable[[Path], list[str]]:
+    """-o naming an input itself, or a link to it."""
+
+    def prepare(folder: Path) -> list[str]:
+        content, style = _pair(folder)
+        target = Path(content if which == "content" else style)
+        if via_link:
+            (folder / "link.png").symlink_to(target)
+            target = folder / "link.png"
+        return [content, style, "-o", str(target)]
+
+    return prepare
+
+
+def _preview_is_style(folder: Path) -> list[str]:
+    content, style = _pair(folder)
+    return [content, style, "-o", str(folder / "out.png"), "--preview-every", "1",
+            "--preview", style]  # fmt: skip
+
+
+def _png_header_only(folder: Path, width: int, height: int, depth: int) -> Path:
+    """A PNG whose header declares width x height but whose data is a few rows: a few
+    hundred bytes that would ask for gigabytes if decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, depth, 2, 0, 0, 0)
+    rows = zlib.compress(b"\0" * (1 + width * 3 * depth // 8) * 4)
+    path = folder / f"bomb{depth}.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows)
+                     + chunk(b"IEND", b""))  # fmt: skip
+    return path
+
+
+def _bomb(kind: str) -> Callable[[Path], list[str]]:
+    def prepare(folder: Path) -> list[str]:
+        content, style = _pair(folder)
+        if kind == "png16":
+            bomb = _png_header_only(folder, 8000, 8000, 16)
+        elif kind == "png8":
+            bomb = _png_header_only(folder, 30000, 30000, 8)
+        elif kind == "npy":
+            bomb = folder / "bomb.npy"
+            with open(bomb, "wb") as handle:
+                header = {"descr": "<f4", "fortran_order": False, "shape": (20000, 20000, 3)}
+                np.lib.format.write_array_header_1_0(handle, header)
+        else:
+            bomb = _tiff_declaring(folder, 40000, 40000)
+        if kind == "style":
+            return [content, str(bomb), "-o", str(folder / "out.png")]
+        return [str(bomb), style, "-o", str(folder / "out.png")]
+
+    return prepare
+
+
+def _tiff_declaring(folder: Path, width: int, height: int) -> Path:
+    """A small tiled TIFF whose tags are then made to declare width x height."""
+    import struct
+
+    import tifffile
+
+    path = folder / "bomb.tif"
+    tifffile.imwrite(path, np.zeros((16, 16), np.uint8), tile=(16, 16))
+    with tifffile.TiffFile(path) as tiff:
+        tags = tiff.pages[0].tags
+        places = [(tags[name].valueoffset, tags[name].dtype)
+                  for name in ("ImageWidth", "ImageLength")]  # fmt: skip
+    with open(path, "r+b") as handle:
+        for (offset, dtype), value in zip(places, (width, height)):
+            handle.seek(offset)
+            handle.write(struct.pack("<H" if dtype == 3 else "<I", value))
+    return path
+
+
+def _transparent_style(folder: Path) -> list[str]:
+    content = _png(folder, "content.png", 48, 64)
+    clear = np.zeros((40, 40, 4), np.uint8)
+    clear[..., :3] = 200
+    Image.fromarray(clear, "RGBA").save(folder / "clear.png")
+    return [str(content), str(folder / "clear.png"), "-o", str(folder / "out.png")]
+
+
 CASES = [
     Case("closed stdin (echo | ..., subprocess.run(input=...))", _setting(), None,
          stdin_closed=True),
@@ -144,6 +230,29 @@ CASES = [
     Case("LZW-compressed tiled 16-bit TIFF", _compressed_tiff, None, check=_deep_tiff_out),
     Case("phone JPEG with EXIF orientation", _phone_jpeg, None, check=_result_shape(64, 40)),
     Case("output folder missing", _missing_folder, ErrorKind.BAD_INPUT, "does not exist"),
+    Case("output equal to the photo", _output_is("content"), ErrorKind.BAD_INPUT,
+         "is one of the input images"),
+    Case("output equal to the painting", _output_is("style"), ErrorKind.BAD_INPUT,
+         "is one of the input images"),
+    Case("output a link to the photo", _output_is("content", via_link=True),
+         ErrorKind.BAD_INPUT, "is one of the input images"),
+    Case("preview equal to the painting", _preview_is_style, ErrorKind.BAD_INPUT,
+         "is one of the input images"),
+    Case("16-bit PNG declaring 8000x8000", _bomb("png16"), ErrorKind.BAD_INPUT, "megapixels"),
+    Case("8-bit PNG declaring 30000x30000", _bomb("png8"), ErrorKind.BAD_INPUT, "megapixels"),
+    Case("tiled TIFF declaring 40000x40000", _bomb("tiff"), ErrorKind.BAD_INPUT, "megapixels"),
+    Case(".npy declaring 20000x20000", _bomb("npy"), ErrorKind.BAD_INPUT, "megapixels"),
+    Case("style PNG declaring 8000x8000", _bomb("style"), ErrorKind.BAD_INPUT, "megapixels"),
+    Case("style weight beyond float32", _setting("--style-weight", "1e39"),
+         ErrorKind.BAD_INPUT, "Style weight (Strength) (style_weight, --style-weight) must be"),
+    Case("style blend of huge weights", _setting("--style-blend", "1e308,1e308"),
+         ErrorKind.BAD_INPUT, "Style blend"),
+    Case("TV weight 1e30", _setting("--tv-weight", "1e30"), ErrorKind.BAD_INPUT,
+         "Smoothing weight"),
+    Case("entirely transparent painting", _transparent_style, ErrorKind.BAD_INPUT,
+         "entirely transparent"),
+    Case("negative detail iterations", _setting("--detail-iterations", "-1"),
+         ErrorKind.BAD_INPUT, "Detail iterations (--detail-iterations)"),
 ]  # fmt: skip
 
 
@@ -191,6 +300,34 @@ def test_awkward_input(case, tmp_path, engine_env, hed_weights):
         assert after.get(name) == digest, f"{name} was changed or removed"
     leftovers = [n for n in after if Path(n).name.startswith(".partial-")]
     assert leftovers == []
+
+
+@pytest.mark.parametrize(
+    "closed", ["a reader that stops (| head -n 1)", "stdout and stderr closed"]
+)
+def test_a_progress_reader_that_goes_away_does_not_lose_the_result(
+    tmp_path, engine_env, hed_weights, closed
+):
+    content, style = _pair(tmp_path)
+    command = [sys.executable, "-m", "styleengine", "stylize", content, style, "-o",
+               str(tmp_path / "out.png"), *FAST]  # fmt: skip
+    if closed.startswith("a reader"):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL, env=engine_env)  # fmt: skip
+        first = process.stdout.readline()
+        process.stdout.close()  # what head does after its line
+        stderr = process.stderr.read().decode()
+        returncode = process.wait(timeout=600)
+        assert json.loads(first)["event"] == "start"
+    else:
+        done = subprocess.run(
+            ["sh", "-c", '"$@" >&- 2>&-', "sh", *command], env=engine_env, timeout=600,
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        )  # fmt: skip
+        returncode, stderr = done.returncode, done.stderr
+    assert returncode == 0 and "Traceback" not in stderr, stderr
+    with Image.open(tmp_path / "out.png") as result:
+        assert result.size == (64, 48)
 
 
 # ------------------------------------------------------------------------------------------

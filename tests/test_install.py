@@ -249,3 +249,74 @@ def test_uninstall_for_real(real_install):
     done = _install("--venv", str(venv), "--gimp-plugins-dir", str(plugins), "--uninstall")
     assert done.returncode == 0
     assert not venv.exists() and not (plugins / "neural_style").exists()
+
+
+def _someone_elses_plugin(plugins: Path) -> Path:
+    theirs = plugins / "neural_style"
+    theirs.mkdir(parents=True)
+    (theirs / "neural_style.py").write_text("# another author's plug-in of the same name\n")
+    (theirs / "model.bin").write_bytes(b"their model")
+    (theirs / "settings.json").write_text("{}")
+    return theirs
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_never_writes_into_or_removes_another_plugin_of_the_same_name(tmp_path):
+    theirs = _someone_elses_plugin(tmp_path / "plug-ins")
+    before = _contents(theirs)
+    with pytest.raises(install.InstallError, match="did not put there"):
+        install.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
+    install.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
+    assert _contents(theirs) == before
+
+
+def test_uninstall_keeps_files_a_user_added_to_the_installed_plugin(tmp_path):
+    target = install.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
+    (target / "my-notes.txt").write_text("mine")
+    install.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
+    assert [p.name for p in target.iterdir()] == ["my-notes.txt"]
+
+
+def test_an_install_from_before_the_marker_is_upgraded_and_removed(tmp_path):
+    target = tmp_path / "plug-ins" / "neural_style"
+    target.mkdir(parents=True)
+    for source in install.PLUGIN_SOURCE.glob("*.py"):
+        (target / source.name).write_text("# an older version\n")
+    (target / "neural_style.json").write_text('{"python": "/old/python", "weights": "hed"}')
+    install.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
+    assert (target / install.PLUGIN_MARKER).is_file()
+    install.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
+    assert not target.exists()
+
+
+def test_the_repositorys_own_plugin_source_is_never_a_target():
+    before = _contents(install.PLUGIN_SOURCE)
+    with pytest.raises(install.InstallError, match="plug-in source"):
+        install.install_plugin(install.PLUGIN_SOURCE.parent, Path(sys.executable), "hed")
+    install.uninstall(Path("/nonexistent-venv"), [install.PLUGIN_SOURCE.parent])
+    assert _contents(install.PLUGIN_SOURCE) == before
+
+
+@pytest.mark.parametrize("option", ["--venv", "--gimp-plugins-dir"])
+def test_a_file_where_a_folder_belongs_is_refused_before_any_step(tmp_path, option):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("the user's")
+    done = _install(option, str(a_file), "--no-sample")
+    assert done.returncode == 1 and "is a file, not a folder" in done.stdout, done.stdout
+    assert "Creating" not in done.stdout and "Traceback" not in done.stdout + done.stderr
+    assert a_file.read_text() == "the user's"
+
+
+def test_a_second_install_at_the_same_time_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    with install.install_lock(tmp_path / "venv"):
+        second = subprocess.run(
+            [sys.executable, str(REPO / "install.py"), "--venv", str(tmp_path / "venv")],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+        )  # fmt: skip
+    assert second.returncode == 1 and "another install.py" in second.stdout, second.stdout
+    assert not (tmp_path / "venv").exists()

@@ -272,3 +272,50 @@ def test_a_sandbox_refusal_says_the_command_that_allows_it(tmp_path, monkeypatch
     assert not result.ok and result.kind == "sandbox"
     message = engine_link.failure_message(result)
     assert engine_link.FLATPAK_ALLOW in message and "Traceback" not in message
+
+
+def _planted(tmp_path, name: str):
+    folder = tmp_path / (engine_link.TEMP_PREFIX + name)
+    folder.mkdir()
+    return folder
+
+
+@pytest.mark.parametrize(
+    "plant",
+    [
+        lambda f: (f / engine_link.PID_FILE).write_text("9" * 20),  # overflows os.kill
+        lambda f: os.mkfifo(f / engine_link.PID_FILE),  # would block a reader for ever
+        lambda f: (f / engine_link.PID_FILE).symlink_to("/dev/zero"),  # endless
+        lambda f: (f / engine_link.PID_FILE).write_text("-1"),  # "every process" to kill()
+        lambda f: (f / engine_link.PID_FILE).write_bytes(b"1" * 10_000_000),
+    ],
+    ids=["huge number", "fifo", "link to /dev/zero", "negative", "10 MB"],
+)
+def test_hostile_folders_in_the_shared_temporary_folder_never_stop_a_run(
+    tmp_path, monkeypatch, plant
+):
+    """What another local user can plant in /tmp: the run goes on, their folder stays."""
+    monkeypatch.setattr(engine_link.tempfile, "tempdir", str(tmp_path))
+    planted = _planted(tmp_path, "planted")
+    plant(planted)
+    work = engine_link.make_work_dir()
+    assert work.is_dir() and planted.is_dir()
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 and not os.environ.get("CI"), reason="chown to another user needs root"
+)
+def test_another_users_stale_looking_folder_is_not_touched(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine_link.tempfile, "tempdir", str(tmp_path))
+    theirs = _planted(tmp_path, "theirs")
+    (theirs / engine_link.PID_FILE).write_text("999999999")  # no such process
+    (theirs / "their-work.png").write_bytes(b"kept")
+    os.chown(theirs / engine_link.PID_FILE, 65534, 65534)
+    os.chown(theirs, 65534, 65534)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / engine_link.PID_FILE).write_text("999999999")
+    (tmp_path / (engine_link.TEMP_PREFIX + "link")).symlink_to(elsewhere)
+    engine_link.make_work_dir()
+    assert (theirs / "their-work.png").read_bytes() == b"kept"
+    assert (elsewhere / engine_link.PID_FILE).is_file()

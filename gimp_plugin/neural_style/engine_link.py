@@ -14,6 +14,7 @@ import ast
 import json
 import os
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from pathlib import Path
 CONFIG_NAME = "neural_style.json"
 TEMP_PREFIX = "gimp-neural-style-"
 PID_FILE = "plugin.pid"
+PID_FILE_MAX_BYTES = 32
+MAX_PID = 2**31 - 1  # larger numbers are no process's (and overflow os.kill)
 INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install the engine."
 
 # The engine's default style weight (styleengine.settings.DEFAULT_STYLE_WEIGHT): strength 50
@@ -396,14 +399,45 @@ def engine_process_options(platform: str = sys.platform) -> dict:
 
 def remove_stale_work_dirs(parent: Path | None = None) -> None:
     """Remove the folders of runs whose plug-in was killed (GIMP kills a plug-in whose
-    progress is cancelled, before it can clean up)."""
+    progress is cancelled, before it can clean up).
+
+    The temporary folder is shared with every other user of the machine, so nothing found
+    there is trusted: only real folders (not links) of this user are looked at, their pid
+    file only when it is this user's plain file, and only a few bytes of it; whatever else
+    is there (a FIFO, a link to /dev/zero, a number too large for any process) is left
+    alone and never stops the run."""
     for folder in (parent or Path(tempfile.gettempdir())).glob(TEMP_PREFIX + "*"):
         try:
-            pid = int((folder / PID_FILE).read_text())
-        except (OSError, ValueError):
+            if not _own(os.lstat(folder), stat.S_ISDIR):
+                continue
+            pid = _read_pid(folder / PID_FILE)
+            if pid is not None and pid != os.getpid() and not _process_alive(pid):
+                shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError, OverflowError):
             continue
-        if pid != os.getpid() and not _process_alive(pid):
-            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _own(info: os.stat_result, is_kind) -> bool:
+    """A file of the kind ``is_kind`` asks for, owned by this user (where there are users)."""
+    return is_kind(info.st_mode) and (not hasattr(os, "getuid") or info.st_uid == os.getuid())
+
+
+def _read_pid(path: Path) -> int | None:
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not _own(os.fstat(descriptor), stat.S_ISREG):
+            return None
+        text = os.read(descriptor, PID_FILE_MAX_BYTES)
+    finally:
+        os.close(descriptor)
+    if not text.strip().isdigit():
+        return None
+    pid = int(text)
+    return pid if 0 < pid <= MAX_PID else None
 
 
 @dataclass
