@@ -44,8 +44,10 @@ from .optimization import (
     Stylizer,
     default_report_every,
     resize,
+    toward_style_palette,
 )
 from .sample import sample_content, sample_style
+from .settings import DEFAULT_PALETTE
 
 SHARED_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"
 # (content, style): the first is the main pair; the others show how much a final-loss
@@ -328,11 +330,24 @@ def load_pair(size: int, pair: tuple[str, str] | None = None) -> tuple[torch.Ten
     return content, style
 
 
+def same_start(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """The photo recoloured as the engine's default run recolours it before optimizing.
+    Engine and baseline both start from it, and both hold it as the content, with the
+    engine's own recolouring off (``compared_settings``): then their losses after the same
+    iterations say which optimizes better, not which started nearer the painting."""
+    return toward_style_palette(content, [StyleImage(style)], [1.0], DEFAULT_PALETTE)
+
+
+def compared_settings(**fields) -> StyleSettings:
+    return StyleSettings(palette=0.0, **fields)
+
+
 def measure_one(setup: EngineSetup, impl: str, size: int, iterations: int) -> Row:
     """Time one implementation at one size (run in a fresh process: see run_benchmark)."""
     content, style = load_pair(size)
+    content = same_start(content, style)
     clock = IterationClock(setup.device)
-    settings = StyleSettings(iterations=iterations, scales=1, report_every=clock.every)
+    settings = compared_settings(iterations=iterations, scales=1, report_every=clock.every)
     pixels = content.shape[-2] * content.shape[-1]
     deepest = max((*settings.content_layers, *settings.style_layers), key=VGG16_LAYERS.index)
     flops = conv_flops_per_iteration(*content.shape[-2:], deepest)
@@ -376,7 +391,8 @@ def final_losses_over_pairs(setup: EngineSetup, size: int, iterations: int) -> l
     results = []
     for pair in image_pairs():
         content, style = load_pair(size, pair)
-        settings = StyleSettings(iterations=iterations, scales=1, report_every=iterations)
+        content = same_start(content, style)
+        settings = compared_settings(iterations=iterations, scales=1, report_every=iterations)
         baseline = baseline_run(setup, content, style, settings, iterations, lambda _n: None)
         engine = engine_run(setup, content, style, settings, None)
         losses = {
@@ -401,7 +417,9 @@ def _engine_seconds_to(
 ) -> tuple[int | None, float | None]:
     """Iterations and seconds until the engine's image scores ``target`` or less, checked
     every QUALITY_CHECK_EVERY iterations of the finest scale; the checks are not timed."""
-    settings = StyleSettings(iterations=iterations, scales=scales, report_every=QUALITY_CHECK_EVERY)
+    settings = compared_settings(
+        iterations=iterations, scales=scales, report_every=QUALITY_CHECK_EVERY
+    )
     scoring = StyleSettings(scales=1)
     spent, last, reached = [0.0], [time.perf_counter()], [None]
 
@@ -426,7 +444,8 @@ def time_to_quality(setup: EngineSetup, size: int, iterations: int) -> dict:
     on one scale, as the baseline works, and coarse-to-fine, as the engine works by default
     (its iterations then count over all scales)."""
     content, style = load_pair(size)
-    settings = StyleSettings(iterations=iterations, scales=1)
+    content = same_start(content, style)
+    settings = compared_settings(iterations=iterations, scales=1)
     clock = IterationClock(setup.device)
     baseline_image = baseline_run(setup, content, style, settings, iterations, clock.tick)
     target = objective(setup, settings, content, style, baseline_image)
