@@ -516,6 +516,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
         # The baseline's whole stack pools five times; the sample pairs are up to 1.9:1.
         raise BadInputError(f"Benchmark sizes must be at least {MIN_SIZE} px.")
     iterations = args.iterations or (100 if gpu else 50)
+    # The median time per iteration needs two timed intervals past the warm-up.
+    minimum = WARMUP_ITERATIONS + 2 * default_report_every(setup.device.type)
+    if iterations < minimum:
+        raise BadInputError(f"Benchmark --iterations must be at least {minimum} here.")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        folder = Path(args.json).parent
+        raise BadInputError(f"--json {args.json}: the folder {folder} does not exist.")
     if args.worker:
         impl, size = args.worker.split(":")
         print(json.dumps(asdict(measure_one(setup, impl, int(size), iterations))))

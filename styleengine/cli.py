@@ -170,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check the installation and say what would be used")
     doctor.add_argument("--weights", default="auto")
     doctor.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    doctor.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="forget this machine's remembered timings (precision, speed) and measure anew",
+    )
 
     demo = commands.add_parser("demo", help="stylize the built-in sample pair")
     demo.add_argument("-o", "--output-dir", required=True, help="folder for the pair and result")
@@ -333,12 +338,16 @@ def run_doctor(args: argparse.Namespace) -> int:
     import torchvision
 
     from .device import describe_device, select_device, select_precision
+    from .machine_profile import forget_profile, profile_path
     from .network import VGGFeatures
     from .weights import describe_available, load_weights
 
     print(f"python:      {sys.version.split()[0]} ({sys.executable})")
     print(f"torch:       {torch.__version__}")
     print(f"torchvision: {torchvision.__version__}")
+    if args.remeasure:
+        forget_profile()
+        print(f"timings:     forgotten ({profile_path()}); measured anew from now on")
     device = select_device(args.device)
     print(f"device:      {describe_device(device)}")
     print(f"precision:   {select_precision('auto', device)}")

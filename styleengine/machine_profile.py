@@ -44,6 +44,14 @@ def profile_path() -> Path:
     return cache_dir() / PROFILE_FILE
 
 
+def forget_profile() -> None:
+    """Measure everything anew from the next run on (a new CPU in the same machine, say).
+    Only a plain file is removed; the profile is this engine's own file."""
+    path = profile_path()
+    if path.is_file() and not path.is_symlink():
+        path.unlink()
+
+
 def remembered(key: str, measure: Callable[[], list[float]]) -> list[float]:
     """The numbers stored under ``key``, or ``measure()``'s, stored for the next run."""
     profile = _read(profile_path())

@@ -56,6 +56,19 @@ VGG16_CONV_LAYERS: tuple[str, ...] = tuple(n for n in VGG16_LAYERS if n.startswi
 _LAYER_INDEX = {name: index for index, name in enumerate(VGG16_LAYERS)}
 
 
+def expected_parameter_shapes() -> dict[str, tuple[int, ...]]:
+    """Every conv tensor's shape in VGG-16's ``features``, by state-dict key."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    channels = 3
+    convs = iter(VGG16_CONV_LAYERS)
+    for entry in _VGG16_CONFIG:
+        if entry != "M":
+            weight, bias = conv_parameter_keys(next(convs))
+            shapes[weight], shapes[bias] = (entry, channels, 3, 3), (entry,)
+            channels = entry
+    return shapes
+
+
 def conv_parameter_keys(conv_name: str) -> tuple[str, str]:
     """The state-dict keys (weight, bias) of a conv layer in torchvision's ``features``."""
     index = _LAYER_INDEX[conv_name]

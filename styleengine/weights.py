@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from .errors import NoWeightsError
-from .network import VGG16_CONV_LAYERS, conv_parameter_keys
+from .network import VGG16_CONV_LAYERS, conv_parameter_keys, expected_parameter_shapes
 
 INSTALL_HINT = "python install.py"
 
@@ -170,6 +170,14 @@ def _features_only(state: dict, path: Path) -> dict[str, torch.Tensor]:
             f"The weights file {path} is not a VGG-16 state dict "
             f"(missing {len(missing)} of {len(expected)} conv tensors, e.g. {sorted(missing)[0]})."
         )
+    for key, shape in expected_parameter_shapes().items():
+        value = features[key]
+        if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
+            found = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise NoWeightsError(
+                f"The weights file {path} is not VGG-16's: {key} has the shape {found}, "
+                f"VGG-16's is {shape}. Give a VGG-16 state dict, or --weights auto."
+            )
     return {key: features[key] for key in expected}
 
 

@@ -326,3 +326,28 @@ def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
     engine = engine_run(setup, start, style, settings, None)
     losses = [objective(setup, settings, start, style, image) for image in (baseline, engine)]
     assert abs(losses[1] - losses[0]) <= 0.02 * losses[0], losses
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--iterations", "2"], "at least 5"),
+        (["--json", "missing/dir/x.json"], "does not exist"),
+    ],
+)
+def test_bench_refuses_what_it_cannot_do_before_measuring(engine_env, arguments, message):
+    done = run_cli(["bench", "--sizes", "64", "--device", "cpu", *arguments], engine_env)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "machine:" not in done.stdout
+
+
+def test_weights_of_another_network_are_refused_in_one_line(tmp_path, engine_env, hed_weights):
+    state = dict(hed_weights.state_dict)
+    state["0.weight"] = torch.zeros(32, 3, 3, 3)  # a smaller network's first layer
+    path = tmp_path / "other.pth"
+    torch.save(state, path)
+    done = run_cli(["doctor", "--weights", str(path), "--device", "cpu"], engine_env)
+    assert done.returncode == ErrorKind.NO_WEIGHTS.exit_code, done.stdout + done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    assert "0.weight has the shape (32, 3, 3, 3)" in message and len(message) < 300
+    assert "Traceback" not in done.stderr

@@ -123,22 +123,29 @@ report(status=status.value_nick, added=len(image.get_layers()) - before,
     assert found["added"] == 1 and found["name"] == "Neural Style (Waves + Stripes)"
 
 
-def test_seed_gives_another_picture_with_variation_and_the_same_one_again(gimp, tmp_path):
-    dumps = [tmp_path / f"seed{index}.raw" for index in range(3)]
+SAME_SEED_RUNS = 10
+
+
+def test_seed_gives_another_picture_with_variation_and_the_same_one_ten_times(gimp, tmp_path):
+    """The same layer, settings and seed give the same layer bit for bit, run after run:
+    nothing that decides the picture may come from a timing (machine_profile.py)."""
+    seeds = [1] * SAME_SEED_RUNS + [2]
+    dumps = [tmp_path / f"seed{index}.raw" for index in range(len(seeds))]
     run = _run(
         gimp,
         f"""
 image, content, style = make_pair()
-for seed, path in ((1, "{dumps[0]}"), (1, "{dumps[1]}"), (2, "{dumps[2]}")):
+for seed, path in zip({seeds}, {[str(d) for d in dumps]}):
     neural_style(image, content, style, iterations=10, variation=0.3, seed=seed)
     dump_pixels(image.get_layers()[image.get_item_position(content) - 1], path)  # the new one
 report(done=True)
 """,
     )
     assert run.results[0]["done"]
-    first, again, other = (np.fromfile(d, dtype="<f4") for d in dumps)
-    assert np.array_equal(first, again)
-    assert np.abs(first - other).mean() > 0.01
+    *same, other = (np.fromfile(d, dtype="<f4") for d in dumps)
+    different = [index for index, pixels in enumerate(same) if not np.array_equal(pixels, same[0])]
+    assert different == [], f"runs {different} differ from the first"
+    assert np.abs(same[0] - other).mean() > 0.01
 
 
 def test_selection_gives_a_masked_layer_of_its_bounds(gimp):

@@ -49,3 +49,14 @@ def test_keys_name_the_machine_and_pytorch(cache):
     key = machine_profile.machine_key("iteration seconds", "cpu: 2 threads")
     assert key.startswith("iteration seconds|cpu: 2 threads|")
     assert "torch " in key and "threads" in key
+
+
+def test_doctor_remeasure_forgets_the_timings(cache, engine_env, hed_weights):
+    from conftest import run_cli
+
+    machine_profile.remembered("probe", lambda: [1.0])
+    done = run_cli(["doctor", "--remeasure", "--device", "cpu"],
+                   {**engine_env, "STYLEENGINE_CACHE": str(cache)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "forgotten" in done.stdout
+    assert machine_profile.remembered("probe", lambda: [2.0]) == [2.0]
