@@ -475,3 +475,34 @@ wait_for_file '{done}' 60
 
     with Image.open(shot) as picture:
         assert picture.width > 300 and picture.height > 300
+
+
+def test_hostile_folders_of_another_user_in_tmp_do_not_stop_the_plugin(gimp, tmp_path):
+    """Another local user can plant folders in the shared /tmp that look like stale runs;
+    the plug-in must run normally and leave them alone."""
+    planted = [Path("/tmp") / f"gimp-neural-style-planted{index}" for index in range(3)]
+    try:
+        for folder in planted:
+            folder.mkdir()
+        (planted[0] / "plugin.pid").write_text("9" * 20)
+        os.mkfifo(planted[1] / "plugin.pid")
+        (planted[2] / "plugin.pid").symlink_to("/dev/zero")
+        for folder in planted:
+            os.lchown(folder / "plugin.pid", 65534, 65534)
+            os.chown(folder, 65534, 65534)
+        run = gimp.run(
+            PRELUDE
+            + """
+image, content, style = make_pair()
+status = neural_style(image, content, style, iterations=3)
+report(status=status.value_nick, layers=len(image.get_layers()))
+""",
+            timeout=300,
+        )
+        found = run.results[0] if run.results else {}
+        assert found.get("status") == "success", run.output[-3000:]
+        assert all(folder.is_dir() for folder in planted)
+        assert sorted(_work_dirs()) == sorted(planted)  # the run's own folder is gone
+    finally:
+        for folder in planted:
+            subprocess.run(["rm", "-rf", str(folder)], check=False)
