@@ -52,9 +52,6 @@ __all__ = [
 ]
 
 ADAM_LEARNING_RATE = 0.02
-# A shorter memory of squared gradients than torch's 0.999: the loss landscape changes at
-# every scale and the optimization is short.
-ADAM_BETAS = (0.9, 0.99)
 # The device's speed is measured on a few iterations of this side before a run is planned.
 SPEED_PROBE_SIDE = 192
 SPEED_PROBE_ITERATIONS = 2
@@ -468,8 +465,6 @@ class Stylizer:
         pixels = pad_to_canvas(image).to(self.device, torch.float32).contiguous()
         pixels.requires_grad_(True)
         optimizer = _make_optimizer(run.settings.optimizer, pixels)
-        run.carry_optimizer_state(optimizer, pixels)
-        average = IterateAverage(pixels, run.settings.average) if run.settings.average else None
         terms: dict[str, torch.Tensor] = {}
 
         def closure() -> torch.Tensor:
@@ -484,35 +479,10 @@ class Stylizer:
             if run.settings.optimizer == "adam":
                 with torch.no_grad():
                     pixels.clamp_(0, 1)
-            if average is not None:
-                average.update(pixels)
-            shown = pixels if average is None else average.image
             run.iteration_done(
-                scale_index, width, height, terms, shown, last=step == iterations - 1
+                scale_index, width, height, terms, pixels, last=step == iterations - 1
             )
-        run.keep_optimizer_state(optimizer)
-        result = pixels.detach() if average is None else average.image
-        return crop_from_canvas(result.clamp(0, 1), size).cpu()
-
-
-class IterateAverage:
-    """An exponential moving average of the iterates, with its start-up bias removed: the
-    average of a noisy optimizer's last steps lies nearer the minimum than any one of them,
-    and it has none of their high-frequency jitter (the crumpled-foil creases)."""
-
-    def __init__(self, pixels: torch.Tensor, decay: float) -> None:
-        self.decay = decay
-        self.weight = 0.0
-        self.total = torch.zeros_like(pixels, requires_grad=False)
-
-    @torch.no_grad()
-    def update(self, pixels: torch.Tensor) -> None:
-        self.total.mul_(self.decay).add_(pixels.detach(), alpha=1 - self.decay)
-        self.weight = self.weight * self.decay + (1 - self.decay)
-
-    @property
-    def image(self) -> torch.Tensor:
-        return self.total / self.weight
+        return crop_from_canvas(pixels.detach().clamp(0, 1), size).cpu()
 
 
 class Objective:
@@ -548,7 +518,7 @@ class Objective:
 
 def _make_optimizer(name: str, pixels: torch.Tensor) -> torch.optim.Optimizer | LBFGS:
     if name == "adam":
-        return torch.optim.Adam([pixels], lr=ADAM_LEARNING_RATE, betas=ADAM_BETAS)
+        return torch.optim.Adam([pixels], lr=ADAM_LEARNING_RATE)
     # One L-BFGS iteration per step(), so progress and cancellation come every iteration;
     # the iteration count is fixed, never a silent early stop (lbfgs.py).
     return LBFGS(pixels, history_size=LBFGS_HISTORY)
@@ -574,26 +544,6 @@ class _Run:
         self.planned_done = 0.0
         self.iteration = 0
         self.started = time.perf_counter()
-        self.adam_state: dict | None = None
-
-    def keep_optimizer_state(self, optimizer: object) -> None:
-        """Adam's moments at the end of a scale, for the next scale to start from."""
-        if isinstance(optimizer, torch.optim.Adam):
-            self.adam_state = next(iter(optimizer.state.values()), None)
-
-    def carry_optimizer_state(self, optimizer: object, pixels: torch.Tensor) -> None:
-        """Adam starts a finer scale with the coarser scale's moments, enlarged: it goes on
-        at the pace it had reached instead of taking its first, largest steps again."""
-        if not isinstance(optimizer, torch.optim.Adam) or self.adam_state is None:
-            return
-        size = tuple(pixels.shape[-2:])
-        optimizer.state[pixels] = {
-            "step": self.adam_state["step"].clone(),
-            "exp_avg": F.interpolate(self.adam_state["exp_avg"], size=size, mode="bilinear"),
-            "exp_avg_sq": F.interpolate(
-                self.adam_state["exp_avg_sq"], size=size, mode="bilinear"
-            ).clamp_min(0),
-        }
 
     def seconds_left(self, planned_done: float) -> float:
         elapsed = time.perf_counter() - self.started

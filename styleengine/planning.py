@@ -105,12 +105,9 @@ def scale_sizes(height: int, width: int, scales: int) -> list[Size]:
     return sizes
 
 
-def iterations_per_scale(total: int, scales: int, coarse_factor: float = 1.0) -> list[int]:
-    """``total`` iterations shared out over the scales, each coarser scale getting
-    ``coarse_factor`` times the next finer one's (1: equal shares; 4: equal time, since a
-    scale has a quarter of the next one's pixels); the finest gets the remainder."""
-    parts = [coarse_factor ** (scales - 1 - index) for index in range(scales)]
-    share = [int(total * part / sum(parts)) for part in parts]
+def iterations_per_scale(total: int, scales: int) -> list[int]:
+    """An equal share for every scale; the finest gets the remainder."""
+    share = [total // scales] * scales
     share[-1] += total - sum(share)
     return share
 
@@ -193,7 +190,7 @@ class Plan:
 
 def _working_seconds(size: Size, settings: StyleSettings, machine: Machine) -> float:
     sizes = scale_sizes(*size, settings.scales)
-    shares = iterations_per_scale(settings.iterations, len(sizes), settings.coarse_iterations)
+    shares = iterations_per_scale(settings.iterations, len(sizes))
     return sum(n * machine.iteration_seconds(s) for n, s in zip(shares, sizes))
 
 
@@ -327,9 +324,7 @@ def make_plan(
         working_size=working,
         automatic_working_size=automatic,
         scale_sizes=sizes,
-        scale_iterations=iterations_per_scale(
-            settings.iterations, len(sizes), settings.coarse_iterations
-        ),
+        scale_iterations=iterations_per_scale(settings.iterations, len(sizes)),
         working_seconds=_working_seconds(working, settings, machine),
         working_peak_bytes=peak,
         machine=machine,

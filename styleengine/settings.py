@@ -80,11 +80,6 @@ class StyleSettings:
     # Multiplies the content weight at every scale but the finest: the coarse scales decide
     # the layout, the finest the strokes.
     coarse_content_weight: float = 1.0
-    # Each coarser scale gets this many times the iterations of the next finer one.
-    coarse_iterations: float = 1.0
-    # Decay of the moving average of the iterates that becomes each scale's result (0: the
-    # last iterate itself).
-    average: float = 0.0
     report_every: int = 1
 
     def blend_weights(self, style_count: int) -> list[float]:
@@ -107,10 +102,6 @@ class StyleSettings:
         _check(_finite(self.palette) and 0 <= self.palette <= 1, "palette",
                "must be between 0 and 1")  # fmt: skip
         _check(self.scales >= 1, "scales", "must be at least 1")
-        _check(_finite(self.coarse_iterations) and self.coarse_iterations > 0,
-               "coarse_iterations", "must be a finite number above 0")  # fmt: skip
-        _check(_finite(self.average) and 0 <= self.average < 1, "average",
-               "must be at least 0 and below 1")  # fmt: skip
         _check(_finite(self.variation) and 0 <= self.variation <= 1, "variation",
                "must be between 0 and 1")  # fmt: skip
         _check(_finite(self.style_scale) and self.style_scale > 0, "style_scale",
@@ -146,8 +137,6 @@ SETTING_NAMES = {
     "variation": ("Variation", "--variation"),
     "rescale": ("Rescaling between scales", "--rescale"),
     "scales": ("Scales", "--scales"),
-    "average": ("Average of the iterates", "--average"),
-    "coarse_iterations": ("Iterations at coarse scales", "--coarse-iterations"),
     "palette": ("Palette", "--palette"),
     "style_scale": ("Stroke size", "--style-scale"),
     "content_weight": ("Content weight", "--content-weight"),
