@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
@@ -36,6 +35,7 @@ from .api import EngineSetup, to_tensor
 from .device import describe_device
 from .errors import BadInputError
 from .images import read_image
+from .losses import TVLoss, content_term, style_term
 from .network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
 from .optimization import (
     Progress,
@@ -96,7 +96,7 @@ class _TutorialContentLoss(nn.Module):
         self.loss = torch.tensor(0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.loss = F.mse_loss(x, self.target) / self.target.pow(2).mean()
+        self.loss = content_term((x - self.target).pow(2).sum(), self.target.pow(2).sum())
         return x
 
 
@@ -114,8 +114,7 @@ class _TutorialStyleLoss(nn.Module):
         return torch.mm(features, features.t()) / (c * d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        difference = self._gram(x) - self.target
-        self.loss = self.weight * difference.pow(2).sum() / self.target.pow(2).sum()
+        self.loss = self.weight * style_term(self._gram(x), self.target)
         return x
 
 
@@ -154,6 +153,7 @@ def baseline_run(
             style_losses.append(loss)
     image = content.clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS([image])
+    tv_loss = TVLoss()
     evaluations = [0]
 
     def closure() -> torch.Tensor:
@@ -161,9 +161,7 @@ def baseline_run(
         model(image)
         content_score = sum(loss.loss for loss in content_losses)
         style_score = sum(loss.loss for loss in style_losses)
-        dx = image[..., :, 1:] - image[..., :, :-1]
-        dy = image[..., 1:, :] - image[..., :-1, :]
-        tv = dx.pow(2).mean() + dy.pow(2).mean()
+        tv = tv_loss(image)
         loss = (
             settings.content_weight * content_score
             + settings.style_weight * style_score

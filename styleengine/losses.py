@@ -61,6 +61,37 @@ class _Gram(torch.autograd.Function):
         return flat @ symmetric
 
 
+# The formula of each term, written once: the whole-image objective (the modules below), the
+# tiled objective of the detail pass (tiling.py, which adds up partial sums over tiles) and
+# the benchmark's textbook baseline (bench.py) all call these, so a change of the formula
+# is a change in one place.
+
+
+def content_term(squared_error_sum: torch.Tensor, target_square_sum: torch.Tensor) -> torch.Tensor:
+    """Relative squared error: sum (f - t)^2 / sum t^2 (the same as the ratio of the means)."""
+    return squared_error_sum / target_square_sum.clamp_min(1e-8)
+
+
+def style_term(gram: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """Relative squared Frobenius distance between two position-averaged Gram matrices."""
+    return (gram - target_gram).pow(2).sum() / target_gram.pow(2).sum().clamp_min(1e-8)
+
+
+def tv_term(
+    horizontal_sum: torch.Tensor, horizontal_count: int, vertical_sum: torch.Tensor,
+    vertical_count: int,
+) -> torch.Tensor:  # fmt: skip
+    """Mean squared difference of horizontal plus of vertical neighbours, from their sums."""
+    return horizontal_sum / max(1, horizontal_count) + vertical_sum / max(1, vertical_count)
+
+
+def neighbour_squares(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sums of squared differences of horizontal and of vertical neighbours."""
+    horizontal = (image[..., :, 1:] - image[..., :, :-1]).pow(2).sum()
+    vertical = (image[..., 1:, :] - image[..., :-1, :]).pow(2).sum()
+    return horizontal, vertical
+
+
 def position_weights_for(alpha: torch.Tensor | None, features: torch.Tensor) -> torch.Tensor | None:
     """An alpha mask (1, 1, h, w) resampled to the spatial size of ``features``."""
     if alpha is None:
@@ -75,10 +106,10 @@ class ContentLoss(nn.Module):
         super().__init__()
         target = target.detach().float()
         self.register_buffer("target", target)
-        self.register_buffer("norm", target.pow(2).mean().clamp_min(1e-8))
+        self.register_buffer("square_sum", target.pow(2).sum())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return (features.float() - self.target).pow(2).mean() / self.norm
+        return content_term((features.float() - self.target).pow(2).sum(), self.square_sum)
 
 
 class StyleLoss(nn.Module):
@@ -86,19 +117,18 @@ class StyleLoss(nn.Module):
 
     def __init__(self, target_gram: torch.Tensor) -> None:
         super().__init__()
-        target_gram = target_gram.detach().float()
-        self.register_buffer("target", target_gram)
-        self.register_buffer("norm", target_gram.pow(2).sum().clamp_min(1e-8))
+        self.register_buffer("target", target_gram.detach().float())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return (gram_matrix(features) - self.target).pow(2).sum() / self.norm
+        return style_term(gram_matrix(features), self.target)
 
 
 class TVLoss(nn.Module):
     """Mean squared difference between horizontally and vertically neighbouring pixels."""
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        image = image.float()
-        dx = image[..., :, 1:] - image[..., :, :-1]
-        dy = image[..., 1:, :] - image[..., :-1, :]
-        return dx.pow(2).mean() + dy.pow(2).mean()
+        _, channels, height, width = image.shape
+        horizontal, vertical = neighbour_squares(image.float())
+        return tv_term(
+            horizontal, channels * height * (width - 1), vertical, channels * (height - 1) * width
+        )

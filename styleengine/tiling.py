@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .losses import content_term, neighbour_squares, style_term, tv_term
 from .network import VGGFeatures, layer_stride, receptive_reach
 from .settings import StyleSettings
 
@@ -129,16 +130,15 @@ def tv_loss_and_gradient(
     gradient of ``weight`` times it into ``gradient``. Each band takes one row more than it
     owns, for the vertical differences across its lower border."""
     _, channels, height, width = image.shape
-    horizontal_count = max(1, channels * height * (width - 1))
-    vertical_count = max(1, channels * (height - 1) * width)
+    horizontal_count = channels * height * (width - 1)
+    vertical_count = channels * (height - 1) * width
     total = torch.zeros((), device=image.device)
     for top in range(0, height, band_rows):
         bottom = min(top + band_rows, height)
         band = image[..., top : min(bottom + 1, height), :].detach().float().requires_grad_(True)
-        owned = band[..., : bottom - top, :]
-        horizontal = (owned[..., :, 1:] - owned[..., :, :-1]).pow(2).sum()
-        vertical = (band[..., 1:, :] - band[..., :-1, :]).pow(2).sum()
-        value = horizontal / horizontal_count + vertical / vertical_count
+        horizontal, _ = neighbour_squares(band[..., : bottom - top, :])
+        _, vertical = neighbour_squares(band)
+        value = tv_term(horizontal, horizontal_count, vertical, vertical_count)
         (weight * value).backward()
         gradient[..., top : top + band.shape[-2], :] += band.grad.to(gradient.dtype)
         total = total + value.detach()
@@ -187,7 +187,7 @@ class TiledObjective:
                     kept[name] = interior.clone()
                     squares[name] += float(interior.float().pow(2).sum())
                 self.content_features.append(kept)
-        self.content_norms = {n: max(squares[n], 1e-8) for n in self.content_layers}
+        self.content_norms = {n: torch.tensor(squares[n]) for n in self.content_layers}
 
     def _features(self, image: torch.Tensor, tile: Tile) -> dict[str, torch.Tensor]:
         crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
@@ -209,15 +209,19 @@ class TiledObjective:
         settings = self.settings
         sums = self.style_sums(image)
         style = torch.zeros((), device=self.device)
-        # dL/dS per layer: L_l = w_l |S/N - T|^2 / |T|^2, so dL/dS = 2 w_l (S/N - T) / (N |T|^2).
+        # Each layer's term depends on the image only through its Gram sum S (G = S / N):
+        # its slope dL/dS, taken by autograd through losses.style_term, turns the Gram
+        # product of every tile into a surrogate whose gradient is the term's.
         slopes: dict[str, torch.Tensor] = {}
         for name in self.style_layers:
-            count, target = self.positions[name], self.targets[name]
-            norm = target.pow(2).sum().clamp_min(1e-8)
-            difference = sums[name] / count - target
+            count = self.positions[name]
+            gram = (sums[name] / count).detach().requires_grad_(True)
+            with torch.enable_grad():
+                term = style_term(gram, self.targets[name])
+                (slope,) = torch.autograd.grad(term, gram)
             weight = settings.style_layers[name]
-            style = style + weight * difference.pow(2).sum() / norm
-            slopes[name] = settings.style_weight * 2 * weight * difference / (count * norm)
+            style = style + weight * term.detach()
+            slopes[name] = settings.style_weight * weight * slope / count
         gradient = torch.zeros_like(image)
         content = torch.zeros((), device=self.device)
         for index, (tile, content_features) in enumerate(zip(self.tiles, self.content_features)):
@@ -232,7 +236,7 @@ class TiledObjective:
             for name in self.content_layers:
                 interior = _interior(features[name], tile, layer_stride(name)).float()
                 error = (interior - content_features[name].float()).pow(2).sum()
-                tile_content = tile_content + error / self.content_norms[name]
+                tile_content = tile_content + content_term(error, self.content_norms[name])
             (surrogate + settings.content_weight * tile_content).backward()
             gradient[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right] += (
                 crop.grad.to(gradient.device)
