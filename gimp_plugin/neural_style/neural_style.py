@@ -53,6 +53,31 @@ def _guess_style_layer(image, layer):
     return None
 
 
+# The dialog's sections, in order: what a first run needs on top, what few touch folded away.
+DIALOG_SECTIONS = (
+    ("painting", "Painting", ("style-layer", "style-weight", "style-layer-2", "style-weight-2",
+                              "style-layer-3", "style-weight-3")),
+    ("look", "Look", ("strength", "style-scale", "preserve-colors")),
+    ("more", "More options", ("iterations", "size", "device", "variation", "seed",
+                              "live-preview")),
+)  # fmt: skip
+
+
+def _fill_dialog(dialog):
+    """Frames for the painting(s) and the look, an expander (closed) for the rest."""
+    # Strength is the one control most runs change: a slider, read at a glance.
+    dialog.get_scale_entry("strength", 1.0)
+    sections = []
+    for index, (key, title, arguments) in enumerate(DIALOG_SECTIONS):
+        dialog.fill_box(f"{key}-box", list(arguments))
+        dialog.get_label(f"{key}-title", title, False, False)
+        last = index == len(DIALOG_SECTIONS) - 1
+        container = dialog.fill_expander if last else dialog.fill_frame
+        container(f"{key}-section", f"{key}-title", False, f"{key}-box")
+        sections.append(f"{key}-section")
+    dialog.fill(sections)
+
+
 def _read_pixels(drawable, x, y, width, height, pixel_format):
     buffer = drawable.get_buffer()
     rectangle = Gegl.Rectangle.new(x, y, width, height)
@@ -156,7 +181,7 @@ class NeuralStyle(Gimp.PlugIn):
                 config.set_property("style-layer", _guess_style_layer(image, layer))
             GimpUi.init(PROCEDURE)
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style")
-            dialog.fill(None)
+            _fill_dialog(dialog)
             accepted = dialog.run()
             dialog.destroy()
             if not accepted:
