@@ -67,7 +67,7 @@ report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
     found = run.results[0]
     assert found["menu"] == ["<Image>/Filters/Artistic"]
     assert found["label"] == "Neural _Style…"
-    for name in ("style-layer", "style-weight", "style-layer-2", "style-weight-2",
+    for name in ("style-layer", "style-file", "style-weight", "style-layer-2", "style-weight-2",
                  "style-layer-3", "style-weight-3", "strength", "iterations", "size",
                  "preserve-colors", "style-scale", "variation", "seed", "device",
                  "live-preview"):  # fmt: skip
@@ -510,3 +510,29 @@ report(status=status.value_nick, layers=len(image.get_layers()))
     finally:
         for folder in planted:
             subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+def test_a_painting_from_a_file_needs_no_open_layer_and_names_the_new_layer(gimp, tmp_path):
+    """A user who has the painting only as a file picks it in the dialog (a script passes
+    it): the run adds one layer named after the file, and the file is left as it was."""
+    from conftest import make_style
+    from PIL import Image
+
+    painting = tmp_path / "blue_swirls.png"
+    Image.fromarray((make_style(64, 64) * 255).astype(np.uint8)).save(painting)
+    before = painting.read_bytes()
+    run = _run(
+        gimp,
+        f"""
+from gi.repository import Gio
+image, content, style = make_pair()
+style.get_image().delete()  # no painting open anywhere
+status = neural_style(image, content, None, iterations=5,
+                      **{{"style-file": Gio.File.new_for_path("{painting}")}})
+report(status=status.value_nick, layers=[layer.get_name() for layer in image.get_layers()])
+""",
+    )
+    found = run.results[0]
+    assert found["status"] == "success", run.output[-3000:]
+    assert found["layers"][0] == "Neural Style (blue swirls)" and len(found["layers"]) == 2
+    assert painting.read_bytes() == before

@@ -55,8 +55,8 @@ def _guess_style_layer(image, layer):
 
 # The dialog's sections, in order: what a first run needs on top, what few touch folded away.
 DIALOG_SECTIONS = (
-    ("painting", "Painting", ("style-layer", "style-weight", "style-layer-2", "style-weight-2",
-                              "style-layer-3", "style-weight-3")),
+    ("painting", "Painting", ("style-layer", "style-file", "style-weight", "style-layer-2",
+                              "style-weight-2", "style-layer-3", "style-weight-3")),
     ("look", "Look", ("strength", "style-scale", "preserve-colors")),
     ("more", "More options", ("iterations", "size", "device", "variation", "seed",
                               "live-preview")),
@@ -82,6 +82,21 @@ def _read_pixels(drawable, x, y, width, height, pixel_format):
     buffer = drawable.get_buffer()
     rectangle = Gegl.Rectangle.new(x, y, width, height)
     return buffer.get(rectangle, 1.0, pixel_format, Gegl.AbyssPolicy.CLAMP)
+
+
+def _style_input(source, path):
+    """What the engine reads for one style: a file as it is (the engine reads image files
+    itself, with its own checks), a layer's pixels written to ``path``."""
+    if isinstance(source, Path):
+        return source
+    width, height = source.get_width(), source.get_height()
+    pixels = _read_pixels(source, 0, 0, width, height, RGB_FORMATS[True])
+    engine_link.write_npy(path, height, width, 4, pixels)
+    return path
+
+
+def _style_name(source):
+    return source.stem.replace("_", " ") if isinstance(source, Path) else source.get_name()
 
 
 class NeuralStyle(Gimp.PlugIn):
@@ -110,6 +125,11 @@ class NeuralStyle(Gimp.PlugIn):
         procedure.add_layer_argument(
             "style-layer", "St_yle layer", "The layer whose style is applied", True, flags
         )
+        procedure.add_file_argument(
+            "style-file", "Painting from a _file",
+            "An image file of the painting, used instead of the style layer (none: the layer)",
+            Gimp.FileChooserAction.OPEN, True, None, flags,
+        )  # fmt: skip
         procedure.add_double_argument(
             "style-weight", "Style _weight", "Share of the first style in a blend",
             0.0, 10.0, 1.0, flags,
@@ -187,10 +207,19 @@ class NeuralStyle(Gimp.PlugIn):
             if not accepted:
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
 
-        style_layer = config.get_property("style-layer")
-        if style_layer is None:
-            return _fail(procedure, "Choose a style layer: the painting whose style to apply.")
-        styles = [(style_layer, config.get_property("style-weight"))]
+        style_file = config.get_property("style-file")
+        first_style = (
+            Path(style_file.get_path())
+            if style_file is not None and style_file.get_path()
+            else config.get_property("style-layer")
+        )
+        if first_style is None:
+            return _fail(
+                procedure,
+                "Choose the painting: a style layer, or an image file of it (Painting from a "
+                "file).",
+            )
+        styles = [(first_style, config.get_property("style-weight"))]
         for number in (2, 3):
             extra = config.get_property(f"style-layer-{number}")
             if extra is not None:
@@ -239,15 +268,12 @@ class NeuralStyle(Gimp.PlugIn):
         preview = None
         try:
             content_path, output_path = work / "content.npy", work / "result.npy"
-            style_paths = [work / f"style{index + 1}.npy" for index in range(len(styles))]
             content_pixels = _read_pixels(layer, x, y, width, height, area.pixel_format)
             engine_link.write_npy(content_path, height, width, channels, content_pixels)
-            for (style_layer, _weight), style_path in zip(styles, style_paths):
-                style_width, style_height = style_layer.get_width(), style_layer.get_height()
-                engine_link.write_npy(
-                    style_path, style_height, style_width, 4,
-                    _read_pixels(style_layer, 0, 0, style_width, style_height, RGB_FORMATS[True]),
-                )  # fmt: skip
+            style_paths = [
+                _style_input(source, work / f"style{index + 1}.npy")
+                for index, (source, _weight) in enumerate(styles)
+            ]
             arguments = engine_link.engine_arguments(
                 request, content_path, style_paths, output_path, config.weights,
                 [weight for _layer, weight in styles],
@@ -286,7 +312,7 @@ class NeuralStyle(Gimp.PlugIn):
                 "The image or its layer was closed while Neural Style was working; "
                 "nothing was changed."
             )
-        name = engine_link.result_layer_name([s.get_name() for s, _w in styles])
+        name = engine_link.result_layer_name([_style_name(source) for source, _w in styles])
         image.undo_group_start()
         try:
             area.new_layer(name, pixels, area.pixel_format)
