@@ -308,7 +308,9 @@ def test_bench_baseline_makes_exactly_the_asked_iterations(hed_weights):
 
 def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
     """Same start, same content, same iterations: the final losses say which optimizes
-    better (the engine's recolouring once made them 30% apart before any iteration)."""
+    better (the engine's recolouring once made them 30% apart before any iteration). One
+    run's comparison is chance as much as method (L-BFGS amplifies rounding differences
+    into other paths: here -8% to +6% by size and iterations), so three are averaged."""
     from styleengine.bench import (
         GENERATED_PAIR,
         compared_settings,
@@ -318,14 +320,18 @@ def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
     )
 
     setup = EngineSetup(hed_weights, torch.device("cpu"), torch.float32)
-    content, style = load_pair(96, GENERATED_PAIR)
-    start = same_start(content, style)
-    assert (start - content).abs().mean() > 0.01  # the recolouring is really there
-    settings = compared_settings(iterations=40, scales=1, report_every=40)
-    baseline = baseline_run(setup, start, style, settings, 40, lambda _n: None)
-    engine = engine_run(setup, start, style, settings, None)
-    losses = [objective(setup, settings, start, style, image) for image in (baseline, engine)]
-    assert abs(losses[1] - losses[0]) <= 0.02 * losses[0], losses
+    ratios = []
+    for size, iterations in ((96, 40), (96, 80), (128, 60)):
+        content, style = load_pair(size, GENERATED_PAIR)
+        start = same_start(content, style)
+        assert (start - content).abs().mean() > 0.01  # the recolouring is really there
+        settings = compared_settings(iterations=iterations, scales=1, report_every=iterations)
+        baseline = baseline_run(setup, start, style, settings, iterations, lambda _n: None)
+        engine = engine_run(setup, start, style, settings, None)
+        losses = [objective(setup, settings, start, style, image) for image in (baseline, engine)]
+        ratios.append(losses[1] / losses[0])
+    assert all(abs(ratio - 1) <= 0.1 for ratio in ratios), ratios
+    assert abs(float(np.prod(ratios)) ** (1 / len(ratios)) - 1) <= 0.02, ratios
 
 
 @pytest.mark.parametrize(
