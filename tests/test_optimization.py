@@ -45,7 +45,9 @@ def test_loss_falls_and_result_is_a_stylization(setup, optimizer):
     first, last = seen[0].losses["total"], seen[-1].losses["total"]
     assert last < first / 3, (first, last)
     assert np.abs(result.rgb - content).mean() > 0.03  # visibly changed
-    assert edge_correlation(result.rgb, content) > 0.3  # structure kept
+    # Structure kept: noise gives about 0. With the style led by relu1_1 and relu2_1 (the
+    # defaults since 2026-11-30) Adam keeps 0.28 of this small synthetic photo's edges.
+    assert edge_correlation(result.rgb, content) > 0.25
 
 
 def test_coarse_to_fine_reports_scales_and_ends_at_full_size(setup):
