@@ -99,8 +99,11 @@ def test_bf16_adam_optimization_ends_at_fp32_content_and_style(hed_weights, devi
         dtype: _final_terms(hed_weights, torch.device(device), dtype, content, styles, settings)
         for dtype in (torch.float32, torch.bfloat16)
     }
+    # 2% was measured with an earlier PyTorch. With torch 2.14.1 on this 2-core Xeon, the
+    # bfloat16 run's style term ends 4.1% from float32's (4.9% with the code of 74df649, so
+    # the kernels moved, not the engine), content 1.6%: the bound of the L-BFGS test below.
     for term in ("content", "style"):
-        assert final[torch.bfloat16][term] == pytest.approx(final[torch.float32][term], rel=0.02), (
+        assert final[torch.bfloat16][term] == pytest.approx(final[torch.float32][term], rel=0.05), (
             term,
             final,
         )
