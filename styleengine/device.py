@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-import functools
 import os
 import sys
-import time
 
 import torch
 
 from .errors import BadInputError
-from .machine_profile import machine_key, remembered
 
 DEVICE_CHOICES = ("auto", "gpu", "cuda", "mps", "cpu")
 PRECISION_CHOICES = ("auto", "fp32", "bf16")
@@ -51,19 +48,14 @@ def select_device(
     return torch.device(name)
 
 
-def cpu_supports_bf16() -> bool:
-    """True when oneDNN has native bfloat16 kernels on this CPU (AVX-512 BF16 or AMX)."""
-    checker = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    try:
-        return bool(checker()) if checker is not None else False
-    except RuntimeError:
-        return False
-
-
 def select_precision(name: str, device: torch.device) -> torch.dtype:
-    """The dtype the network runs in. ``auto`` uses bfloat16 where the hardware does it
-    natively and, on a CPU, faster than float32 (bf16, not fp16: Gram matrices overflow
-    fp16's range)."""
+    """The dtype the network runs in. ``auto`` uses bfloat16 on a CUDA GPU that does it
+    natively (bf16, not fp16: Gram matrices overflow fp16's range) and float32 elsewhere.
+
+    Not bfloat16 on a CPU, even one that reports it: on this project's 2-core Xeon VM its
+    kernels ran 10x faster in some processes than in others (0.008 against 0.10 s for the
+    same convolution), so they are not the same code from run to run, and the same seed
+    gave another picture (the first of ten runs in GIMP). ``bf16`` still asks for it."""
     if name not in PRECISION_CHOICES:
         raise BadInputError(
             f"Unknown precision {name!r}; choose one of {', '.join(PRECISION_CHOICES)}."
@@ -74,51 +66,7 @@ def select_precision(name: str, device: torch.device) -> torch.dtype:
         return torch.bfloat16
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
-    if device.type == "cpu" and cpu_supports_bf16() and bf16_faster_on_cpu():
-        return torch.bfloat16
     return torch.float32
-
-
-# bfloat16 is chosen on a CPU only when it is clearly faster: some CPUs that report native
-# bf16 (AVX-512 BF16) run the network's convolutions slower in it than in float32 (measured
-# 8.0 against 4.9 s a megapixel on a 2-core Xeon VM), and float32 is the more exact.
-BF16_MIN_SPEEDUP = 1.1
-_PROBE_CHANNELS, _PROBE_SIDE, _PROBE_REPEATS, _PROBE_ROUNDS = 64, 96, 3, 5
-
-
-def conv_seconds(dtype: torch.dtype) -> float:
-    """Seconds of one forward and backward pass of a VGG-like 3x3 convolution in ``dtype``
-    on this CPU (the network's time is mostly such convolutions)."""
-    generator = torch.Generator().manual_seed(0)
-    conv = torch.nn.Conv2d(_PROBE_CHANNELS, _PROBE_CHANNELS, 3, padding=1)
-    conv = conv.to(dtype=dtype, memory_format=torch.channels_last)
-    shape = (1, _PROBE_CHANNELS, _PROBE_SIDE, _PROBE_SIDE)
-    pixels = torch.rand(shape, generator=generator).to(dtype)
-    pixels = pixels.contiguous(memory_format=torch.channels_last).requires_grad_(True)
-    conv(pixels).float().sum().backward()  # the first pass pays for the kernels' set-up
-    started = time.perf_counter()
-    for _ in range(_PROBE_REPEATS):
-        conv(pixels).float().sum().backward()
-    return (time.perf_counter() - started) / _PROBE_REPEATS
-
-
-@functools.cache
-def bf16_faster_on_cpu() -> bool:
-    """Whether bfloat16 beats float32 by BF16_MIN_SPEEDUP here: measured once a machine and
-    remembered (machine_profile.py), so that a noisy timing never flips the precision, and
-    with it the picture, between two runs with the same seed."""
-    float32, bfloat16 = remembered(
-        machine_key("cpu conv seconds float32,bfloat16"), _conv_seconds_both
-    )
-    return float32 >= BF16_MIN_SPEEDUP * bfloat16
-
-
-def _conv_seconds_both() -> list[float]:
-    """float32's and bfloat16's best of a few alternating rounds: another program's burst
-    of work slows a round, never speeds one up, and alternating spreads it over both."""
-    rounds = [(conv_seconds(torch.float32), conv_seconds(torch.bfloat16))
-              for _ in range(_PROBE_ROUNDS)]  # fmt: skip
-    return [min(r[0] for r in rounds), min(r[1] for r in rounds)]
 
 
 def describe_device(device: torch.device) -> str:

@@ -49,29 +49,12 @@ def test_out_of_memory_class_of_torch_before_2_5_is_used(monkeypatch):
         importlib.reload(optimization)
 
 
-@pytest.mark.parametrize(("bf16_seconds", "chosen"), [(2.0, torch.float32), (0.5, torch.bfloat16)])
-def test_cpu_auto_precision_is_bf16_only_where_it_is_faster(
-    monkeypatch, tmp_path, bf16_seconds, chosen
-):
-    """Some CPUs report native bf16 yet run it slower than float32 (a 2-core Xeon VM: 8.0
-    against 4.9 s a megapixel); the timings are given here, measured below."""
+def test_cpu_auto_precision_is_float32_and_explicit_choices_are_kept():
+    """bfloat16's CPU kernels changed from process to process on a 2-core Xeon VM (a tenfold
+    speed difference), and the same seed gave another picture: auto never picks it on a
+    CPU; asked for, it is used."""
     from styleengine import device
 
-    monkeypatch.setenv("STYLEENGINE_CACHE", str(tmp_path))  # nothing remembered yet
-    timings = {torch.float32: 1.0, torch.bfloat16: bf16_seconds}
-    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: True)
-    monkeypatch.setattr(device, "conv_seconds", timings.__getitem__)
-    device.bf16_faster_on_cpu.cache_clear()
-    try:
-        assert device.select_precision("auto", torch.device("cpu")) == chosen
-        assert device.select_precision("fp32", torch.device("cpu")) == torch.float32
-        assert device.select_precision("bf16", torch.device("cpu")) == torch.bfloat16
-    finally:
-        device.bf16_faster_on_cpu.cache_clear()
-
-
-def test_the_precision_probe_times_both_types_on_this_cpu():
-    from styleengine import device
-
-    assert device.conv_seconds(torch.float32) > 0 and device.conv_seconds(torch.bfloat16) > 0
-    assert device.select_precision("auto", torch.device("cpu")) in (torch.float32, torch.bfloat16)
+    assert device.select_precision("auto", torch.device("cpu")) == torch.float32
+    assert device.select_precision("fp32", torch.device("cpu")) == torch.float32
+    assert device.select_precision("bf16", torch.device("cpu")) == torch.bfloat16
