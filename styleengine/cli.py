@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--remeasure",
         action="store_true",
-        help="forget this machine's remembered timings (precision, speed) and measure anew",
+        help="forget this machine's remembered speed (it sets the automatic working size) and "
+        "measure it anew",
     )
 
     demo = commands.add_parser("demo", help="stylize the built-in sample pair")

@@ -1,8 +1,9 @@
 """Timings of this machine, measured once and remembered per user.
 
 The engine takes a few decisions from timings: from the device's speed, the automatic
-working size and the detail pass's iterations. A timing differs from run to run, so a decision taken afresh each run could
-differ too, and the same photo, settings and seed would then give another picture. Each
+working size and the detail pass's iterations. A timing differs from run to run, so a
+decision taken afresh each run could differ too, and the same photo, settings and seed
+would then give another picture. Each
 timing is therefore measured the first time it is needed and kept in a small file in the
 user's own cache folder; every later run on the same machine (same device, PyTorch and
 thread count) takes the same decisions and paints the same picture, bit for bit.
