@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -31,12 +32,27 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-APP_NAME = "gimp-neural-style"
 REPO = Path(__file__).resolve().parent
 PLUGIN_SOURCE = REPO / "gimp_plugin" / "neural_style"
+# The contract between plug-in and engine (standard library only): the installer reads its
+# folders and names, and places it beside the plug-in, which loads it under this name.
+CONTRACT_SOURCE = REPO / "styleengine" / "contract.py"
+PLUGIN_CONTRACT = "styleengine_contract.py"
 PLUGIN_NAME = "neural_style"
 PLUGIN_MAIN = "neural_style.py"
-CONFIG_NAME = "neural_style.json"  # written next to the installed plug-in, never committed
+
+
+def _load_contract():
+    spec = importlib.util.spec_from_file_location("styleengine_contract", CONTRACT_SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+contract = _load_contract()
+APP_NAME = contract.APP_NAME
+CONFIG_NAME = contract.CONFIG_NAME  # written next to the installed plug-in, never committed
 # Written into the installed plug-in's folder: what this installer put there. It writes into
 # and removes only what a marker names, never someone else's plug-in of the same name.
 PLUGIN_MARKER = "gimp-neural-style-installed.json"
@@ -69,14 +85,7 @@ class InstallError(Exception):
 
 def default_data_dir(environ: dict[str, str] | None = None, system: str | None = None) -> Path:
     """The per-user data folder that holds the engine's environment."""
-    environ = os.environ if environ is None else environ
-    system = system or platform.system()
-    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
-    if system == "Windows":
-        return Path(environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / APP_NAME
-    if system == "Darwin":
-        return home / "Library" / "Application Support" / APP_NAME
-    return Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share") / APP_NAME
+    return contract.user_data_dir(environ, system)
 
 
 def gimp_config_roots(
@@ -535,13 +544,13 @@ def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
     target = plugin_dir / PLUGIN_NAME
     _check_owned(target)
     target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for source in PLUGIN_SOURCE.iterdir():
-        if source.is_file() and source.suffix == ".py":
-            destination = target / source.name
-            if not destination.exists() or destination.read_bytes() != source.read_bytes():
-                shutil.copy2(source, destination)
-            written.append(source.name)
+    sources = {p.name: p for p in PLUGIN_SOURCE.iterdir() if p.is_file() and p.suffix == ".py"}
+    sources[PLUGIN_CONTRACT] = CONTRACT_SOURCE
+    for name, source in sources.items():
+        destination = target / name
+        if not destination.exists() or destination.read_bytes() != source.read_bytes():
+            shutil.copy2(source, destination)
+    written = list(sources)
     main = target / PLUGIN_MAIN
     main.chmod(main.stat().st_mode | 0o755)
     write_config(target / CONFIG_NAME, {"python": str(python), "weights": weights})

@@ -12,7 +12,8 @@ protocol is described in ``styleengine.progress``.
 from .api import EngineSetup, stylize, stylize_image_data
 from .errors import EngineError, ErrorKind
 from .images import ImageData, read_image, write_image
-from .optimization import Progress, StyleSettings
+from .run_progress import Progress
+from .settings import StyleSettings
 
 __all__ = [
     "EngineError",

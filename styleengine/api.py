@@ -9,15 +9,20 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .canvas import resize
 from .color import match_histogram, transfer_luminance
+from .contract import OPTIONS_BY_NAME
 from .device import select_device, select_precision
 from .errors import BadInputError
 from .images import ImageData, from_array, from_pil
-from .optimization import ProgressCallback, StyleImage, StyleSettings, Stylizer, resize
+from .objective import StyleImage
+from .optimization import Stylizer
 from .planning import Plan
+from .run_progress import ProgressCallback
+from .settings import StyleSettings
 from .weights import WeightSet, load_weights
 
-PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
+PRESERVE_COLORS_CHOICES = OPTIONS_BY_NAME["preserve_colors"].accepted
 ImageLike = ImageData | np.ndarray | Image.Image
 
 
@@ -70,17 +75,18 @@ def stylize_image_data(
     styles: list[ImageData],
     settings: StyleSettings,
     setup: EngineSetup,
-    size: int | None = None,
+    output_size: int | None = None,
     preserve_colors: str = "none",
     callback: ProgressCallback | None = None,
-    work_side: int | None = None,
+    working_size: int | None = None,
     detail: str = "auto",
     detail_iterations: int | None = None,
     on_plan: Callable[[Plan], None] | None = None,
 ) -> ImageData:
     """The whole job on ImageData: colour handling, plan, optimization, alpha and grey
-    restored. ``work_side`` None or 0: the automatic working size. ``on_plan`` is told the
-    plan before the work starts."""
+    restored. The sizes are longest sides in pixels: ``output_size`` the result's (None or
+    0: the content's), ``working_size`` the optimization's (None or 0: automatic).
+    ``on_plan`` is told the plan before the work starts."""
     if preserve_colors not in PRESERVE_COLORS_CHOICES:
         raise BadInputError(
             f"--preserve-colors must be one of {', '.join(PRESERVE_COLORS_CHOICES)}."
@@ -110,8 +116,8 @@ def stylize_image_data(
 
     stylizer = setup.stylizer(settings)
     plan = stylizer.plan(
-        (content.height, content.width), style_images, settings, size, work_side, detail,
-        detail_iterations,
+        (content.height, content.width), style_images, settings, output_size, working_size,
+        detail, detail_iterations,
     )  # fmt: skip
     if on_plan is not None:
         on_plan(plan)
@@ -141,22 +147,25 @@ def stylize(
     styles: ImageLike | list[ImageLike],
     settings: StyleSettings | None = None,
     *,
-    size: int | None = None,
+    output_size: int | None = None,
     preserve_colors: str = "none",
     weights: str = "auto",
     device: str = "auto",
     precision: str = "auto",
     callback: ProgressCallback | None = None,
-    work_size: int | None = None,
+    working_size: int | None = None,
     detail: str = "auto",
+    size: int | None = None,
+    work_size: int | None = None,
 ) -> ImageLike:
     """Stylize ``content`` with one or more ``styles``; returns the same kind as ``content``.
 
     Arrays are (H, W) or (H, W, C) with C = 1..4, float in [0, 1], uint8 or uint16; the
     content's alpha passes through and a grey content gives a grey result. ``callback``
-    receives an ``optimization.Progress`` after each iteration. ``work_size``: the longest
-    side the optimization works at (default: automatic); ``detail``: "auto", "on" or "off"
-    for the full-size detail pass in tiles.
+    receives an ``run_progress.Progress`` after each iteration. ``output_size``: the
+    result's longest side (default: the content's); ``working_size``: the longest side the
+    optimization works at (default: automatic); ``detail``: "auto", "on" or "off" for the
+    full-size detail pass in tiles. ``size`` and ``work_size`` are their older names.
     """
     style_list = styles if isinstance(styles, list) else [styles]
     content_data = as_image_data(content, "content")
@@ -167,10 +176,10 @@ def stylize(
         style_data,
         settings or StyleSettings(),
         setup,
-        size=size,
+        output_size=output_size or size,
         preserve_colors=preserve_colors,
         callback=callback,
-        work_side=work_size,
+        working_size=working_size or work_size,
         detail=detail,
     )
     if isinstance(content, Image.Image):

@@ -1,8 +1,9 @@
-"""The command line: ``python -m styleengine stylize|doctor|bench``."""
+"""The command line: ``python -m styleengine stylize|doctor|demo``."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .contract import OPTIONS, Option
 from .errors import BadInputError, EngineError, ErrorKind
 from .progress import PROGRESS_MODES, Reporter, make_reporter
 
@@ -31,27 +33,37 @@ def _float_list(text: str) -> tuple[float, ...]:
         ) from None
 
 
-def parse_layer_list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+def _style_layers(text: str) -> dict[str, float]:
+    from .settings import parse_style_layers
+
+    try:
+        return parse_style_layers(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def parse_style_layers(text: str) -> dict[str, float]:
-    """``relu1_1,relu2_1`` or with weights ``relu1_1:0.5,relu2_1:1``."""
-    layers: dict[str, float] = {}
-    for part in parse_layer_list(text):
-        name, _, weight = part.partition(":")
-        try:
-            layers[name] = float(weight) if weight else 1.0
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"bad layer weight in {part!r}") from None
-    return layers
+def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
+    """A contract option as a command-line option, with its older flags as aliases."""
+    parser.add_argument(
+        option.flag,
+        *option.old_flags,
+        dest=option.name,
+        type=option.kind,
+        default=option.default,
+        choices=option.accepted or None,
+        help=option.help,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .api import PRESERVE_COLORS_CHOICES
     from .device import DEVICE_CHOICES, PRECISION_CHOICES
-    from .planning import DETAIL_MODES
-    from .settings import INIT_CHOICES, OPTIMIZERS, RESCALE_CHOICES, StyleSettings
+    from .settings import (
+        INIT_CHOICES,
+        OPTIMIZERS,
+        RESCALE_CHOICES,
+        StyleSettings,
+        parse_layer_list,
+    )
 
     defaults = StyleSettings()
     parser = _Parser(
@@ -63,26 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("content", help="content image: PNG, JPEG, TIFF or .npy")
     run.add_argument("styles", nargs="+", metavar="style", help="style image(s)")
     run.add_argument("-o", "--output", required=True, help="result: .png, .jpg, .tif or .npy")
-    run.add_argument(
-        "--size", type=int, default=0, help="longest side of the result (default: the content's)"
-    )
-    run.add_argument(
-        "--iterations", type=int, default=defaults.iterations, help="total over all scales"
-    )
-    run.add_argument(
-        "--work-size",
-        type=int,
-        default=0,
-        help="optimize with this longest side, then scale the result up to the output size "
-        "(default 0: automatic, the largest that fits the memory and a few minutes)",
-    )
-    run.add_argument(
-        "--detail",
-        choices=DETAIL_MODES,
-        default="auto",
-        help="refine the enlarged result at the output size, in tiles (auto: when the "
-        "output is larger than the working size and the time allows)",
-    )
+    for option in OPTIONS:
+        _add_option(run, option)
     run.add_argument(
         "--detail-iterations",
         type=int,
@@ -96,12 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--content-layers", type=parse_layer_list, default=defaults.content_layers)
     run.add_argument(
         "--style-layers",
-        type=parse_style_layers,
+        type=_style_layers,
         default=defaults.style_layers,
         help="comma-separated, optionally with weights: relu1_1:0.5,relu2_1:1",
     )
     run.add_argument("--init", choices=INIT_CHOICES, default=defaults.init)
-    run.add_argument("--seed", type=int, default=defaults.seed)
     run.add_argument(
         "--rescale",
         choices=RESCALE_CHOICES,
@@ -116,32 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiplies the content weight at every scale but the finest",
     )
     run.add_argument(
-        "--variation",
-        type=float,
-        default=defaults.variation,
-        help="0..1: seeded noise mixed into the start, so each --seed gives its own variant",
-    )
-    run.add_argument(
         "--palette",
         type=float,
         default=defaults.palette,
         help="0..1: how far the photo's colours move to the painting's before the strokes "
         "are painted (0: the photo's own)",
     )
-    run.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto")
     run.add_argument("--weights", default="auto", help="auto, imagenet, hed, or a .pth file")
     run.add_argument("--scales", type=int, default=defaults.scales, help="coarse-to-fine scales")
     run.add_argument(
-        "--style-scale",
-        type=float,
-        default=defaults.style_scale,
-        help="style size relative to the output",
-    )
-    run.add_argument(
         "--style-blend", type=_float_list, default=None, help="one weight per style image"
     )
-    run.add_argument("--preserve-colors", choices=PRESERVE_COLORS_CHOICES, default="none")
     run.add_argument("--progress", choices=PROGRESS_MODES, default="bar")
     run.add_argument(
         "--report-every",
@@ -183,79 +162,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--weights", default="auto")
     demo.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
-    bench = commands.add_parser("bench", help="time the engine against a plain baseline")
-    bench.add_argument("--sizes", type=lambda t: tuple(int(v) for v in t.split(",")), default=None)
-    bench.add_argument("--iterations", type=int, default=None)
-    bench.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    bench.add_argument("--weights", default="auto")
-    bench.add_argument("--json", default=None, help="also write the results here")
-    bench.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # IMPL:SIZE, internal
-    bench.add_argument(
-        "--quality-iterations",
-        type=int,
-        default=300,
-        help="time to reach the baseline's loss after this many iterations (0: skip)",
-    )
-    bench.add_argument(
-        "--loss-pairs",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="compare final losses on every sample image pair at the first size",
-    )
-    bench.add_argument(
-        "--profile", default=None, help="write a profile of the engine at the first size here"
-    )
-    bench.add_argument(
-        "--end-to-end-iterations",
-        type=int,
-        default=None,
-        help="time a whole stylization of this many iterations (default: 500 on a GPU at "
-        "512 px, --iterations on a CPU; 0: skip)",
-    )
-    from .compare import add_arguments as add_compare_arguments
-
-    compare = commands.add_parser(
-        "compare", help="the quality harness: stylize sample pairs, score them, write a sheet"
-    )
-    add_compare_arguments(compare)
     return parser
 
 
 def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
-    from .optimization import default_report_every
+    """The StyleSettings of a run: every field the command line has an option for."""
+    from .run_progress import default_report_every
     from .settings import StyleSettings
 
     report_every = args.report_every or default_report_every(device_type)
     if args.preview_every:
         report_every = min(report_every, args.preview_every)
-    return StyleSettings(
-        iterations=args.iterations,
-        optimizer=args.optimizer,
-        content_weight=args.content_weight,
-        style_weight=args.style_weight,
-        tv_weight=args.tv_weight,
-        content_layers=tuple(args.content_layers),
-        style_layers=dict(args.style_layers),
-        init=args.init,
-        variation=args.variation,
-        palette=args.palette,
-        rescale=args.rescale,
-        coarse_content_weight=args.coarse_content_weight,
-        seed=args.seed,
-        scales=args.scales,
-        style_scale=args.style_scale,
-        style_blend=args.style_blend,
-        report_every=report_every,
-    )
+    given = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(StyleSettings)
+        if field.name != "report_every" and hasattr(args, field.name)
+    }
+    return StyleSettings(**given, report_every=report_every)
 
 
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .api import EngineSetup, stylize_image_data
     from .device import describe_device
     from .images import check_output_path, read_image, write_image
-    from .optimization import Progress
     from .planning import Plan
     from .previews import PreviewWriter
+    from .run_progress import Progress
 
     started = time.perf_counter()
     inputs = [args.content, *args.styles]
@@ -274,7 +206,6 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     styles = [read_image(path) for path in args.styles]
     setup = EngineSetup.create(args.weights, args.device, args.precision)
     settings = _settings_from(args, setup.device.type)
-    settings.validate(len(styles))
     # The last preview stays where it was asked for, like the result: a file the user named.
     preview = None
     if preview_path is not None:
@@ -322,10 +253,10 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         styles,
         settings,
         setup,
-        args.size or None,
+        args.output_size or None,
         args.preserve_colors,
         on_progress,
-        work_side=args.work_size or None,
+        working_size=args.working_size or None,
         detail=args.detail,
         detail_iterations=args.detail_iterations or None,
         on_plan=on_plan,
@@ -390,14 +321,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "doctor":
             return run_doctor(args)
-        if args.command == "bench":
-            from .bench import run_benchmark
-
-            return run_benchmark(args)
-        if args.command == "compare":
-            from .compare import run_compare
-
-            return run_compare(args)
         if args.command == "demo":
             return main(demo_arguments(args))
         from .cancellation import install_cancellation

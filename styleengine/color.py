@@ -88,3 +88,20 @@ def match_histogram(
     """Recolour ``style`` so its colour mean and covariance equal the content's;
     ``*_weights`` (H, W) in [0, 1] let transparent pixels drop out of the statistics."""
     return recolour(style, colour_statistics(content, content_weights), style_weights)
+
+
+def toward_palette(
+    content: torch.Tensor,
+    styles: list[tuple[torch.Tensor, torch.Tensor | None]],
+    blend: list[float],
+    share: float,
+) -> torch.Tensor:
+    """``content`` (1, 3, H, W) with its colour statistics moved ``share`` of the way to
+    those of the styles' pixels (each (rgb, alpha) as (1, 3, H, W), (1, 1, H, W) or None;
+    pooled by ``blend``; transparent pixels do not count)."""
+    palettes = [
+        colour_statistics(rgb[0], None if alpha is None else alpha[0, 0]) for rgb, alpha in styles
+    ]
+    own = colour_statistics(content[0])
+    target = mixture_statistics([own, mixture_statistics(palettes, blend)], [1 - share, share])
+    return recolour(content[0], target)[None]

@@ -8,9 +8,10 @@ import sys
 
 import torch
 
+from .contract import OPTIONS_BY_NAME
 from .errors import BadInputError
 
-DEVICE_CHOICES = ("auto", "gpu", "cuda", "mps", "cpu")
+DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
 PRECISION_CHOICES = ("auto", "fp32", "bf16")
 
 
@@ -100,48 +101,6 @@ def _host_available_bytes() -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
-
-
-# Bytes per pixel of one optimization step at the largest scale: activations kept for the
-# backward pass (about 530 values per pixel up to relu5_1, most of them in block 1 at full
-# resolution), gradients and their sums, float32 copies, and the optimizer's state (L-BFGS
-# keeps two vectors of 3 floats per pixel per history entry). 1100 values a pixel is above
-# the benchmark's measured growth (about 2.45 KB per pixel in bfloat16 on the CPU between
-# 256 and 512 px, L-BFGS state included); see BENCHMARKS.md.
-_ACTIVATION_VALUES_PER_PIXEL = 1100
-_FIXED_OVERHEAD_BYTES = 600 * 2**20
-
-
-def bytes_per_pixel(dtype: torch.dtype, history_size: int) -> int:
-    element = torch.finfo(dtype).bits // 8
-    optimizer_state = (2 * history_size + 6) * 3 * 4
-    return _ACTIVATION_VALUES_PER_PIXEL * element + optimizer_state
-
-
-# The style image goes through the network once per scale, without gradients: at most the
-# input and output of a block-1 layer and the style layers' maps are alive (about 260 values
-# a pixel). At the output size the content and the result live as float32 RGB in numpy and
-# in torch, with an enlarged copy: about five 12-byte copies a pixel.
-_STYLE_VALUES_PER_PIXEL = 260
-_OUTPUT_BYTES_PER_PIXEL = 64
-
-
-def estimate_peak_bytes(
-    pixels: int,
-    dtype: torch.dtype,
-    history_size: int,
-    style_pixels: int = 0,
-    output_pixels: int = 0,
-) -> int:
-    """Peak memory of a run optimizing ``pixels``, with the largest style image of
-    ``style_pixels`` (its pass comes before the optimization's, so the larger one counts)
-    and a result of ``output_pixels``."""
-    element = torch.finfo(dtype).bits // 8
-    optimization = pixels * bytes_per_pixel(dtype, history_size)
-    style = style_pixels * _STYLE_VALUES_PER_PIXEL * element
-    return (
-        _FIXED_OVERHEAD_BYTES + max(optimization, style) + output_pixels * _OUTPUT_BYTES_PER_PIXEL
-    )
 
 
 # glibc serves allocations below its mmap threshold from heaps it seldom gives back, and it

@@ -1,38 +1,23 @@
 """The engine's error kinds: every failure a user can act on is one of these.
 
-Each kind has its own process exit code, so scripts and the GIMP plug-in can tell them apart
-without parsing messages. The JSON progress protocol (see ``styleengine.progress``) reports the
-same kind in its ``error`` event.
+Each kind (``contract.ErrorKind``, shared with the plug-in) has its own process exit code, so
+scripts and the GIMP plug-in can tell them apart without parsing messages. The JSON progress
+protocol (see ``styleengine.progress``) reports the same kind in its ``error`` event.
 """
 
 from __future__ import annotations
 
-from enum import Enum
+from .contract import ErrorKind
 
-
-class ErrorKind(str, Enum):
-    """What went wrong, as the protocol names it, with the exit code that goes with it."""
-
-    INTERNAL = "internal"
-    BAD_INPUT = "bad_input"
-    NO_WEIGHTS = "no_weights"
-    OUT_OF_MEMORY = "out_of_memory"
-    CANCELLED = "cancelled"
-    WRITE_FAILED = "write_failed"
-
-    @property
-    def exit_code(self) -> int:
-        return _EXIT_CODES[self]
-
-
-_EXIT_CODES = {
-    ErrorKind.INTERNAL: 1,
-    ErrorKind.BAD_INPUT: 2,
-    ErrorKind.NO_WEIGHTS: 3,
-    ErrorKind.OUT_OF_MEMORY: 4,
-    ErrorKind.CANCELLED: 5,
-    ErrorKind.WRITE_FAILED: 6,
-}
+__all__ = [
+    "BadInputError",
+    "CancelledError",
+    "EngineError",
+    "ErrorKind",
+    "NoWeightsError",
+    "OutOfMemoryError",
+    "WriteFailedError",
+]
 
 
 class EngineError(Exception):

@@ -6,13 +6,11 @@ Only the layers up to the deepest one a loss needs are built; the weights are fr
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
-
-if TYPE_CHECKING:
-    from .weights import Preprocessing, WeightSet
 
 # torchvision's VGG-16 configuration: channel counts of the conv layers, "M" for max pooling.
 _VGG16_CONFIG = (
@@ -103,6 +101,26 @@ def check_layer_names(names: Iterable[str]) -> None:
             raise ValueError(
                 f"Unknown VGG-16 layer {name!r}; known layers are {', '.join(VGG16_LAYERS)}."
             )
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How an RGB image in [0, 1] becomes the network's input for a given set of weights."""
+
+    channel_order: tuple[int, int, int]
+    scale: float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class WeightSet:
+    """Weights for VGG-16's ``features`` stack, keyed as in torchvision (``"0.weight"``...)."""
+
+    name: str
+    path: Path
+    state_dict: dict[str, torch.Tensor]
+    preprocessing: Preprocessing
 
 
 class Normalize(nn.Module):

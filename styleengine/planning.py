@@ -16,16 +16,19 @@ from dataclasses import dataclass
 
 import torch
 
-from .device import estimate_peak_bytes
+from .canvas import MIN_WORK_SIDE, Size, network_canvas
+from .contract import (
+    OPTIONS_BY_NAME,
+    OUTPUT_SIZE,
+    WORKING_SIZE,
+    lower_output_size_advice,
+    lower_working_size_advice,
+)
+from .cost import Machine, estimate_peak_bytes
 from .errors import BadInputError, OutOfMemoryError
 from .settings import StyleSettings
 from .tiling import halo_for, plan_tiles
 
-Size = tuple[int, int]
-
-# The network pools four times before relu5_1; below this side the deepest maps vanish, so
-# thinner images are optimized on a padded canvas of this side and cropped back.
-MIN_WORK_SIDE = 32
 # Each coarser scale halves the side, but none is made smaller than this.
 MIN_SCALE_SIDE = 64
 # L-BFGS memory: 20 pairs keep the optimizer's state small (3 floats a pixel a pair) at a
@@ -55,7 +58,8 @@ DETAIL_MIN_UPSCALE = 1.25
 DETAIL_FULL_SIZE_COPIES = 8
 DETAIL_PAIR_COPIES = 1  # s and y of a pair, each half a float32 copy
 DETAIL_CONTENT_VALUES_PER_PIXEL = 8
-DETAIL_MODES = ("auto", "on", "off")
+DETAIL = OPTIONS_BY_NAME["detail"]
+DETAIL_MODES = DETAIL.accepted
 # The detail pass's cost, in iterations over its crops' pixels at the working size's speed:
 # each iteration (the pass without gradients, the one with them, the per-tile Gram products,
 # the full-size L-BFGS and total-variation work), and once before the first (the style
@@ -77,15 +81,8 @@ def output_size(content: Size, output_side: int | None) -> Size:
     if output_side is None or output_side == 0:
         return content
     if output_side < 1:
-        raise BadInputError("Output size (--size) must be a positive number of pixels.")
+        raise BadInputError(f"Output size ({OUTPUT_SIZE.flag}) must be a positive number of px.")
     return fit(content, output_side)
-
-
-def network_canvas(height: int, width: int) -> Size:
-    """The canvas an image of (height, width) is optimized on: each side at least
-    MIN_WORK_SIDE, because the network pools four times before relu5_1. A thinner image
-    (a strip, a 1x1 layer) is padded with its edge pixels, and cropped back afterwards."""
-    return max(height, MIN_WORK_SIDE), max(width, MIN_WORK_SIDE)
 
 
 def scale_sizes(height: int, width: int, scales: int) -> list[Size]:
@@ -110,22 +107,6 @@ def iterations_per_scale(total: int, scales: int) -> list[int]:
     share = [total // scales] * scales
     share[-1] += total - sum(share)
     return share
-
-
-@dataclass(frozen=True)
-class Machine:
-    """What a plan needs to know of where it runs."""
-
-    device_type: str
-    dtype: torch.dtype
-    free_bytes: int | None  # None: unknown (no memory limit is planned for)
-    seconds_per_megapixel: float  # one iteration (forward and backward) per million pixels
-    seconds_per_iteration: float = 0.0  # and its fixed part (a GPU's kernel launches)
-
-    def iteration_seconds(self, size: Size) -> float:
-        """The estimated seconds of one iteration at ``size``."""
-        megapixels = math.prod(network_canvas(*size)) / 1e6
-        return self.seconds_per_iteration + megapixels * self.seconds_per_megapixel
 
 
 @dataclass(frozen=True)
@@ -268,8 +249,8 @@ def _detail_plan(
         if mode == "on":
             raise OutOfMemoryError(
                 f"The detail pass at {output[1]}x{output[0]} needs about {peak / 2**30:.1f} "
-                f"GiB, more than the free memory; switch the detail pass off or lower the "
-                "output size (--size)."
+                f"GiB, more than the free memory; switch the detail pass off "
+                f"({DETAIL.flag} off) or {lower_output_size_advice(max(output) // 2)}."
             )
         return None
     if mode == "on":
@@ -306,7 +287,9 @@ def make_plan(
             "or more."
         )
     if working_side is not None and working_side < 0:
-        raise BadInputError("Working size (--work-size) must be 0 (automatic) or more pixels.")
+        raise BadInputError(
+            f"Working size ({WORKING_SIZE.flag}) must be 0 (automatic) or more pixels."
+        )
     output = output_size(content, output_side)
     style_area = settings.style_scale**2 * style_aspect
     automatic = not working_side
@@ -351,8 +334,7 @@ def _too_large(working: Size, output: Size, machine: Machine, style_area: float)
         largest_output = largest_side(max(output), output_fits)
         return OutOfMemoryError(
             f"A {output[1]}x{output[0]} result does not fit in the memory of "
-            f"{machine.device_type} ({free}); set the Output size (--size) to about "
-            f"{largest_output} px or less."
+            f"{machine.device_type} ({free}); {lower_output_size_advice(largest_output)}."
         )
     if side < MIN_SCALE_SIDE:
         return OutOfMemoryError(
@@ -363,8 +345,7 @@ def _too_large(working: Size, output: Size, machine: Machine, style_area: float)
     return OutOfMemoryError(
         f"A {working[1]}x{working[0]} working size does not fit in the memory of "
         f"{machine.device_type} ({free}). The largest that fits is about {side} px on the "
-        f"longest side: set the Working size (--work-size) to {side} or less, or to 0 for "
-        "the automatic size."
+        f"longest side: {lower_working_size_advice(side)}."
     )
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .canvas import resize
 from .images import ImageData, write_image
-from .optimization import Progress, resize
 from .progress import Reporter
+from .run_progress import Progress
 
 
 class PreviewWriter:

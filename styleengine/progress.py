@@ -44,9 +44,10 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .contract import PROTOCOL_VERSION, progress_place
 from .errors import EngineError
 
-PROTOCOL_VERSION = 1
+__all__ = ["PROTOCOL_VERSION", "PROGRESS_MODES", "Reporter", "make_reporter"]
 PROGRESS_MODES = ("bar", "json", "none")
 
 
@@ -158,14 +159,9 @@ class BarReporter(Reporter):
 
     def progress(self, info: dict[str, Any]) -> None:
         done, total, elapsed = info["iteration"], info["total"], info["elapsed"]
-        where = (
-            f"detail pass, tile {info['tile']}/{info['tiles']}"
-            if info.get("tiles")
-            else f"{'detail pass' if info.get('stage') == 'detail' else 'scale'} "
-            f"{info['scale']}/{info['scales']} iteration {done}/{total}"
-        )
         loss = f" loss {info['losses']['total']:.4g}" if info["losses"] else ""
-        text = f"{where}{loss} {_clock(elapsed)} elapsed, ~{_clock(info['seconds_left'])} left"
+        left = _clock(info["seconds_left"])
+        text = f"{progress_place(info)}{loss} {_clock(elapsed)} elapsed, ~{left} left"
         if self.is_terminal:
             columns = shutil.get_terminal_size().columns
             bar_width = max(10, columns - len(text) - 4)

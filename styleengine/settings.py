@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from .contract import DEFAULT_ITERATIONS, DEFAULT_PALETTE, DEFAULT_STYLE_WEIGHT, OPTIONS
 from .errors import BadInputError
 from .network import check_layer_names
 
@@ -33,14 +34,8 @@ DEFAULT_STYLE_LAYERS = {
 # losses are normalized, losses.py) then sets how much of the painting it carries; total
 # variation in the same ratio to style as before keeps flat areas free of crumpled shading.
 DEFAULT_CONTENT_WEIGHT = 1.0
-DEFAULT_STYLE_WEIGHT = 40.0
 DEFAULT_TV_WEIGHT = 16.0
-DEFAULT_ITERATIONS = 130
 DEFAULT_SCALES = 1
-# The photo is moved 70% of the way to the painting's colour mean and covariance before the
-# strokes are painted (QUALITY.md): the style loss no longer repaints colours pixel by pixel,
-# which cost structure, and the picture takes the painting's palette.
-DEFAULT_PALETTE = 0.7
 
 
 # The largest weight of any term. The losses are relative errors (losses.py), of order 1 to
@@ -132,16 +127,14 @@ class StyleSettings:
 
 
 # How each setting is known: in words (as in the GIMP dialog where it has a control) and by
-# its command-line option; the Python field name is the key.
+# its command-line option; the Python field name is the key. The dialog's own are the
+# contract's.
 SETTING_NAMES = {
-    "iterations": ("Iterations", "--iterations"),
     "optimizer": ("Optimizer", "--optimizer"),
     "init": ("Starting image", "--init"),
-    "variation": ("Variation", "--variation"),
     "rescale": ("Rescaling between scales", "--rescale"),
     "scales": ("Scales", "--scales"),
     "palette": ("Palette", "--palette"),
-    "style_scale": ("Stroke size", "--style-scale"),
     "content_weight": ("Content weight", "--content-weight"),
     "coarse_content_weight": ("Content weight at coarse scales", "--coarse-content-weight"),
     "style_weight": ("Style weight (Strength)", "--style-weight"),
@@ -149,7 +142,26 @@ SETTING_NAMES = {
     "content_layers": ("Content layers", "--content-layers"),
     "style_layers": ("Style layers", "--style-layers"),
     "style_blend": ("Style blend", "--style-blend"),
+    **{option.name: (option.words, option.flag) for option in OPTIONS},
 }
+
+
+def parse_layer_list(text: str) -> tuple[str, ...]:
+    """``relu4_2`` or ``relu3_2,relu4_2``."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def parse_style_layers(text: str) -> dict[str, float]:
+    """``relu1_1,relu2_1`` or with weights ``relu1_1:0.5,relu2_1:1``; ValueError if a weight
+    is not a number."""
+    layers: dict[str, float] = {}
+    for part in parse_layer_list(text):
+        name, _, weight = part.partition(":")
+        try:
+            layers[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise ValueError(f"bad layer weight in {part!r}") from None
+    return layers
 
 
 def describe_setting(field_name: str) -> str:

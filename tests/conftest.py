@@ -69,6 +69,16 @@ def hed_weights():
     return load_weights("hed")
 
 
+@pytest.fixture(scope="session")
+def setup(hed_weights):
+    """The engine on this CPU, in float32, with the real weights."""
+    import torch
+
+    from styleengine.api import EngineSetup
+
+    return EngineSetup(hed_weights, torch.device("cpu"), torch.float32)
+
+
 @pytest.fixture
 def engine_env(tmp_path_factory) -> dict[str, str]:
     """Environment for CLI subprocesses: this checkout's engine, the weights cache shared."""
@@ -78,13 +88,34 @@ def engine_env(tmp_path_factory) -> dict[str, str]:
 
 
 def run_cli(
-    args: list[str], env: dict[str, str], timeout: float = 300
+    args: list[str], env: dict[str, str], timeout: float = 300, package: str = "styleengine"
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "styleengine", *args],
+        [sys.executable, "-m", package, *args],
         capture_output=True,
         text=True,
         env=env,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+def run_lab(args: list[str], env: dict[str, str], timeout: float = 300):
+    """``python -m stylelab ...``: the benchmark and the quality harness."""
+    return run_cli(args, env, timeout, package="stylelab")
+
+
+def stylize_pair(setup, settings, content=None, style=None, size=None, **options):
+    """The generated pair (or the given arrays) through the API, with ``options`` of
+    stylize_image_data: (ImageData, progress seen)."""
+    from styleengine.api import stylize_image_data
+    from styleengine.images import from_array
+
+    content = make_content() if content is None else content
+    style = make_style() if style is None else style
+    seen = []
+    result = stylize_image_data(
+        from_array(content), [from_array(style)], settings, setup, output_size=size,
+        callback=seen.append, **options,
+    )  # fmt: skip
+    return result, seen

@@ -68,7 +68,8 @@ report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
     assert found["menu"] == ["<Image>/Filters/Artistic"]
     assert found["label"] == "Neural _Style…"
     for name in ("style-layer", "style-file", "style-weight", "style-layer-2", "style-weight-2",
-                 "style-layer-3", "style-weight-3", "strength", "iterations", "size",
+                 "style-layer-3", "style-weight-3", "strength", "iterations", "working-size",
+                 "size",
                  "preserve-colors", "style-scale", "variation", "seed", "device",
                  "live-preview"):  # fmt: skip
         assert name in found["arguments"]
@@ -167,18 +168,21 @@ report(status=status.value_nick, top=layer_info(image.get_layers()[0]))
 
 
 def test_grayscale_image_gets_grayscale_layer_and_smaller_work_size_is_scaled(gimp):
+    """Working size by its name, and by the older name "size" that scripts may pass."""
     run = _run(
         gimp,
         """
 image, content, style = make_pair(base=Gimp.ImageBaseType.GRAY)
-status = neural_style(image, content, style, iterations=10, size=48)
-top = image.get_layers()[0]
-report(status=status.value_nick, top=layer_info(top), gray=top.is_gray())
+for name in ("working-size", "size"):
+    status = neural_style(image, content, style, iterations=10, **{name: 48})
+    top = image.get_layers()[0]
+    report(status=status.value_nick, top=layer_info(top), gray=top.is_gray())
 """,
     )
-    found = run.results[0]
-    assert found["status"] == "success", run.output[-3000:]
-    assert found["gray"] and (found["top"]["width"], found["top"]["height"]) == (96, 64)
+    for found in run.results:
+        assert found["status"] == "success", run.output[-3000:]
+        assert found["gray"] and (found["top"]["width"], found["top"]["height"]) == (96, 64)
+    assert len(run.results) == 2
 
 
 def _run_with_config(gimp: Gimp, **changes: str):

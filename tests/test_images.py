@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from conftest import make_content, make_style
 from PIL import Image
 
-from styleengine.api import EngineSetup, stylize_image_data
+from styleengine.api import stylize_image_data
 from styleengine.errors import BadInputError
 from styleengine.images import ImageData, from_array, read_image, write_image
 from styleengine.settings import StyleSettings
@@ -79,11 +78,6 @@ def test_output_is_written_whole_or_not_at_all(tmp_path):
     with pytest.raises(BadInputError, match="unknown output format"):
         write_image(tmp_path / "out.xyz", from_array(make_content(4, 4)))
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.fixture(scope="module")
-def setup(hed_weights):
-    return EngineSetup(hed_weights, torch.device("cpu"), torch.float32)
 
 
 def test_alpha_passes_through_untouched(setup):

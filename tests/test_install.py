@@ -93,6 +93,28 @@ def test_plugin_copy_is_executable_and_idempotent(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in target.iterdir()} == stamps
 
 
+def test_the_installed_plugin_loads_the_engines_contract_beside_it(tmp_path):
+    """Both sides see one contract: the installed plug-in, in a Python with the standard
+    library only, loads the copy install.py put beside it, which is the engine's file."""
+    target = install.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
+    copy = target / install.PLUGIN_CONTRACT
+    assert copy.read_bytes() == (REPO / "styleengine" / "contract.py").read_bytes()
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import engine_link; "
+        "print(engine_link.contract.__file__); "
+        "print(','.join(o.flag for o in engine_link.contract.OPTIONS))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(target)],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    loaded, flags = done.stdout.splitlines()
+    assert Path(loaded) == copy
+    from styleengine.contract import OPTIONS
+
+    assert flags == ",".join(option.flag for option in OPTIONS)
+
+
 def test_uninstall_removes_only_what_it_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     plugins = tmp_path / "plug-ins"

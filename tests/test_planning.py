@@ -3,15 +3,20 @@ Machines are described, not measured, so each kind of machine can be planned for
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
+from styleengine.canvas import network_canvas
+from styleengine.cost import Machine
 from styleengine.errors import OutOfMemoryError
 from styleengine.planning import (
     DETAIL_MIN_ITERATIONS,
     TIME_BUDGET_SECONDS,
-    Machine,
+    iterations_per_scale,
     make_plan,
+    scale_sizes,
 )
 from styleengine.settings import StyleSettings
 
@@ -69,7 +74,8 @@ def test_too_large_a_working_size_names_one_that_fits():
     with pytest.raises(OutOfMemoryError) as raised:
         make_plan(PHOTO_24MP, StyleSettings(), SMALL_LAPTOP, working_side=6000)
     message = raised.value.message
-    assert "Working size (--work-size)" in message and "0 for the automatic size" in message
+    assert re.search(r"set the Working size to \d+ px or less \(--working-size", message), message
+    assert "0 for the automatic size" in message
 
 
 def test_peak_memory_counts_the_stroke_size_and_the_output():
@@ -84,7 +90,21 @@ def test_peak_memory_counts_the_stroke_size_and_the_output():
 
 
 def test_start_event_carries_the_plan():
-    event = make_plan(PHOTO_12MP, StyleSettings(), THIS_CPU).event()
+    plan = make_plan(PHOTO_12MP, StyleSettings(), THIS_CPU)
+    event = plan.event()
     assert event["output_size"] == [4000, 3000]
-    assert event["estimated_seconds"] > 0 and event["estimated_peak_bytes"] > 0
+    # what the user is told is what the plan will spend: minutes on this CPU, not 0
+    assert event["estimated_seconds"] == pytest.approx(plan.seconds, abs=0.1)
+    assert 60 < event["estimated_seconds"] < 2 * TIME_BUDGET_SECONDS["cpu"]
+    assert event["estimated_peak_bytes"] == plan.peak_bytes
     assert event["working_size_automatic"] is True
+
+
+def test_scale_plan():
+    assert scale_sizes(768, 1024, 3) == [(192, 256), (384, 512), (768, 1024)]
+    assert scale_sizes(60, 80, 3) == [(60, 80)]  # never coarser than 64 px
+    assert scale_sizes(96, 128, 3) == [(48, 64), (96, 128)]
+    assert iterations_per_scale(100, 3) == [33, 33, 34]
+    assert scale_sizes(50, 1000, 3) == [(50, 1000)]  # a halved strip would be too thin
+    assert network_canvas(1, 1) == (32, 32)
+    assert network_canvas(10, 300) == (32, 300)

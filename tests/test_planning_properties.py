@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from styleengine.api import EngineSetup, stylize_image_data
+from styleengine.api import stylize_image_data
+from styleengine.canvas import MIN_WORK_SIDE, network_canvas
 from styleengine.errors import EngineError
 from styleengine.images import from_array
-from styleengine.planning import MIN_WORK_SIDE, fit, network_canvas, scale_sizes
+from styleengine.planning import fit, scale_sizes
 from styleengine.settings import StyleSettings
 
 POOLINGS_BEFORE_RELU5_1 = 4
@@ -41,11 +40,6 @@ def test_every_planned_scale_fits_the_network(height, width, scales, work_side):
         canvas = network_canvas(*size)
         assert min(canvas) >= MIN_WORK_SIDE
         assert min(canvas) // 2**POOLINGS_BEFORE_RELU5_1 >= 1  # relu5_1 keeps a position
-
-
-@pytest.fixture(scope="module")
-def setup(hed_weights):
-    return EngineSetup(hed_weights, torch.device("cpu"), torch.float32)
 
 
 @settings(

@@ -21,7 +21,9 @@ import torch
 from conftest import make_content, make_style
 
 from styleengine.api import to_tensor
-from styleengine.optimization import StyleImage, StyleSettings, Stylizer
+from styleengine.objective import StyleImage
+from styleengine.optimization import Stylizer
+from styleengine.settings import StyleSettings
 
 DEVICES = [
     pytest.param("cpu", id="cpu"),

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from styleengine.api import to_tensor
-from styleengine.network import VGG16_LAYERS, VGGFeatures, check_layer_names
+from styleengine.network import VGGFeatures
 from styleengine.weights import NoWeightsError, hed_h5_path, load_weights
 
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68])
@@ -60,18 +60,6 @@ def test_hed_conversion_matches_float64_reference(hed_weights):
         assert ours.shape == expected.shape
         # float32 rounding through ten layers stays near 1e-6 of the activations' range.
         assert np.abs(ours - expected).max() / scale < 2e-5, name
-
-
-def test_network_is_cut_after_deepest_layer_and_frozen(hed_weights):
-    network = VGGFeatures(hed_weights, ["relu1_1", "relu3_1"])
-    assert len(network.stack) == VGG16_LAYERS.index("relu3_1") + 1
-    assert not any(p.requires_grad for p in network.parameters())
-    assert not network.training
-
-
-def test_unknown_layer_name_is_rejected():
-    with pytest.raises(ValueError, match="relu9_9"):
-        check_layer_names(["relu1_1", "relu9_9"])
 
 
 def test_pth_file_round_trip_full_model_layout(tmp_path, hed_weights):

@@ -65,7 +65,7 @@ session() {
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1
     $PYTHON -m styleengine doctor
     part "GPU tests" 30 sh -c "$PYTHON -m pytest -q -rs -m gpu tests > '$OUT/gpu_tests.txt' 2>&1; tail -3 '$OUT/gpu_tests.txt'"
-    compare="$PYTHON -m styleengine compare --size $QUALITY_SIZE --contents $QUALITY_CONTENTS --styles $QUALITY_STYLES"
+    compare="$PYTHON -m stylelab compare --size $QUALITY_SIZE --contents $QUALITY_CONTENTS --styles $QUALITY_STYLES"
     part "quality, defaults" 60 $compare --out "$WORK/q/defaults"
     part "quality, old default" 60 $compare --out "$WORK/q/old" --label "old default" $OLD_DEFAULTS
     # Tables and sheets against the old default (the results are there: nothing is rerun).
@@ -94,7 +94,7 @@ EOF
     tar -C "$WORK/q" -cf "$OUT/quality_defaults.tar" defaults published
     tar -C "$WORK/q" -cf "$OUT/quality_old.tar" old
     ls -l "$OUT"
-    part "benchmark" 60 $PYTHON -m styleengine bench --device cuda --json "$OUT/bench_gpu.json" \
+    part "benchmark" 60 $PYTHON -m stylelab bench --device cuda --json "$OUT/bench_gpu.json" \
         --profile "$OUT/profile_gpu.txt"
 }
 

@@ -22,29 +22,45 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-CONFIG_NAME = "neural_style.json"
+# The contract with the engine (styleengine/contract.py): install.py places it beside the
+# plug-in; run from the repository, the plug-in reads the engine's own file.
+_HERE = Path(__file__).resolve().parent
+CONTRACT_FILES = (
+    _HERE / "styleengine_contract.py",
+    _HERE.parent.parent / "styleengine" / "contract.py",
+)
+
+
+def _load_contract():
+    import importlib.util
+
+    for path in CONTRACT_FILES:
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("styleengine_contract", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # its dataclasses look themselves up there
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError(
+        f"The Neural Style plug-in is incomplete: {CONTRACT_FILES[0].name} is missing. "
+        "Run 'python3 install.py' from the Neural Style folder again."
+    )
+
+
+contract = _load_contract()
+CONFIG_NAME = contract.CONFIG_NAME
+style_weight_for = contract.style_weight_for
+palette_for = contract.palette_for
+time_left_text = contract.time_left_text
+
 TEMP_PREFIX = "gimp-neural-style-"
 PID_FILE = "plugin.pid"
 PID_FILE_MAX_BYTES = 32
 MAX_PID = 2**31 - 1  # larger numbers are no process's (and overflow os.kill)
 INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install the engine."
 
-# The engine's default style weight (styleengine.settings.DEFAULT_STYLE_WEIGHT): strength 50
-# gives the engine's tuned default; every 20 points multiply or divide it by ten, so that 0
-# is the photo with a hint of the painting's texture and 100 a painting with the photo's
-# layout (QUALITY.md).
-STYLE_WEIGHT_AT_DEFAULT_STRENGTH = 40.0
-DEFAULT_STRENGTH = 50.0
-MAX_STRENGTH = 100.0
-STRENGTH_DECADE = 20.0
-# The engine's default palette shift (styleengine.settings.DEFAULT_PALETTE) is reached at the
-# default strength; below it the photo keeps more of its own colours (all of them at 0),
-# above it the picture moves on to the painting's whole palette at 100, where a larger style
-# weight alone no longer paints more in the same iterations (QUALITY.md).
-PALETTE_AT_DEFAULT_STRENGTH = 0.7
-
-PRESERVE_COLORS = ("none", "luminance", "histogram")
 # When the live preview layer is shown: in runs from the dialog, in every run (scripts too),
 # or never.
 LIVE_PREVIEW = ("interactive", "always", "never")
@@ -52,11 +68,6 @@ PREVIEW_LAYER_NAME = "Neural Style - preview"
 # The engine writes the picture so far at most this often: a refresh every few seconds shows
 # it emerge without spending the engine's time on writing files.
 PREVIEW_SECONDS = 3.0
-# The dialog's GPU is whichever GPU the engine finds: CUDA, or Apple's MPS.
-DEVICES = {"auto": "auto", "gpu": "gpu", "cpu": "cpu"}
-
-# Exit codes of the engine, per error kind (styleengine.errors).
-EXIT_CANCELLED = 5
 
 _NPY_MAGIC = b"\x93NUMPY"
 
@@ -123,17 +134,15 @@ def _swap_float32(data: bytes) -> bytes:
 
 @dataclass
 class StyleRequest:
-    """The plug-in's public arguments, as a script passes them."""
+    """The plug-in's public arguments, as a script passes them: Strength, the live preview,
+    and the contract's options by name (``contract.OPTIONS``; a missing one has its default)."""
 
-    strength: float = DEFAULT_STRENGTH
-    iterations: int = 130  # styleengine.settings.DEFAULT_ITERATIONS
-    size: int = 0  # longest side the optimization works at; 0 = automatic
-    preserve_colors: str = "none"
-    style_scale: float = 1.0
-    seed: int = 0
-    device: str = "auto"
-    variation: float = 0.0
+    strength: float = contract.DEFAULT_STRENGTH
     live_preview: str = "interactive"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def option(self, name: str) -> Any:
+        return self.options.get(name, contract.OPTIONS_BY_NAME[name].default)
 
     def shows_preview(self, interactive: bool) -> bool:
         """Whether this run keeps a preview layer on the canvas while it works."""
@@ -145,28 +154,6 @@ class StyleRequest:
 def result_layer_name(style_names: list[str]) -> str:
     """'Neural Style (Starry Night)', 'Neural Style (Starry Night + The Scream)'."""
     return f"Neural Style ({' + '.join(style_names)})"
-
-
-def _clamped_strength(strength: float) -> float:
-    return min(max(float(strength), 0.0), MAX_STRENGTH)
-
-
-def style_weight_for(strength: float) -> float:
-    """Map the user's 0..100 strength onto the engine's style weight (logarithmic)."""
-    strength = _clamped_strength(strength)
-    return STYLE_WEIGHT_AT_DEFAULT_STRENGTH * 10 ** (
-        (strength - DEFAULT_STRENGTH) / STRENGTH_DECADE
-    )
-
-
-def palette_for(strength: float) -> float:
-    """How far the photo's colours move to the painting's at this strength: linear from 0
-    to the default at the default strength, then on to 1 at the maximum."""
-    strength = _clamped_strength(strength)
-    if strength <= DEFAULT_STRENGTH:
-        return PALETTE_AT_DEFAULT_STRENGTH * strength / DEFAULT_STRENGTH
-    above = (strength - DEFAULT_STRENGTH) / (MAX_STRENGTH - DEFAULT_STRENGTH)
-    return PALETTE_AT_DEFAULT_STRENGTH + (1.0 - PALETTE_AT_DEFAULT_STRENGTH) * above
 
 
 def engine_arguments(
@@ -181,25 +168,20 @@ def engine_arguments(
     """The ``python -m styleengine`` arguments for a request: one or more style images,
     blended by ``style_weights`` (one each); with ``preview``, the picture so far is
     written there every few seconds."""
-    if request.preserve_colors not in PRESERVE_COLORS:
-        raise LinkError(f"Unknown colour option {request.preserve_colors!r}.")
-    if request.device not in DEVICES:
-        raise LinkError(f"Unknown device {request.device!r}.")
     arguments = [
         "-m", "styleengine", "stylize", str(content), *map(str, styles), "-o", str(output),
         "--progress", "json", "--cancel-on-stdin-eof",
-        "--iterations", str(int(request.iterations)),
         "--style-weight", f"{style_weight_for(request.strength):.6g}",
         "--palette", f"{palette_for(request.strength):.6g}",
-        "--preserve-colors", request.preserve_colors,
-        "--style-scale", f"{float(request.style_scale):.6g}",
-        "--seed", str(int(request.seed)),
-        "--variation", f"{float(request.variation):.6g}",
-        "--device", DEVICES[request.device],
         "--weights", weights,
     ]  # fmt: skip
-    if request.size > 0:
-        arguments += ["--work-size", str(int(request.size))]
+    for option in contract.OPTIONS:
+        if option.section is None:
+            continue  # not the plug-in's to set: the engine's default
+        try:
+            arguments += option.command_line(request.option(option.name))
+        except (TypeError, ValueError) as error:
+            raise LinkError(f"{error}.") from None
     if preview is not None:
         arguments += ["--preview", str(preview), "--preview-seconds", f"{PREVIEW_SECONDS:g}"]
     if len(styles) > 1:
@@ -268,15 +250,6 @@ def progress_fraction(event: dict) -> float:
     return min(max(done / total, 0.0), 1.0)
 
 
-def time_left_text(seconds: float) -> str:
-    """'about 3 min left', 'about 40 s left', 'less than 10 s left'."""
-    if seconds < 10:
-        return "less than 10 s left"
-    if seconds < 90:
-        return f"about {int(round(seconds, -1))} s left"
-    return f"about {int(round(seconds / 60))} min left"
-
-
 def plan_text(event: dict) -> str:
     """The start event's plan, before the long part begins."""
     width, height = event["working_size"]
@@ -288,16 +261,7 @@ def plan_text(event: dict) -> str:
 
 def progress_text(event: dict) -> str:
     left = time_left_text(float(event["seconds_left"])) if "seconds_left" in event else ""
-    if event.get("tiles"):
-        where = f"detail pass, tile {event['tile']}/{event['tiles']}"
-    elif event.get("stage") == "detail":
-        where = f"detail pass, iteration {event['iteration']}/{event['total']}"
-    else:
-        where = (
-            f"scale {event['scale']}/{event['scales']}, "
-            f"iteration {event['iteration']}/{event['total']}"
-        )
-    return f"Neural Style: {where}" + (f", {left}" if left else "")
+    return f"Neural Style: {contract.progress_place(event)}" + (f", {left}" if left else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -504,11 +468,7 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
 
 def error_log_path() -> Path:
     """Where the engine's last lines go when a run fails: the user's cache folder."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "gimp-neural-style" / "last-error.log"
+    return contract.user_cache_dir() / "last-error.log"
 
 
 def write_error_log(lines: list[str]) -> Path:
@@ -527,8 +487,6 @@ def failure_message(result: EngineResult) -> str:
     if result.kind == "sandbox":
         return result.message
     message = f"Neural Style failed: {result.message}"
-    if result.kind == "out_of_memory":
-        message += " In the dialog, lower Working size to that number or less."
     if result.kind in ("internal", "") and result.stderr_tail:
         log = write_error_log(result.stderr_tail)
         message += f" The engine's last lines are in {log}."

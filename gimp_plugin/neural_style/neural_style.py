@@ -20,7 +20,7 @@ from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import engine_link  # noqa: E402
-from engine_link import LinkError, StyleRequest  # noqa: E402
+from engine_link import LinkError, StyleRequest, contract  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
 PLUGIN_DIR = Path(__file__).resolve().parent
@@ -35,6 +35,33 @@ def _choice(*entries):
     for index, (nick, label) in enumerate(entries):
         choice.add(nick, index, label, "")
     return choice
+
+
+def _add_option(procedure, option, argument, flags):
+    """A contract option as a procedure argument: a number in its range, or a choice."""
+    words = option.help[:1].upper() + option.help[1:]
+    if option.choices:
+        choice = _choice(*option.choices)
+        procedure.add_choice_argument(argument, option.label, words, choice, option.default, flags)
+    else:
+        add = procedure.add_int_argument if option.kind is int else procedure.add_double_argument
+        add(argument, option.label, words, option.minimum, option.maximum, option.default, flags)
+
+
+def _options(config, from_script):
+    """The contract options' values of this run. In a script's run an older argument name
+    counts where the new one was left at its default; never in the dialog's, which does not
+    show the old names (a value GIMP remembered for one would stick there for good)."""
+    values = {}
+    for option in contract.OPTIONS:
+        if option.section is None:
+            continue
+        value = config.get_property(option.argument)
+        for old in option.old_arguments if from_script else ():
+            if value == option.default:
+                value = config.get_property(old)
+        values[option.name] = value
+    return values
 
 
 def _fail(procedure, message):
@@ -53,13 +80,17 @@ def _guess_style_layer(image, layer):
     return None
 
 
+def _contract_arguments(section):
+    return tuple(option.argument for option in contract.dialog_options(section))
+
+
 # The dialog's sections, in order: what a first run needs on top, what few touch folded away.
+# Besides the plug-in's own arguments, each shows the contract's options of its section.
 DIALOG_SECTIONS = (
     ("painting", "Painting", ("style-layer", "style-file", "style-weight", "style-layer-2",
                               "style-weight-2", "style-layer-3", "style-weight-3")),
-    ("look", "Look", ("strength", "style-scale", "preserve-colors")),
-    ("more", "More options", ("iterations", "size", "device", "variation", "seed",
-                              "live-preview")),
+    ("look", "Look", ("strength", *_contract_arguments("look"))),
+    ("more", "More options", (*_contract_arguments("more"), "live-preview")),
 )  # fmt: skip
 
 
@@ -145,39 +176,13 @@ class NeuralStyle(Gimp.PlugIn):
             )  # fmt: skip
         procedure.add_double_argument(
             "strength", "S_trength", "Style strength, 0 (subtle) to 100 (strong)",
-            0.0, engine_link.MAX_STRENGTH, engine_link.DEFAULT_STRENGTH, flags,
+            0.0, contract.MAX_STRENGTH, contract.DEFAULT_STRENGTH, flags,
         )  # fmt: skip
-        procedure.add_int_argument(
-            "iterations", "_Iterations", "Optimization steps (more: finer result, slower)",
-            10, 5000, StyleRequest.iterations, flags,
-        )  # fmt: skip
-        procedure.add_int_argument(
-            "size", "Wor_king size",
-            "Longest side the optimization works at (0: automatic, what fits this computer)",
-            0, 16384, 0, flags,
-        )  # fmt: skip
-        procedure.add_choice_argument(
-            "preserve-colors", "Co_lors", "Keep the colours of the layer",
-            _choice(("none", "Style colors"), ("luminance", "Keep layer colors (luminance)"),
-                    ("histogram", "Keep layer colors (histogram)")),
-            "none", flags,
-        )  # fmt: skip
-        procedure.add_double_argument(
-            "style-scale", "Stroke si_ze", "Size of the style's strokes relative to the layer",
-            0.1, 4.0, 1.0, flags,
-        )  # fmt: skip
-        procedure.add_double_argument(
-            "variation", "Va_riation",
-            "Noise mixed into the start (0: every seed gives the same picture)",
-            0.0, 1.0, 0.0, flags,
-        )  # fmt: skip
-        procedure.add_int_argument(
-            "seed", "S_eed", "Which variant, when Variation is above 0", 0, 2**31 - 1, 0, flags
-        )
-        procedure.add_choice_argument(
-            "device", "_Device", "Where the engine runs",
-            _choice(("auto", "Automatic"), ("gpu", "GPU"), ("cpu", "CPU")), "auto", flags,
-        )  # fmt: skip
+        for option in contract.OPTIONS:
+            if option.section is not None:
+                _add_option(procedure, option, option.argument, flags)
+                for old in option.old_arguments:  # what older scripts pass; not in the dialog
+                    _add_option(procedure, option, old, flags)
         procedure.add_choice_argument(
             "live-preview", "Live pre_view",
             "A layer above yours shows the picture as it emerges; it is replaced by the result",
@@ -226,14 +231,8 @@ class NeuralStyle(Gimp.PlugIn):
                 styles.append((extra, config.get_property(f"style-weight-{number}")))
         request = StyleRequest(
             strength=config.get_property("strength"),
-            iterations=config.get_property("iterations"),
-            size=config.get_property("size"),
-            preserve_colors=config.get_property("preserve-colors"),
-            style_scale=config.get_property("style-scale"),
-            seed=config.get_property("seed"),
-            variation=config.get_property("variation"),
-            device=config.get_property("device"),
             live_preview=config.get_property("live-preview"),
+            options=_options(config, run_mode != Gimp.RunMode.INTERACTIVE),
         )
         try:
             preview = request.shows_preview(run_mode == Gimp.RunMode.INTERACTIVE)

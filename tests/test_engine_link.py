@@ -1,4 +1,4 @@
-"""The plug-in's standard-library helpers, without GIMP."""
+"""The plug-in's link to the engine (engine_link.py): standard library only, no GIMP."""
 
 from __future__ import annotations
 
@@ -47,44 +47,24 @@ def test_npy_reader_refuses_other_dtypes(tmp_path):
         engine_link.read_npy(tmp_path / "d.npy")
 
 
-def test_strength_mapping():
-    from styleengine.settings import DEFAULT_STYLE_WEIGHT
-
-    assert engine_link.style_weight_for(50) == pytest.approx(DEFAULT_STYLE_WEIGHT)
-    decades = 50 / engine_link.STRENGTH_DECADE
-    assert engine_link.style_weight_for(100) == pytest.approx(DEFAULT_STYLE_WEIGHT * 10**decades)
-    assert engine_link.style_weight_for(0) == pytest.approx(DEFAULT_STYLE_WEIGHT / 10**decades)
-    from styleengine.settings import DEFAULT_ITERATIONS
-
-    assert StyleRequest().iterations == DEFAULT_ITERATIONS  # the dialog's default is the engine's
-    from styleengine.settings import DEFAULT_PALETTE
-
-    assert engine_link.palette_for(50) == pytest.approx(DEFAULT_PALETTE)
-    assert engine_link.palette_for(100) == pytest.approx(1.0)
-    assert engine_link.palette_for(0) == 0 < engine_link.palette_for(25) < DEFAULT_PALETTE
-    assert DEFAULT_PALETTE < engine_link.palette_for(75) < 1.0
-    assert engine_link.style_weight_for(75) > engine_link.style_weight_for(25)
-    assert engine_link.style_weight_for(500) == engine_link.style_weight_for(100)
-
-
 def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
     from styleengine.cli import build_parser
 
-    request = StyleRequest(strength=70, iterations=120, size=512, preserve_colors="luminance",
-                           style_scale=1.5, seed=3, device="gpu")  # fmt: skip
+    options = {"iterations": 120, "working_size": 512, "preserve_colors": "luminance",
+               "style_scale": 1.5, "seed": 3, "device": "gpu"}  # fmt: skip
+    request = StyleRequest(strength=70, options=options)
     arguments = engine_link.engine_arguments(
         request, tmp_path / "c.npy", [tmp_path / "s.npy"], tmp_path / "o.npy", "hed"
     )
     assert arguments[:3] == ["-m", "styleengine", "stylize"]
     parsed = build_parser().parse_args(arguments[2:])
-    assert parsed.iterations == 120 and parsed.work_size == 512 and parsed.device == "gpu"
+    assert parsed.iterations == 120 and parsed.working_size == 512 and parsed.device == "gpu"
     assert parsed.preserve_colors == "luminance" and parsed.style_scale == 1.5
     assert parsed.progress == "json" and parsed.weights == "hed" and parsed.seed == 3
     assert parsed.palette == pytest.approx(engine_link.palette_for(70))
-    no_size = engine_link.engine_arguments(
-        StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto"
-    )
-    assert "--work-size" not in no_size and "--style-blend" not in no_size
+    plain = engine_link.engine_arguments(StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto")
+    parsed_plain = build_parser().parse_args(plain[2:])
+    assert parsed_plain.working_size == 0 and parsed_plain.style_blend is None  # automatic
     two = engine_link.engine_arguments(
         StyleRequest(), Path("c"), [Path("a"), Path("b")], Path("o"), "auto", [1.0, 0.5]
     )
@@ -319,3 +299,27 @@ def test_another_users_stale_looking_folder_is_not_touched(tmp_path, monkeypatch
     engine_link.make_work_dir()
     assert (theirs / "their-work.png").read_bytes() == b"kept"
     assert (elsewhere / engine_link.PID_FILE).is_file()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"iterations": 5}, "Iterations must be from 10 to 5000"),
+        ({"device": "tpu"}, "Device must be one of auto, gpu, cpu"),
+        ({"style_scale": "big"}, "could not convert"),
+    ],
+)
+def test_a_scripts_value_outside_the_contract_is_one_clear_message(options, message):
+    with pytest.raises(LinkError, match=message):
+        engine_link.engine_arguments(
+            StyleRequest(options=options), Path("c"), [Path("s")], Path("o"), "auto"
+        )
+
+
+def test_the_plugin_reads_the_engines_own_contract():
+    """From the repository, the plug-in loads styleengine/contract.py itself (install.py
+    copies that file beside the installed plug-in: test_install.py)."""
+    from styleengine import contract
+
+    assert Path(engine_link.contract.__file__).resolve() == Path(contract.__file__).resolve()
+    assert [o.flag for o in engine_link.contract.OPTIONS] == [o.flag for o in contract.OPTIONS]

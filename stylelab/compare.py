@@ -1,4 +1,4 @@
-"""The quality harness: ``python -m styleengine compare``.
+"""The quality harness: ``python -m stylelab compare``.
 
 Runs the engine over every content photo x painting of a folder (by default the project's
 shared sample images), scores each result with ``quality.Judge`` and writes, into ``--out``:
@@ -23,14 +23,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .api import EngineSetup, stylize_image_data, to_tensor
-from .errors import BadInputError
-from .images import ImageData, read_image
-from .optimization import resize
-from .quality import EmbeddingJudge, Judge
-from .settings import StyleSettings
+from styleengine.api import EngineSetup, stylize_image_data, to_tensor
+from styleengine.canvas import resize
+from styleengine.errors import BadInputError
+from styleengine.images import ImageData, read_image
+from styleengine.settings import StyleSettings, parse_layer_list, parse_style_layers
 
-SHARED_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"
+from . import SHARED_IMAGES
+from .quality import EmbeddingJudge, Judge
+
 CONTENT_PHOTOS = ("tubingen", "golden_gate", "hoovertowernight", "amber")
 PAINTINGS = ("starry_night", "the_scream", "shipwreck", "mosaic", "candy", "udnie")
 IMAGE_SUFFIX = ".jpg"
@@ -72,7 +73,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(assignments: list[str]) -> StyleSettings:
     """StyleSettings with ``name=value`` overrides, each parsed as its field's type."""
-    from .cli import parse_layer_list, parse_style_layers
 
     defaults = StyleSettings()
     changes: dict[str, object] = {}
@@ -154,7 +154,7 @@ def run_compare(args: argparse.Namespace) -> int:
             started = time.perf_counter()
             # The size under test is worked at directly: no automatic size, no detail pass.
             result = stylize_image_data(
-                content, [style], settings, setup, size=args.size, work_side=args.size,
+                content, [style], settings, setup, output_size=args.size, working_size=args.size,
                 detail="off",
             )  # fmt: skip
             seconds = time.perf_counter() - started

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .network import VGGFeatures
-from .weights import WeightSet
+from styleengine.network import VGGFeatures
+from styleengine.weights import WeightSet
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5

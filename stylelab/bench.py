@@ -1,4 +1,4 @@
-"""``python -m styleengine bench``: the engine's optimization loop against a plain baseline.
+"""``python -m stylelab bench``: the engine's optimization loop against a plain baseline.
 
 The baseline is deliberately the textbook PyTorch implementation of the same objective, as
 people write it after the PyTorch neural-transfer tutorial: float32, the whole VGG-16
@@ -31,25 +31,22 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from .api import EngineSetup, to_tensor
-from .device import describe_device
-from .errors import BadInputError
-from .images import read_image
-from .losses import TVLoss, content_term, style_term
-from .network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
-from .optimization import (
-    Progress,
-    StyleImage,
-    StyleSettings,
-    Stylizer,
-    default_report_every,
-    resize,
-    toward_style_palette,
-)
-from .sample import sample_content, sample_style
-from .settings import DEFAULT_PALETTE
+from styleengine.api import EngineSetup, to_tensor
+from styleengine.canvas import resize
+from styleengine.color import toward_palette
+from styleengine.device import describe_device
+from styleengine.errors import BadInputError
+from styleengine.images import read_image
+from styleengine.losses import TVLoss, content_term, style_term
+from styleengine.network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
+from styleengine.objective import StyleImage
+from styleengine.optimization import Stylizer
+from styleengine.run_progress import Progress, default_report_every
+from styleengine.sample import sample_content, sample_style
+from styleengine.settings import DEFAULT_PALETTE, StyleSettings
 
-SHARED_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"
+from . import REPOSITORY, SHARED_IMAGES
+
 # (content, style): the first is the main pair; the others show how much a final-loss
 # comparison varies with the images.
 SHARED_PAIRS = (
@@ -333,7 +330,7 @@ def same_start(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
     Engine and baseline both start from it, and both hold it as the content, with the
     engine's own recolouring off (``compared_settings``): then their losses after the same
     iterations say which optimizes better, not which started nearer the painting."""
-    return toward_style_palette(content, [StyleImage(style)], [1.0], DEFAULT_PALETTE)
+    return toward_palette(content, [(style, None)], [1.0], DEFAULT_PALETTE)
 
 
 def compared_settings(**fields) -> StyleSettings:
@@ -373,10 +370,10 @@ def measure_in_subprocess(args: argparse.Namespace, impl: str, size: int, iterat
     """Each measurement gets a fresh process, so that one's memory (which the CPU allocator
     keeps) and caches do not flatter or burden the next."""
     command = [
-        sys.executable, "-m", "styleengine", "bench", "--worker", f"{impl}:{size}",
+        sys.executable, "-m", "stylelab", "bench", "--worker", f"{impl}:{size}",
         "--iterations", str(iterations), "--device", args.device, "--weights", args.weights,
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPOSITORY)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark worker failed:\n{done.stderr[-2000:]}")
     return Row(**json.loads(done.stdout.strip().splitlines()[-1]))

@@ -1,0 +1,302 @@
+"""The contract between the GIMP plug-in and the engine: one definition of what both sides say.
+
+The options a user sets (with their command-line flag, dialog label, type, range, default and
+help), the Strength scale, the progress events' fields and texts, the error kinds and their
+exit codes, the out-of-memory advice, and the per-user folders. The command line and the
+plug-in's dialog are generated from ``OPTIONS``: an option the dialog shows is one entry here
+plus its use in the engine.
+
+Standard library only, and no imports from the engine: GIMP's Python loads this very file.
+``install.py`` copies it beside the installed plug-in as ``styleengine_contract.py``; run from
+the repository, the plug-in loads it from here (``engine_link``).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+APP_NAME = "gimp-neural-style"
+# Written by install.py next to the installed plug-in: which Python runs the engine.
+CONFIG_NAME = "neural_style.json"
+PROTOCOL_VERSION = 1
+EVENTS = ("start", "progress", "preview", "done", "error")
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class ErrorKind(str, Enum):
+    """What went wrong, as the protocol's ``error`` event names it, with its exit code."""
+
+    INTERNAL = "internal"
+    BAD_INPUT = "bad_input"
+    NO_WEIGHTS = "no_weights"
+    OUT_OF_MEMORY = "out_of_memory"
+    CANCELLED = "cancelled"
+    WRITE_FAILED = "write_failed"
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT_CODES[self.value]
+
+
+_EXIT_CODES = {
+    "internal": 1,
+    "bad_input": 2,
+    "no_weights": 3,
+    "out_of_memory": 4,
+    "cancelled": 5,
+    "write_failed": 6,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The engine's defaults that the plug-in's Strength scale is built around
+
+
+# Chosen with the quality harness on the whole shared set (QUALITY.md; settings.py says why).
+DEFAULT_ITERATIONS = 130
+DEFAULT_STYLE_WEIGHT = 40.0
+# How far the photo's colours move to the painting's before the strokes are painted.
+DEFAULT_PALETTE = 0.7
+
+# Strength, the dialog's one control for how much of the painting: 50 gives the engine's
+# defaults; every 20 points multiply or divide the style weight by ten, so that 0 is the photo
+# with a hint of the painting's texture and 100 a painting with the photo's layout. The
+# palette follows: none of the painting's colours at 0, the default at 50, all at 100, where
+# a larger style weight alone no longer paints more in the same iterations (QUALITY.md).
+DEFAULT_STRENGTH = 50.0
+MAX_STRENGTH = 100.0
+STRENGTH_DECADE = 20.0
+
+
+def _clamped_strength(strength: float) -> float:
+    return min(max(float(strength), 0.0), MAX_STRENGTH)
+
+
+def style_weight_for(strength: float) -> float:
+    """The engine's style weight at a strength of 0..100 (logarithmic)."""
+    above_default = _clamped_strength(strength) - DEFAULT_STRENGTH
+    return DEFAULT_STYLE_WEIGHT * 10 ** (above_default / STRENGTH_DECADE)
+
+
+def palette_for(strength: float) -> float:
+    """The engine's palette shift at a strength of 0..100: linear from 0 to the default at
+    the default strength, then on to 1 at the maximum."""
+    strength = _clamped_strength(strength)
+    if strength <= DEFAULT_STRENGTH:
+        return DEFAULT_PALETTE * strength / DEFAULT_STRENGTH
+    above = (strength - DEFAULT_STRENGTH) / (MAX_STRENGTH - DEFAULT_STRENGTH)
+    return DEFAULT_PALETTE + (1.0 - DEFAULT_PALETTE) * above
+
+
+# --------------------------------------------------------------------------------------------
+# Options
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting a user can give, from the command line and, with a ``section``, from the
+    dialog. ``name`` is the Python name (a ``StyleSettings`` field or a run option); the flag
+    and the dialog's argument are made from it."""
+
+    name: str
+    label: str  # the dialog's words, with its mnemonic
+    help: str
+    kind: type
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    # (value, dialog words) for a choice
+    choices: tuple[tuple[str, str], ...] = ()
+    # Accepted, but not offered in the dialog
+    unlisted_choices: tuple[str, ...] = ()
+    # "look" or "more": where the dialog shows it; None: the command line only
+    section: str | None = None
+    # Older command-line flags and dialog argument names that still work
+    old_flags: tuple[str, ...] = ()
+    old_arguments: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def argument(self) -> str:
+        """The plug-in's procedure argument (what scripts pass)."""
+        return self.name.replace("_", "-")
+
+    @property
+    def values(self) -> list[str]:
+        """The choices the dialog offers."""
+        return [value for value, _words in self.choices]
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        """Every choice the engine takes."""
+        return (*self.values, *self.unlisted_choices)
+
+    @property
+    def words(self) -> str:
+        """The label as a sentence names it: 'Working size'."""
+        return self.label.replace("_", "")
+
+    def check(self, value: Any) -> Any:
+        """``value`` as this option's type, or ValueError saying what is allowed."""
+        if self.choices:
+            if value not in self.accepted:
+                allowed = ", ".join(self.accepted)
+                raise ValueError(f"{self.words} must be one of {allowed}, not {value!r}")
+            return value
+        typed = self.kind(value)
+        low = self.minimum if self.minimum is not None else typed
+        high = self.maximum if self.maximum is not None else typed
+        if not low <= typed <= high:
+            raise ValueError(f"{self.words} must be from {low:g} to {high:g}, not {typed:g}")
+        return typed
+
+    def command_line(self, value: Any) -> list[str]:
+        """The engine's arguments that give this option ``value``."""
+        value = self.check(value)
+        text = f"{value:.6g}" if self.kind is float else str(value)
+        return [self.flag, text]
+
+
+# The two sizes, by role: the output size is the result's (in GIMP: the layer's); the working
+# size is where the optimization runs, the result then enlarged and refined to the output.
+OUTPUT_SIZE = Option(
+    "output_size", "_Output size",
+    "longest side of the result in pixels (0: the content's own size)",
+    int, 0, 0, 65536, old_flags=("--size",),
+)  # fmt: skip
+WORKING_SIZE = Option(
+    "working_size", "Wor_king size",
+    "longest side the optimization works at, the result then enlarged to the output size "
+    "(0: automatic, the largest that fits this computer's memory and a few minutes)",
+    int, 0, 0, 16384, section="more", old_flags=("--work-size",), old_arguments=("size",),
+)  # fmt: skip
+
+OPTIONS: tuple[Option, ...] = (
+    OUTPUT_SIZE,
+    Option(
+        "style_scale", "Stroke si_ze", "size of the painting's strokes relative to the photo",
+        float, 1.0, 0.1, 4.0, section="look",
+    ),
+    Option(
+        "preserve_colors", "Co_lors", "keep the photo's colours",
+        str, "none",
+        choices=(("none", "Style colors"), ("luminance", "Keep layer colors (luminance)"),
+                 ("histogram", "Keep layer colors (histogram)")),
+        section="look",
+    ),
+    Option(
+        "iterations", "_Iterations", "optimization steps (more: a finer result, slower)",
+        int, DEFAULT_ITERATIONS, 10, 5000, section="more",
+    ),
+    WORKING_SIZE,
+    Option(
+        "detail", "Detai_l pass",
+        "refine the enlarged result at the output size, in tiles (auto: when the output is "
+        "larger than the working size and the time allows)",
+        str, "auto",
+        choices=(("auto", "Automatic"), ("on", "On"), ("off", "Off")),
+    ),
+    Option(
+        "device", "_Device", "where the engine runs (gpu: CUDA or Apple's MPS)",
+        str, "auto",
+        choices=(("auto", "Automatic"), ("gpu", "GPU"), ("cpu", "CPU")),
+        unlisted_choices=("cuda", "mps"), section="more",
+    ),
+    Option(
+        "variation", "Va_riation",
+        "0..1: seeded noise mixed into the start (0: every seed gives the same picture)",
+        float, 0.0, 0.0, 1.0, section="more",
+    ),
+    Option(
+        "seed", "S_eed", "which variant, when Variation is above 0",
+        int, 0, 0, 2**31 - 1, section="more",
+    ),
+)  # fmt: skip
+
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def dialog_options(section: str) -> list[Option]:
+    return [option for option in OPTIONS if option.section == section]
+
+
+# --------------------------------------------------------------------------------------------
+# What the user is told
+
+
+def lower_working_size_advice(side: int) -> str:
+    return (
+        f"set the {WORKING_SIZE.words} to {side} px or less ({WORKING_SIZE.flag}; in GIMP, "
+        "under More options), or to 0 for the automatic size"
+    )
+
+
+def lower_output_size_advice(side: int) -> str:
+    return (
+        f"make the result at most about {side} px on its longest side ({OUTPUT_SIZE.flag}; in "
+        "GIMP, scale the layer down or select a part of it)"
+    )
+
+
+def time_left_text(seconds: float) -> str:
+    """'about 3 min left', 'about 40 s left', 'less than 10 s left'."""
+    if seconds < 10:
+        return "less than 10 s left"
+    if seconds < 90:
+        return f"about {int(round(seconds, -1))} s left"
+    return f"about {int(round(seconds / 60))} min left"
+
+
+def progress_place(event: dict) -> str:
+    """Where a ``progress`` event is: 'scale 1/1, iteration 40/130', 'detail pass, tile 3/48',
+    'detail pass, iteration 2/5'."""
+    if event.get("tiles"):
+        return f"detail pass, tile {event['tile']}/{event['tiles']}"
+    if event.get("stage") == "detail":
+        return f"detail pass, iteration {event['iteration']}/{event['total']}"
+    return (
+        f"scale {event['scale']}/{event['scales']}, iteration {event['iteration']}/{event['total']}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Per-user folders
+
+
+def _home(environ: dict[str, str]) -> Path:
+    return Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
+
+
+def user_data_dir(environ: dict[str, str] | None = None, system: str | None = None) -> Path:
+    """The per-user folder that holds the engine's environment (install.py)."""
+    environ = dict(os.environ if environ is None else environ)
+    system = system or platform.system()
+    home = _home(environ)
+    if system == "Windows":
+        return Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / APP_NAME
+    if system == "Darwin":
+        return home / "Library" / "Application Support" / APP_NAME
+    return Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share") / APP_NAME
+
+
+def user_cache_dir(environ: dict[str, str] | None = None, system: str | None = None) -> Path:
+    """The per-user cache folder: converted weights, remembered timings, the last error log."""
+    environ = dict(os.environ if environ is None else environ)
+    system = system or platform.system()
+    home = _home(environ)
+    if system == "Windows":
+        return Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / APP_NAME / "cache"
+    if system == "Darwin":
+        return home / "Library" / "Caches" / APP_NAME
+    return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / APP_NAME

@@ -1,0 +1,25 @@
+"""A run's progress (styleengine.run_progress): the iterations counted over the whole run,
+reported at the asked cadence, with the seconds left falling to zero."""
+
+from __future__ import annotations
+
+import torch
+
+from styleengine.cost import Machine
+from styleengine.planning import make_plan
+from styleengine.run_progress import RunProgress
+from styleengine.settings import StyleSettings
+
+
+def test_reports_come_every_nth_iteration_and_at_the_last_with_the_time_left():
+    settings = StyleSettings(iterations=25, report_every=10)
+    plan = make_plan((48, 64), settings, Machine("cpu", torch.float32, None, 1.0))
+    seen = []
+    run = RunProgress(settings, seen.append, plan)
+    pixels = torch.zeros(1, 3, 48, 64)
+    for step in range(25):
+        run.iteration_done(0, 64, 48, {"total": torch.tensor(2.0)}, pixels, last=step == 24)
+    assert [p.iteration for p in seen] == [10, 20, 25]
+    assert all(p.total == 25 and p.losses == {"total": 2.0} for p in seen)
+    assert seen[-1].seconds_left == 0.0 and seen[0].seconds_left >= seen[1].seconds_left
+    assert tuple(seen[-1].current_image().shape) == (1, 3, 48, 64)

@@ -1,0 +1,44 @@
+"""StyleSettings (styleengine.settings): what a run is asked to do, and the words of a refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from styleengine.errors import BadInputError
+from styleengine.settings import StyleSettings, parse_style_layers
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"style_scale": 0.0}, "Stroke size (style_scale, --style-scale)"),
+        ({"iterations": 0}, "Iterations (iterations, --iterations)"),
+        ({"palette": 1.5}, "Palette (palette, --palette)"),
+        ({"tv_weight": float("nan")}, "Smoothing weight (tv_weight, --tv-weight)"),
+        ({"style_layers": {"relu9_9": 1.0}}, "relu9_9"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_named_as_every_caller_knows_it(change, named):
+    with pytest.raises(BadInputError) as refused:
+        StyleSettings(**change).validate(style_count=1)
+    assert named in refused.value.message
+
+
+def test_the_defaults_are_valid_and_a_blend_is_shared_out():
+    StyleSettings().validate(style_count=3)
+    assert StyleSettings().blend_weights(2) == [0.5, 0.5]
+    assert StyleSettings(style_blend=(3.0, 1.0)).blend_weights(2) == [0.75, 0.25]
+    with pytest.raises(BadInputError, match="has 2 weights for 3 style images"):
+        StyleSettings(style_blend=(3.0, 1.0)).validate(style_count=3)
+
+
+def test_style_layers_are_read_with_or_without_their_weights():
+    assert parse_style_layers("relu1_1, relu2_1:0.5") == {"relu1_1": 1.0, "relu2_1": 0.5}
+    with pytest.raises(ValueError, match="bad layer weight in 'relu2_1:heavy'"):
+        parse_style_layers("relu1_1,relu2_1:heavy")
+
+
+def test_only_the_finest_scale_keeps_the_full_content_weight():
+    settings = StyleSettings(scales=3, coarse_content_weight=4.0)
+    assert settings.for_scale(0, 3).content_weight == 4.0 * settings.content_weight
+    assert settings.for_scale(2, 3).content_weight == settings.content_weight
