@@ -206,6 +206,7 @@ OPTIONS: tuple[Option, ...] = (
         "larger than the working size and the time allows)",
         str, "auto",
         choices=(("auto", "Automatic"), ("on", "On"), ("off", "Off")),
+        section="more",
     ),
     Option(
         "device", "_Device", "where the engine runs (gpu: CUDA or Apple's MPS)",

@@ -69,7 +69,7 @@ report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
     assert found["label"] == "Neural _Style…"
     for name in ("style-layer", "style-file", "style-weight", "style-layer-2", "style-weight-2",
                  "style-layer-3", "style-weight-3", "strength", "iterations", "working-size",
-                 "size",
+                 "size", "detail",
                  "preserve-colors", "style-scale", "variation", "seed", "device",
                  "live-preview"):  # fmt: skip
         assert name in found["arguments"]
