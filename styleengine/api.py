@@ -18,6 +18,7 @@ from .images import ImageData, from_array, from_pil
 from .objective import StyleImage
 from .optimization import Stylizer
 from .planning import Plan
+from .regions import RegionMasks, Regions, mask_tensor
 from .run_progress import ProgressCallback
 from .settings import StyleSettings
 from .weights import WeightSet, load_weights
@@ -82,11 +83,13 @@ def stylize_image_data(
     detail: str = "auto",
     detail_iterations: int | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    regions: RegionMasks | None = None,
 ) -> ImageData:
     """The whole job on ImageData: colour handling, plan, optimization, alpha and grey
     restored. The sizes are longest sides in pixels: ``output_size`` the result's (None or
     0: the content's), ``working_size`` the optimization's (None or 0: automatic).
-    ``on_plan`` is told the plan before the work starts."""
+    ``on_plan`` is told the plan before the work starts. ``regions``: where each style
+    paints, from which part of its painting, and how strongly (regions.py)."""
     if preserve_colors not in PRESERVE_COLORS_CHOICES:
         raise BadInputError(
             f"--preserve-colors must be one of {', '.join(PRESERVE_COLORS_CHOICES)}."
@@ -113,6 +116,7 @@ def stylize_image_data(
                 None if content.alpha is None else torch.from_numpy(content.alpha),
             )[None]
         style_images.append(StyleImage(rgb, alpha))
+    guide = None if regions is None else _regions(regions, content, style_images)
 
     stylizer = setup.stylizer(settings)
     plan = stylizer.plan(
@@ -122,7 +126,7 @@ def stylize_image_data(
     if on_plan is not None:
         on_plan(plan)
     height, width = plan.output_size
-    result = stylizer.run(content_rgb, style_images, settings, plan, callback)
+    result = stylizer.run(content_rgb, style_images, settings, plan, callback, guide)
     result_rgb = result[0]
     if preserve_colors == "luminance":
         result_rgb = transfer_luminance(result_rgb, resize(content_rgb, (height, width))[0])
@@ -142,6 +146,33 @@ def stylize_image_data(
     )
 
 
+def _regions(masks: RegionMasks, content: ImageData, styles: list[StyleImage]) -> Regions:
+    """The masks as tensors; a painting's own mask joins its alpha (what it is made of)."""
+    count = len(styles)
+    for number in [*masks.photo, *masks.painting]:
+        if not 1 <= number <= count:
+            raise BadInputError(
+                f"A region is given for style {number}, but there are {count} style images "
+                f"(numbered 1 to {count})."
+            )
+    photo_size = (content.height, content.width)
+    for number, mask in masks.painting.items():
+        style = styles[number - 1]
+        size = tuple(style.rgb.shape[-2:])
+        painted = mask_tensor(mask, size, f"The painting's region for style {number}")
+        style.alpha = painted if style.alpha is None else style.alpha * painted
+    photo_masks = [
+        None
+        if number not in masks.photo
+        else mask_tensor(masks.photo[number], photo_size, f"The region for style {number}")
+        for number in range(1, count + 1)
+    ]
+    strength = None
+    if masks.strength is not None:
+        strength = mask_tensor(masks.strength, photo_size, "The strength map", may_be_empty=True)
+    return Regions(photo_masks, strength)
+
+
 def stylize(
     content: ImageLike,
     styles: ImageLike | list[ImageLike],
@@ -157,6 +188,7 @@ def stylize(
     detail: str = "auto",
     size: int | None = None,
     work_size: int | None = None,
+    regions: RegionMasks | None = None,
 ) -> ImageLike:
     """Stylize ``content`` with one or more ``styles``; returns the same kind as ``content``.
 
@@ -166,6 +198,7 @@ def stylize(
     result's longest side (default: the content's); ``working_size``: the longest side the
     optimization works at (default: automatic); ``detail``: "auto", "on" or "off" for the
     full-size detail pass in tiles. ``size`` and ``work_size`` are their older names.
+    ``regions``: where each style paints and how strongly (``regions.RegionMasks``).
     """
     style_list = styles if isinstance(styles, list) else [styles]
     content_data = as_image_data(content, "content")
@@ -181,6 +214,7 @@ def stylize(
         callback=callback,
         working_size=working_size or work_size,
         detail=detail,
+        regions=regions,
     )
     if isinstance(content, Image.Image):
         pixels = np.round(result.channels() * 255).astype(np.uint8)

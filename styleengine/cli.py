@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .contract import OPTIONS, Option
+from .contract import (
+    OPTIONS,
+    PAINTING_REGION_FLAG,
+    STRENGTH_MAP_FLAG,
+    STYLE_REGION_FLAG,
+    Option,
+)
 from .errors import BadInputError, EngineError, ErrorKind
 from .progress import PROGRESS_MODES, Reporter, make_reporter
 
@@ -52,6 +58,34 @@ def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
         default=option.default,
         choices=option.accepted or None,
         help=option.help,
+    )
+
+
+def _numbered_path(text: str) -> tuple[int, str]:
+    number, separator, path = text.partition("=")
+    if not separator or not number.strip().isdigit() or not path:
+        raise argparse.ArgumentTypeError(
+            f"expected N=PATH (a style's number, from 1), got {text!r}"
+        )
+    return int(number), path
+
+
+def _region_masks(args: argparse.Namespace) -> Any:
+    """The region masks the command line names, read as images (None: no regions)."""
+    from .images import read_image
+    from .regions import RegionMasks
+
+    if not (args.style_region or args.painting_region or args.strength_map):
+        return None
+    for flag, given in ((STYLE_REGION_FLAG, args.style_region),
+                        (PAINTING_REGION_FLAG, args.painting_region)):  # fmt: skip
+        numbers = [number for number, _path in given]
+        if len(set(numbers)) != len(numbers):
+            raise BadInputError(f"{flag} is given twice for one style; give each style one.")
+    return RegionMasks(
+        photo={number: read_image(path) for number, path in args.style_region},
+        painting={number: read_image(path) for number, path in args.painting_region},
+        strength=None if args.strength_map is None else read_image(args.strength_map),
     )
 
 
@@ -140,6 +174,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--preview", default=None, help="where previews go (at the result's size)")
     run.add_argument(
+        STYLE_REGION_FLAG,
+        action="append",
+        default=[],
+        type=_numbered_path,
+        metavar="N=PATH",
+        help="where style N paints: an image (white: paint, black: not; grey blends) of the "
+        "photo's aspect; the styles without one paint everything else",
+    )
+    run.add_argument(
+        PAINTING_REGION_FLAG,
+        action="append",
+        default=[],
+        type=_numbered_path,
+        metavar="N=PATH",
+        help="which part of painting N the style is taken from (white)",
+    )
+    run.add_argument(
+        STRENGTH_MAP_FLAG,
+        default=None,
+        metavar="PATH",
+        help="how strongly to paint, pixel by pixel: white fully, black keeps the photo",
+    )
+    run.add_argument(
         "--cancel-on-stdin-eof",
         action="store_true",
         help="cancel when stdin (a pipe) is closed: for a parent that holds the pipe open "
@@ -190,7 +247,13 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .run_progress import Progress
 
     started = time.perf_counter()
-    inputs = [args.content, *args.styles]
+    masks = [path for _number, path in (*args.style_region, *args.painting_region)]
+    inputs = [
+        args.content,
+        *args.styles,
+        *masks,
+        *([args.strength_map] if args.strength_map else []),
+    ]
     output = check_output_path(args.output, inputs)
     wants_preview = bool(args.preview_every or args.preview_seconds)
     if args.preview_every < 0 or not (0 <= args.preview_seconds < math.inf):
@@ -204,6 +267,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
             raise BadInputError("--preview must name another file than the result (-o).")
     content = read_image(args.content)
     styles = [read_image(path) for path in args.styles]
+    regions = _region_masks(args)
     setup = EngineSetup.create(args.weights, args.device, args.precision)
     settings = _settings_from(args, setup.device.type)
     # The last preview stays where it was asked for, like the result: a file the user named.
@@ -260,6 +324,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         detail=args.detail,
         detail_iterations=args.detail_iterations or None,
         on_plan=on_plan,
+        regions=regions,
     )
     write_image(output, result)
     reporter.done(str(output), time.perf_counter() - started)

@@ -168,6 +168,11 @@ class Option:
         return [self.flag, text]
 
 
+# Painting by regions: masks as image files, for each style by its number (from 1).
+STYLE_REGION_FLAG = "--style-region"  # N=PATH: where on the photo style N paints
+PAINTING_REGION_FLAG = "--painting-region"  # N=PATH: which part of painting N to take
+STRENGTH_MAP_FLAG = "--strength-map"  # PATH: how strongly, 0 (the photo) to 1, pixel by pixel
+
 # The two sizes, by role: the output size is the result's (in GIMP: the layer's); the working
 # size is where the optimization runs, the result then enlarged and refined to the output.
 OUTPUT_SIZE = Option(

@@ -9,6 +9,7 @@ import torch
 from .canvas import resize, start_of_finer_scale
 from .lbfgs import LBFGS
 from .network import VGGFeatures
+from .objective import StyleRegion
 from .planning import DETAIL_HISTORY, Plan
 from .run_progress import RunProgress
 from .settings import StyleSettings
@@ -20,7 +21,7 @@ def detail_pass(
     device: torch.device,
     working_result: torch.Tensor,
     content: torch.Tensor,
-    style_targets: dict[str, torch.Tensor],
+    style_targets: dict[str, torch.Tensor] | list[StyleRegion],
     settings: StyleSettings,
     plan: Plan,
     run: RunProgress,

@@ -96,7 +96,13 @@ def position_weights_for(alpha: torch.Tensor | None, features: torch.Tensor) -> 
     """An alpha mask (1, 1, h, w) resampled to the spatial size of ``features``."""
     if alpha is None:
         return None
-    return F.adaptive_avg_pool2d(alpha.float(), features.shape[-2:])
+    return mask_at(alpha, tuple(features.shape[-2:]))
+
+
+def mask_at(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A mask (1, 1, h, w) in [0, 1] averaged down to a layer's positions ``size``: the
+    share of each position's pixels that the mask covers."""
+    return F.adaptive_avg_pool2d(mask.float(), size)
 
 
 class ContentLoss(nn.Module):
@@ -113,14 +119,17 @@ class ContentLoss(nn.Module):
 
 
 class StyleLoss(nn.Module):
-    """Relative squared error between the image's Gram matrix and a target Gram matrix."""
+    """Relative squared error between the image's Gram matrix and a target Gram matrix; with
+    ``weights`` (1, 1, H, W) at the layer's positions, the Gram matrix of a region (a guided
+    Gram matrix, Gatys et al. 2017)."""
 
-    def __init__(self, target_gram: torch.Tensor) -> None:
+    def __init__(self, target_gram: torch.Tensor, weights: torch.Tensor | None = None) -> None:
         super().__init__()
         self.register_buffer("target", target_gram.detach().float())
+        self.weights = weights
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return style_term(gram_matrix(features), self.target)
+        return style_term(gram_matrix(features, self.weights), self.target)
 
 
 class TVLoss(nn.Module):

@@ -12,6 +12,22 @@ from .settings import StyleSettings
 
 
 @dataclass
+class StyleRegion:
+    """Gram targets and where on the picture they apply: ``mask`` (1, 1, H, W) in [0, 1] at
+    the optimized image's size (None: everywhere) and the region's ``share`` of the style loss,
+    its area: a pixel is then painted as strongly in a region as in a picture of one style."""
+
+    targets: dict[str, torch.Tensor]
+    mask: torch.Tensor | None = None
+    share: float = 1.0
+
+
+def as_regions(style: dict[str, torch.Tensor] | list[StyleRegion]) -> list[StyleRegion]:
+    """Gram targets alone are one region: the whole picture."""
+    return [StyleRegion(style)] if isinstance(style, dict) else style
+
+
+@dataclass
 class StyleImage:
     """A style image (1, 3, H, W) in [0, 1], with an optional alpha (1, 1, H, W)."""
 
@@ -25,9 +41,10 @@ class Objective:
     def __init__(
         self,
         content_losses: dict[str, ContentLoss],
-        style_losses: dict[str, StyleLoss],
+        style_losses: list[tuple[float, dict[str, StyleLoss]]],
         settings: StyleSettings,
     ) -> None:
+        """``style_losses``: per region, its share and its losses by layer."""
         self.content_losses = content_losses
         self.style_losses = style_losses
         self.tv_loss = TVLoss()
@@ -39,7 +56,12 @@ class Objective:
         settings = self.settings
         content = sum(loss(features[n]) for n, loss in self.content_losses.items())
         style = sum(
-            settings.style_layers[n] * loss(features[n]) for n, loss in self.style_losses.items()
+            (
+                share * settings.style_layers[n] * loss(features[n])
+                for share, losses in self.style_losses
+                for n, loss in losses.items()
+            ),
+            torch.zeros((), device=pixels.device),
         )
         tv = self.tv_loss(pixels)
         total = (

@@ -21,9 +21,9 @@ from .color import toward_palette
 from .cost import Machine, machine_for
 from .detail import detail_pass
 from .lbfgs import LBFGS
-from .losses import ContentLoss, StyleLoss, gram_matrix, position_weights_for
+from .losses import ContentLoss, StyleLoss, gram_matrix, mask_at, position_weights_for
 from .network import VGGFeatures
-from .objective import Objective, StyleImage, style_aspect
+from .objective import Objective, StyleImage, StyleRegion, as_regions, style_aspect
 from .planning import (
     LBFGS_HISTORY,
     Plan,
@@ -31,6 +31,7 @@ from .planning import (
     make_plan,
     out_of_memory_during_run,
 )
+from .regions import Regions
 from .run_progress import ProgressCallback, RunProgress
 from .settings import (
     DEFAULT_CONTENT_LAYERS,
@@ -165,6 +166,30 @@ class Stylizer:
             del features
         return targets
 
+    def style_regions(
+        self,
+        styles: list[StyleImage],
+        blend: list[float],
+        regions: Regions | None,
+        size: tuple[int, int],
+        longest: float,
+        tile_side: int | None = None,
+    ) -> dict[str, torch.Tensor] | list[StyleRegion]:
+        """The style targets of a picture of ``size``: blended over the whole picture, or
+        per region with its mask (on the network's canvas, except for the tiled detail pass,
+        which ``tile_side`` asks for)."""
+        if regions is None or regions.plain:
+            return self.style_targets(styles, blend, longest, tile_side)
+        found = []
+        for group in regions.groups(blend):
+            chosen = [styles[i] for i in group.styles]
+            targets = self.style_targets(chosen, group.blend, longest, tile_side)
+            mask = None
+            if group.mask is not None:
+                mask = regions.mask_at(group, size, canvas=tile_side is None)
+            found.append(StyleRegion(targets, mask, group.share))
+        return found
+
     def run(
         self,
         content: torch.Tensor,
@@ -172,10 +197,12 @@ class Stylizer:
         settings: StyleSettings,
         plan: Plan | None = None,
         callback: ProgressCallback | None = None,
+        regions: Regions | None = None,
     ) -> torch.Tensor:
         """Stylize ``content`` as ``plan`` says: coarse to fine at its working size, then
-        enlarged to its output size and, when it plans one, refined there in tiles. Without
-        a plan: at the content's own size, with no time estimates. A plan is made from
+        enlarged to its output size and, when it plans one, refined there in tiles; each
+        style where ``regions`` puts it (regions.py). Without a plan: at the content's own
+        size, with no time estimates. A plan is made from
         settings already validated (the API's first step); without one they are checked here."""
         if plan is None:
             settings.validate(len(styles))
@@ -193,6 +220,7 @@ class Stylizer:
         generator = torch.Generator().manual_seed(settings.seed)
         blend = settings.blend_weights(len(styles))
         run = RunProgress(settings, callback, plan)
+        photo = content
         if settings.palette > 0:
             palettes = [(style.rgb, style.alpha) for style in styles]
             content = toward_palette(content, palettes, blend, settings.palette)
@@ -206,7 +234,8 @@ class Stylizer:
                     image = starting_image(content_scaled, settings, generator)
                 else:
                     image = start_of_finer_scale(image, content, scale_size, settings.rescale)
-                targets = self.style_targets(styles, blend, max(scale_size) * settings.style_scale)
+                longest = max(scale_size) * settings.style_scale
+                targets = self.style_regions(styles, blend, regions, scale_size, longest)
                 image = self._optimize_scale(
                     image, content_scaled, targets, iterations, run, scale_index
                 )
@@ -215,12 +244,18 @@ class Stylizer:
                     torch.cuda.empty_cache()
             assert image is not None
             if plan.detail is None:
-                return resize(image, plan.output_size)
-            longest = max(plan.output_size) * settings.style_scale
-            targets = self.style_targets(styles, blend, longest, plan.detail.tile_side)
-            return detail_pass(
-                self.network, self.device, image, content, targets, settings, plan, run
-            )
+                result = resize(image, plan.output_size)
+            else:
+                longest = max(plan.output_size) * settings.style_scale
+                targets = self.style_regions(
+                    styles, blend, regions, plan.output_size, longest, plan.detail.tile_side
+                )
+                result = detail_pass(
+                    self.network, self.device, image, content, targets, settings, plan, run
+                )
+            if regions is None:
+                return result
+            return regions.keep_photo(result, resize(photo, plan.output_size))
         except TORCH_OUT_OF_MEMORY as error:
             raise self._out_of_memory(plan, styles, settings) from error
         except RuntimeError as error:
@@ -234,13 +269,25 @@ class Stylizer:
         return out_of_memory_during_run(plan, machine, style_area)
 
     def objective(
-        self, content: torch.Tensor, style_targets: dict[str, torch.Tensor], settings: StyleSettings
+        self,
+        content: torch.Tensor,
+        style: dict[str, torch.Tensor] | list[StyleRegion],
+        settings: StyleSettings,
     ) -> Objective:
-        """The weighted loss terms against ``content`` (at its size) and the style targets."""
+        """The weighted loss terms against ``content`` (at its size) and the style targets,
+        of the whole picture or of each region (masks at the content's size)."""
         with torch.no_grad():
-            content_features = self.features(content)
-            content_losses = {n: ContentLoss(content_features[n]) for n in self.content_layers}
-        style_losses = {n: StyleLoss(style_targets[n]) for n in self.style_layers}
+            features = self.features(content)
+            content_losses = {n: ContentLoss(features[n]) for n in self.content_layers}
+        style_losses = []
+        for region in as_regions(style):
+            losses = {}
+            for n in self.style_layers:
+                weights = None
+                if region.mask is not None:
+                    weights = mask_at(region.mask.to(self.device), tuple(features[n].shape[-2:]))
+                losses[n] = StyleLoss(region.targets[n], weights)
+            style_losses.append((region.share, losses))
         return Objective(content_losses, style_losses, settings)
 
     def evaluate(
@@ -263,7 +310,7 @@ class Stylizer:
         self,
         image: torch.Tensor,
         content: torch.Tensor,
-        style_targets: dict[str, torch.Tensor],
+        style_targets: dict[str, torch.Tensor] | list[StyleRegion],
         iterations: int,
         run: RunProgress,
         scale_index: int,

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import content_term, neighbour_squares, style_term, tv_term
+from .losses import content_term, mask_at, neighbour_squares, style_term, tv_term
 from .network import VGGFeatures, layer_stride, receptive_reach
+from .objective import StyleRegion, as_regions
 from .settings import StyleSettings
 
 
@@ -89,9 +90,21 @@ def _interior(features: torch.Tensor, tile: Tile, stride: int) -> torch.Tensor:
     return features[..., top:bottom, left:right]
 
 
-def _gram_sum(features: torch.Tensor) -> torch.Tensor:
+def _gram_sum(features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Sum over positions of f f^T, each position weighted by ``weights`` (1, 1, h, w)."""
     flat = features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
-    return (flat.T @ flat).float()
+    if weights is None:
+        return (flat.T @ flat).float()
+    flat_weights = weights.permute(0, 2, 3, 1).reshape(-1, 1).to(flat.dtype)
+    return (flat.T @ (flat * flat_weights)).float()
+
+
+def _interior_weights(weights: torch.Tensor | None, tile: Tile, stride: int):
+    """A region's weights (at the whole image's positions of a layer) over a tile's interior."""
+    if weights is None:
+        return None
+    return weights[..., tile.top // stride : tile.bottom // stride,
+                   tile.left // stride : tile.right // stride]  # fmt: skip
 
 
 def gram_matrices_in_tiles(
@@ -152,12 +165,15 @@ class TiledObjective:
         self,
         network: VGGFeatures,
         content: torch.Tensor,
-        style_targets: dict[str, torch.Tensor],
+        style_targets: dict[str, torch.Tensor] | list[StyleRegion],
         settings: StyleSettings,
         tile_side: int,
         device: torch.device,
         on_tile: Callable[[int, int], None] | None = None,
     ) -> None:
+        """``style_targets``: of the whole image, or per region with its mask at the
+        content's size (a guided Gram matrix is a weighted sum over positions, so it adds
+        up over tiles as the plain one does)."""
         self.network = network
         self.on_tile = on_tile
         self.settings = settings
@@ -167,10 +183,20 @@ class TiledObjective:
         layers = [*self.content_layers, *self.style_layers]
         height, width = content.shape[-2:]
         self.tiles = plan_tiles(height, width, tile_side, layers)
-        self.targets = {n: t.to(device).float() for n, t in style_targets.items()}
         self.positions = {
             n: (height // layer_stride(n)) * (width // layer_stride(n)) for n in layers
         }
+        self.regions = []  # per region: share, targets, weights and their sum by layer
+        for region in as_regions(style_targets):
+            targets = {n: t.to(device).float() for n, t in region.targets.items()}
+            weights: dict[str, torch.Tensor | None] = dict.fromkeys(self.style_layers)
+            totals = {n: float(self.positions[n]) for n in self.style_layers}
+            if region.mask is not None:
+                for n in self.style_layers:
+                    stride = layer_stride(n)
+                    weights[n] = mask_at(region.mask, (height // stride, width // stride))
+                    totals[n] = max(1.0, float(weights[n].sum()))
+            self.regions.append((region.share, targets, weights, totals))
         # The content's features, tile by tile, kept (in the network's dtype) for the
         # content loss, whose relative error is sum (f - t)^2 / sum t^2 over the image.
         self.content_features: list[dict[str, torch.Tensor]] = []
@@ -193,15 +219,19 @@ class TiledObjective:
         crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
         return self.network(crop.to(self.device))
 
-    def style_sums(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Pass 1: each style layer's Gram sum over the whole image."""
-        sums: dict[str, torch.Tensor] = {}
+    def style_sums(self, image: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """Pass 1: each region's Gram sum of each style layer over the whole image."""
+        sums: list[dict[str, torch.Tensor]] = [{} for _ in self.regions]
         with torch.no_grad():
             for tile in self.tiles:
                 features = self._features(image, tile)
-                for name in self.style_layers:
-                    gram = _gram_sum(_interior(features[name], tile, layer_stride(name)))
-                    sums[name] = sums.get(name, 0) + gram
+                for region_sums, (_share, _targets, weights, _totals) in zip(sums, self.regions):
+                    for name in self.style_layers:
+                        stride = layer_stride(name)
+                        interior = _interior(features[name], tile, stride)
+                        local = _interior_weights(weights[name], tile, stride)
+                        gram = _gram_sum(interior, None if local is None else local.to(self.device))
+                        region_sums[name] = region_sums.get(name, 0) + gram
         return sums
 
     def loss_and_gradient(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
@@ -212,16 +242,19 @@ class TiledObjective:
         # Each layer's term depends on the image only through its Gram sum S (G = S / N):
         # its slope dL/dS, taken by autograd through losses.style_term, turns the Gram
         # product of every tile into a surrogate whose gradient is the term's.
-        slopes: dict[str, torch.Tensor] = {}
-        for name in self.style_layers:
-            count = self.positions[name]
-            gram = (sums[name] / count).detach().requires_grad_(True)
-            with torch.enable_grad():
-                term = style_term(gram, self.targets[name])
-                (slope,) = torch.autograd.grad(term, gram)
-            weight = settings.style_layers[name]
-            style = style + weight * term.detach()
-            slopes[name] = settings.style_weight * weight * slope / count
+        slopes: list[dict[str, torch.Tensor]] = []
+        for region_sums, (share, targets, _weights, totals) in zip(sums, self.regions):
+            region_slopes = {}
+            for name in self.style_layers:
+                count = totals[name]
+                gram = (region_sums[name] / count).detach().requires_grad_(True)
+                with torch.enable_grad():
+                    term = style_term(gram, targets[name])
+                    (slope,) = torch.autograd.grad(term, gram)
+                weight = share * settings.style_layers[name]
+                style = style + weight * term.detach()
+                region_slopes[name] = settings.style_weight * weight * slope / count
+            slopes.append(region_slopes)
         gradient = torch.zeros_like(image)
         content = torch.zeros((), device=self.device)
         for index, (tile, content_features) in enumerate(zip(self.tiles, self.content_features)):
@@ -229,9 +262,13 @@ class TiledObjective:
             crop = crop.to(self.device).detach().requires_grad_(True)
             features = self.network(crop)
             surrogate = torch.zeros((), device=self.device)
-            for name in self.style_layers:
-                interior = _interior(features[name], tile, layer_stride(name))
-                surrogate = surrogate + (slopes[name] * _gram_sum(interior)).sum()
+            for region_slopes, (_share, _targets, weights, _totals) in zip(slopes, self.regions):
+                for name in self.style_layers:
+                    stride = layer_stride(name)
+                    interior = _interior(features[name], tile, stride)
+                    local = _interior_weights(weights[name], tile, stride)
+                    local = None if local is None else local.to(self.device)
+                    surrogate = surrogate + (region_slopes[name] * _gram_sum(interior, local)).sum()
             tile_content = torch.zeros((), device=self.device)
             for name in self.content_layers:
                 interior = _interior(features[name], tile, layer_stride(name)).float()

@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", default=None, help="write a profile of the engine at the first size here"
     )
     bench.add_argument(
+        "--regions",
+        action="store_true",
+        help="also time two paintings in two regions at the first size, against one",
+    )
+    bench.add_argument(
         "--end-to-end-iterations",
         type=int,
         default=None,

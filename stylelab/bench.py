@@ -41,6 +41,7 @@ from styleengine.losses import TVLoss, content_term, style_term
 from styleengine.network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
 from styleengine.objective import StyleImage
 from styleengine.optimization import Stylizer
+from styleengine.regions import Regions
 from styleengine.run_progress import Progress, default_report_every
 from styleengine.sample import sample_content, sample_style
 from styleengine.settings import DEFAULT_PALETTE, StyleSettings
@@ -287,9 +288,19 @@ def engine_run(
     style: torch.Tensor,
     settings: StyleSettings,
     on_iteration: Callable[[Progress], None] | None,
+    regions: bool = False,
 ) -> torch.Tensor:
+    """The engine's run; with ``regions``, two paintings (the style and its mirror image)
+    each in one half of the picture, guided Gram matrices and all."""
     stylizer = setup.stylizer(settings)
-    return stylizer.run(content, [StyleImage(style)], settings, callback=on_iteration)
+    if not regions:
+        return stylizer.run(content, [StyleImage(style)], settings, callback=on_iteration)
+    left = torch.zeros(1, 1, *content.shape[-2:])
+    left[..., : content.shape[-1] // 2] = 1
+    styles = [StyleImage(style), StyleImage(style.flip(-1))]
+    return stylizer.run(
+        content, styles, settings, callback=on_iteration, regions=Regions([left, None])
+    )
 
 
 def _shared_images_present() -> bool:
@@ -352,7 +363,10 @@ def measure_one(setup: EngineSetup, impl: str, size: int, iterations: int) -> Ro
                 setup, content, style, settings, iterations, clock.tick_at_interval
             )
         else:
-            image = engine_run(setup, content, style, settings, lambda p: clock.tick(p.iteration))
+            image = engine_run(
+                setup, content, style, settings, lambda p: clock.tick(p.iteration),
+                regions=impl == "regions",
+            )  # fmt: skip
     ms = clock.median_ms()
     return Row(
         impl=impl,
@@ -578,6 +592,17 @@ def run_benchmark(args: argparse.Namespace) -> int:
         table = profile_engine(setup, sizes[0], PROFILE_ITERATIONS)
         Path(args.profile).write_text(table)
         print(f"profile of {PROFILE_ITERATIONS} engine iterations at {sizes[0]} px: {args.profile}")
+    regions = None
+    if args.regions:
+        one = next(row for row in rows if row.impl == "engine" and row.size == sizes[0])
+        two = measure_in_subprocess(args, "regions", sizes[0], iterations)
+        regions = {
+            "size": sizes[0], "time_ratio": round(two.ms_per_iter / one.ms_per_iter, 3),
+            "memory_ratio": round(two.peak_bytes / one.peak_bytes, 3), "row": asdict(two),
+        }  # fmt: skip
+        print(f"two regions at {sizes[0]} px: {two.ms_per_iter:.1f} ms/iter, "
+              f"{two.peak_bytes / 2**20:.0f} MB: {regions['time_ratio']:.2f}x the time and "
+              f"{regions['memory_ratio']:.2f}x the memory of one style")  # fmt: skip
     if args.json:
         report = {
             "device": describe_device(setup.device),
@@ -588,6 +613,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             "final_loss_pairs": pairs,
             "time_to_quality": quality,
             "end_to_end": whole,
+            "regions": regions,
         }
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

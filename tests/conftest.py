@@ -119,3 +119,26 @@ def stylize_pair(setup, settings, content=None, style=None, size=None, **options
         callback=seen.append, **options,
     )  # fmt: skip
     return result, seen
+
+
+def stripe_orientation(image) -> tuple[float, float]:
+    """(angle in degrees of the dominant luminance gradient, its coherence 0..1), from the
+    structure tensor summed over the image (away from its borders)."""
+    grey = image[0].mean(0)
+    gx = (grey[1:-1, 2:] - grey[1:-1, :-2])[8:-8, 8:-8]
+    gy = (grey[2:, 1:-1] - grey[:-2, 1:-1])[8:-8, 8:-8]
+    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
+    angle = 0.5 * np.degrees(np.arctan2(2 * jxy, jxx - jyy))
+    coherence = np.hypot(jxx - jyy, 2 * jxy) / max(jxx + jyy, 1e-12)
+    return angle, coherence
+
+
+def make_stripes(
+    height: int, width: int, colour: tuple[float, float, float], vertical: bool
+) -> np.ndarray:
+    """A painting of clean stripes of ``colour`` on a dark ground, 6 px apart."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    band = np.sin((x if vertical else y) / 2.0) > 0
+    image = np.full((height, width, 3), 0.15, np.float32)
+    image[band] = colour
+    return image

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, make_content, make_style, stylize_pair
+from conftest import REPO, make_content, make_style, stripe_orientation, stylize_pair
 
 from styleengine.api import stylize, stylize_image_data, to_tensor
 from styleengine.errors import BadInputError
@@ -86,18 +86,6 @@ def test_a_straight_edge_stays_straight_at_the_defaults(setup):
     assert abs(np.median(columns) - (width // 2 - 8)) <= 4
 
 
-def _orientation(image: torch.Tensor) -> tuple[float, float]:
-    """(angle in degrees of the dominant luminance gradient, its coherence 0..1), from the
-    structure tensor summed over the image (away from its borders)."""
-    grey = image[0].mean(0)
-    gx = (grey[1:-1, 2:] - grey[1:-1, :-2])[8:-8, 8:-8]
-    gy = (grey[2:, 1:-1] - grey[:-2, 1:-1])[8:-8, 8:-8]
-    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
-    angle = 0.5 * np.degrees(np.arctan2(2 * jxy, jxx - jyy))
-    coherence = np.hypot(jxx - jyy, 2 * jxy) / max(jxx + jyy, 1e-12)
-    return angle, coherence
-
-
 def test_a_striped_painting_gives_clean_stripes_of_its_orientation_on_a_flat_photo(setup):
     """On a flat photo nothing of the photo competes: the result must carry the painting's
     stripes, in their orientation, not broken noise."""
@@ -109,8 +97,8 @@ def test_a_striped_painting_gives_clean_stripes_of_its_orientation_on_a_flat_pho
     content = np.full((size, size, 3), 0.5, np.float32)
     content += np.random.default_rng(0).normal(0, 0.01, content.shape).astype(np.float32)
     result = _stylize(setup, content, style, StyleSettings())
-    style_angle, _ = _orientation(to_tensor(style))
-    angle, coherence = _orientation(result)
+    style_angle, _ = stripe_orientation(to_tensor(style))
+    angle, coherence = stripe_orientation(result)
     difference = abs((angle - style_angle + 90) % 180 - 90)
     # Broken, noisy stripes point every way: their coherence falls (here 0.95 at the defaults).
     assert difference <= 10 and coherence >= 0.8, (angle, style_angle, coherence)

@@ -19,7 +19,7 @@ def test_bench_measures_baseline_and_engine(tmp_path, engine_env, hed_weights):
     done = run_lab(
         ["bench", "--sizes", "64", "--iterations", "5", "--quality-iterations", "5",
          "--end-to-end-iterations", "3", "--device", "cpu", "--weights", "hed",
-         "--profile", str(tmp_path / "profile.txt"),
+         "--profile", str(tmp_path / "profile.txt"), "--regions",
          "--json", str(report)],
         engine_env,
     )  # fmt: skip
@@ -40,6 +40,9 @@ def test_bench_measures_baseline_and_engine(tmp_path, engine_env, hed_weights):
     quality = result["time_to_quality"]
     assert quality["engine_coarse_to_fine"]["scales"] == 3
     assert quality["baseline_iterations"] == 5 and quality["baseline_seconds"] > 0
+    regions = result["regions"]
+    assert regions["row"]["impl"] == "regions" and regions["size"] == 64
+    assert regions["memory_ratio"] < 1.5  # two masks and two sets of targets, not two runs
     whole = result["end_to_end"]
     assert whole["iterations"] == 3 and whole["size"] == 64
     assert "convolution" in (tmp_path / "profile.txt").read_text()

@@ -323,3 +323,14 @@ def test_the_plugin_reads_the_engines_own_contract():
 
     assert Path(engine_link.contract.__file__).resolve() == Path(contract.__file__).resolve()
     assert [o.flag for o in engine_link.contract.OPTIONS] == [o.flag for o in contract.OPTIONS]
+
+
+def test_regions_and_a_strength_map_reach_the_engine_as_its_own_options():
+    from styleengine.cli import build_parser
+
+    arguments = engine_link.engine_arguments(
+        StyleRequest(), Path("c"), [Path("a"), Path("b")], Path("o"), "auto", [1.0, 1.0],
+        regions={2: Path("right.npy")}, strength_map=Path("keep.npy"),
+    )  # fmt: skip
+    parsed = build_parser().parse_args(arguments[2:])
+    assert parsed.style_region == [(2, "right.npy")] and parsed.strength_map == "keep.npy"

@@ -69,7 +69,8 @@ report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
     assert found["label"] == "Neural _Style…"
     for name in ("style-layer", "style-file", "style-weight", "style-layer-2", "style-weight-2",
                  "style-layer-3", "style-weight-3", "strength", "iterations", "working-size",
-                 "size", "detail",
+                 "style-region", "style-region-2", "style-region-3", "strength-map",
+                 "strength-from-layer-mask", "size", "detail",
                  "preserve-colors", "style-scale", "variation", "seed", "device",
                  "live-preview"):  # fmt: skip
         assert name in found["arguments"]
@@ -122,6 +123,48 @@ report(status=status.value_nick, added=len(image.get_layers()) - before,
     found = run.results[0]
     assert found["status"] == "success", run.output[-3000:]
     assert found["added"] == 1 and found["name"] == "Neural Style (Waves + Stripes)"
+
+
+def test_two_channels_put_two_paintings_side_by_side_in_one_new_layer(gimp, tmp_path):
+    """Each style layer bound to a channel (a saved selection): red stripes on the photo's
+    left half, blue on its right, in one new layer; the user's channels are left as they were."""
+    dump = tmp_path / "regions.raw"
+    run = _run(
+        gimp,
+        f'''
+image, content, style = make_pair()
+paintings = style.get_image()
+stripes = lambda colour, across: (lambda x, y: colour if ((x if across else y) // 3) % 2
+                                  else (0.15, 0.15, 0.15, 1.0))
+red = new_layer(paintings, "Red", 64, 64, stripes((0.9, 0.15, 0.1, 1.0), False),
+                Gimp.ImageType.RGBA_IMAGE, "R'G'B'A float", 4)
+blue = new_layer(paintings, "Blue", 64, 64, stripes((0.1, 0.2, 0.9, 1.0), True),
+                 Gimp.ImageType.RGBA_IMAGE, "R'G'B'A float", 4)
+width, height = image.get_width(), image.get_height()
+middle = 7 + 48  # the photo's layer starts at x = 7 and is 96 wide
+channels = []
+for name, inside in (("Left", lambda x: x < middle), ("Right", lambda x: x >= middle)):
+    channel = Gimp.Channel.new(image, name, width, height, 50.0, Gegl.Color.new("black"))
+    image.insert_channel(channel, None, 0)
+    data = float_pixels(width, height, lambda x, y: (1.0 if inside(x) else 0.0,))
+    channel.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), "Y float", data)
+    channel.get_buffer().flush()
+    channels.append(channel)
+before = len(image.get_layers())
+status = neural_style(image, content, red, iterations=40, **{{"style-layer-2": blue,
+                      "style-region": channels[0], "style-region-2": channels[1]}})
+report(status=status.value_nick, added=len(image.get_layers()) - before,
+       channels=[c.get_name() for c in image.get_channels()])
+dump_pixels(image.get_layers()[0], "{dump}")
+''',
+    )
+    found = run.results[0]
+    assert found["status"] == "success", run.output[-3000:]
+    assert found["added"] == 1 and sorted(found["channels"]) == ["Left", "Right"]
+    result = np.fromfile(dump, dtype="<f4").reshape(64, 96, 3)
+    left, right = result[:, :40], result[:, 56:]
+    assert left[..., 0].mean() > left[..., 2].mean() + 0.1
+    assert right[..., 2].mean() > right[..., 0].mean() + 0.1
 
 
 SAME_SEED_RUNS = 10

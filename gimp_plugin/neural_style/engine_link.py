@@ -164,10 +164,13 @@ def engine_arguments(
     weights: str,
     style_weights: list[float] | None = None,
     preview: Path | None = None,
+    regions: dict[int, Path] | None = None,
+    strength_map: Path | None = None,
 ) -> list[str]:
     """The ``python -m styleengine`` arguments for a request: one or more style images,
     blended by ``style_weights`` (one each); with ``preview``, the picture so far is
-    written there every few seconds."""
+    written there every few seconds; ``regions``: the mask of where style N (from 1)
+    paints; ``strength_map``: how strongly, place by place."""
     arguments = [
         "-m", "styleengine", "stylize", str(content), *map(str, styles), "-o", str(output),
         "--progress", "json", "--cancel-on-stdin-eof",
@@ -189,6 +192,10 @@ def engine_arguments(
         if len(blend) != len(styles) or sum(blend) <= 0:
             raise LinkError("Give the style layers weights above 0 (at least one).")
         arguments += ["--style-blend", ",".join(f"{w:.6g}" for w in blend)]
+    for number, mask in sorted((regions or {}).items()):
+        arguments += [contract.STYLE_REGION_FLAG, f"{number}={mask}"]
+    if strength_map is not None:
+        arguments += [contract.STRENGTH_MAP_FLAG, str(strength_map)]
     return arguments
 
 

@@ -28,6 +28,8 @@ PLUGIN_DIR = Path(__file__).resolve().parent
 RGB_FORMATS = {True: "R'G'B'A float", False: "R'G'B' float"}
 GRAY_FORMATS = {True: "Y'A float", False: "Y' float"}
 FLOAT_BYTES = 4
+# A channel's coverage, 0 to 1, as the engine reads a mask.
+MASK_FORMAT = "Y float"
 
 
 def _choice(*entries):
@@ -87,9 +89,11 @@ def _contract_arguments(section):
 # The dialog's sections, in order: what a first run needs on top, what few touch folded away.
 # Besides the plug-in's own arguments, each shows the contract's options of its section.
 DIALOG_SECTIONS = (
-    ("painting", "Painting", ("style-layer", "style-file", "style-weight", "style-layer-2",
-                              "style-weight-2", "style-layer-3", "style-weight-3")),
-    ("look", "Look", ("strength", *_contract_arguments("look"))),
+    ("painting", "Painting", ("style-layer", "style-file", "style-weight", "style-region",
+                              "style-layer-2", "style-weight-2", "style-region-2",
+                              "style-layer-3", "style-weight-3", "style-region-3")),
+    ("look", "Look", ("strength", "strength-map", "strength-from-layer-mask",
+                      *_contract_arguments("look"))),
     ("more", "More options", (*_contract_arguments("more"), "live-preview")),
 )  # fmt: skip
 
@@ -123,6 +127,18 @@ def _style_input(source, path):
     width, height = source.get_width(), source.get_height()
     pixels = _read_pixels(source, 0, 0, width, height, RGB_FORMATS[True])
     engine_link.write_npy(path, height, width, 4, pixels)
+    return path
+
+
+def _mask_input(drawable, area, path):
+    """A channel's (image coordinates) or a layer mask's (the layer's) grey values over the
+    processed area, written to ``path`` for the engine."""
+    x, y = area.x, area.y
+    if not isinstance(drawable, Gimp.LayerMask):
+        offset_x, offset_y = area.layer.get_offsets()[1:]
+        x, y = x + offset_x, y + offset_y
+    pixels = _read_pixels(drawable, x, y, area.width, area.height, MASK_FORMAT)
+    engine_link.write_npy(path, area.height, area.width, 1, pixels)
     return path
 
 
@@ -165,6 +181,11 @@ class NeuralStyle(Gimp.PlugIn):
             "style-weight", "Style _weight", "Share of the first style in a blend",
             0.0, 10.0, 1.0, flags,
         )  # fmt: skip
+        procedure.add_channel_argument(
+            "style-region", "Paints _where",
+            "A channel (a saved selection) where this painting paints; none: wherever no other "
+            "painting's channel does", True, flags,
+        )  # fmt: skip
         for number in (2, 3):
             procedure.add_layer_argument(
                 f"style-layer-{number}", f"Style layer {number} (optional)",
@@ -174,6 +195,20 @@ class NeuralStyle(Gimp.PlugIn):
                 f"style-weight-{number}", f"Style weight {number}",
                 f"Share of style {number} in the blend", 0.0, 10.0, 1.0, flags,
             )  # fmt: skip
+            procedure.add_channel_argument(
+                f"style-region-{number}", f"Style {number} paints where",
+                f"A channel where style {number} paints; none: wherever no other painting's "
+                "channel does", True, flags,
+            )  # fmt: skip
+        procedure.add_channel_argument(
+            "strength-map", "Strength _map",
+            "A channel: white paints at full strength, black keeps the layer as it is; none: "
+            "the same strength everywhere", True, flags,
+        )  # fmt: skip
+        procedure.add_boolean_argument(
+            "strength-from-layer-mask", "The layer's mask as strength map",
+            "The active layer's mask says how strongly to paint, place by place", False, flags,
+        )  # fmt: skip
         procedure.add_double_argument(
             "strength", "S_trength", "Style strength, 0 (subtle) to 100 (strong)",
             0.0, contract.MAX_STRENGTH, contract.DEFAULT_STRENGTH, flags,
@@ -224,11 +259,23 @@ class NeuralStyle(Gimp.PlugIn):
                 "Choose the painting: a style layer, or an image file of it (Painting from a "
                 "file).",
             )
-        styles = [(first_style, config.get_property("style-weight"))]
+        styles = [
+            (first_style, config.get_property("style-weight"), config.get_property("style-region"))
+        ]
         for number in (2, 3):
             extra = config.get_property(f"style-layer-{number}")
             if extra is not None:
-                styles.append((extra, config.get_property(f"style-weight-{number}")))
+                styles.append((extra, config.get_property(f"style-weight-{number}"),
+                               config.get_property(f"style-region-{number}")))  # fmt: skip
+        strength_map = config.get_property("strength-map")
+        if config.get_property("strength-from-layer-mask"):
+            strength_map = layer.get_mask()
+            if strength_map is None:
+                return _fail(
+                    procedure,
+                    "The layer has no mask to use as the strength map; add one (Layer > Mask) "
+                    "or choose a channel.",
+                )
         request = StyleRequest(
             strength=config.get_property("strength"),
             live_preview=config.get_property("live-preview"),
@@ -236,7 +283,7 @@ class NeuralStyle(Gimp.PlugIn):
         )
         try:
             preview = request.shows_preview(run_mode == Gimp.RunMode.INTERACTIVE)
-            return self.stylize(procedure, image, layer, styles, request, preview)
+            return self.stylize(procedure, image, layer, styles, request, preview, strength_map)
         except LinkError as error:
             return _fail(procedure, str(error))
         except OSError as error:  # a full or unwritable temporary folder, a vanished file
@@ -249,7 +296,7 @@ class NeuralStyle(Gimp.PlugIn):
                 f"Details are in {log}.",
             )
 
-    def stylize(self, procedure, image, layer, styles, request, with_preview):
+    def stylize(self, procedure, image, layer, styles, request, with_preview, strength_map):
         config = engine_link.load_config(PLUGIN_DIR)
         # With a selection only its bounding box (within the layer) is processed.
         if Gimp.Selection.is_empty(image):
@@ -271,12 +318,20 @@ class NeuralStyle(Gimp.PlugIn):
             engine_link.write_npy(content_path, height, width, channels, content_pixels)
             style_paths = [
                 _style_input(source, work / f"style{index + 1}.npy")
-                for index, (source, _weight) in enumerate(styles)
+                for index, (source, _weight, _region) in enumerate(styles)
             ]
+            regions = {
+                number: _mask_input(region, area, work / f"region{number}.npy")
+                for number, (_source, _weight, region) in enumerate(styles, start=1)
+                if region is not None
+            }
+            strength_path = None
+            if strength_map is not None:
+                strength_path = _mask_input(strength_map, area, work / "strength.npy")
             arguments = engine_link.engine_arguments(
                 request, content_path, style_paths, output_path, config.weights,
-                [weight for _layer, weight in styles],
-                work / "preview.npy" if with_preview else None,
+                [weight for _layer, weight, _region in styles],
+                work / "preview.npy" if with_preview else None, regions, strength_path,
             )  # fmt: skip
             if with_preview:
                 # Before the progress starts: GIMP's Cancel kills the plug-in, and must never
@@ -311,7 +366,7 @@ class NeuralStyle(Gimp.PlugIn):
                 "The image or its layer was closed while Neural Style was working; "
                 "nothing was changed."
             )
-        name = engine_link.result_layer_name([_style_name(source) for source, _w in styles])
+        name = engine_link.result_layer_name([_style_name(source) for source, _w, _r in styles])
         image.undo_group_start()
         try:
             area.new_layer(name, pixels, area.pixel_format)

@@ -1,0 +1,89 @@
+"""README's pictures of painting by regions, made by the engine at its defaults.
+
+    python tools/region_examples.py --images ../shared/images --out docs/images
+
+The masks are drawn here from the shared photos (the shared images themselves and anything
+derived from them stay out of the repository; only the engine's results are written):
+
+- ``regions_golden_gate.jpg``: the sky of golden_gate in The Starry Night, the rest (bridge,
+  water, hills) in The Scream. The sky is the bright, unsaturated part above the hills.
+- ``strength_amber.jpg``: amber's door kept as photographed (strength 0), its stone arch
+  painted with Udnie (strength 1). The door is the dark middle of the picture.
+
+Each mask is feathered, so the regions meet without a seam.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's engine
+
+SIZE = 384
+FEATHER_PX = 6
+# Above this share of the height the golden_gate photo shows only sky, hills below.
+HORIZON = 0.45
+
+
+def _grey(mask: np.ndarray) -> Image.Image:
+    image = Image.fromarray((mask * 255).astype(np.uint8))
+    return image.filter(ImageFilter.GaussianBlur(FEATHER_PX))
+
+
+def sky_mask(photo: Image.Image) -> Image.Image:
+    rgb = np.asarray(photo.convert("RGB"), np.float32) / 255
+    red, blue = rgb[..., 0], rgb[..., 2]
+    rows = np.arange(rgb.shape[0])[:, None] / rgb.shape[0]
+    bridge = (red > 1.4 * blue) & (red > 0.35)  # the towers' and cables' orange
+    return _grey((rows < HORIZON) & ~bridge)
+
+
+def door_mask(photo: Image.Image) -> Image.Image:
+    """1 where the photo is painted, 0 on the door: the dark middle part of the picture."""
+    grey = np.asarray(photo.convert("L"), np.float32) / 255
+    height, width = grey.shape
+    y, x = np.mgrid[0:height, 0:width]
+    middle = (x > 0.25 * width) & (x < 0.92 * width) & (y > 0.25 * height)
+    dark = Image.fromarray(((grey < 0.3) & middle).astype(np.uint8) * 255)
+    # closed: the door's carvings and light seams are door too
+    door = np.asarray(dark.filter(ImageFilter.MaxFilter(9)).filter(ImageFilter.MinFilter(9)))
+    return _grey(1 - door.astype(np.float32) / 255)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from styleengine.cli import main as engine
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/region-examples"))
+    args = parser.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    images = args.images
+    with Image.open(images / "golden_gate.jpg") as photo:
+        sky = sky_mask(photo)
+    sky.save(args.work / "sky.png")
+    with Image.open(images / "amber.jpg") as photo:
+        paint = door_mask(photo)
+    paint.save(args.work / "paint_stone.png")
+    runs = [
+        [images / "golden_gate.jpg", images / "starry_night.jpg", images / "the_scream.jpg",
+         "-o", args.out / "regions_golden_gate.jpg",
+         "--style-region", f"1={args.work / 'sky.png'}"],
+        [images / "amber.jpg", images / "udnie.jpg", "-o", args.out / "strength_amber.jpg",
+         "--strength-map", args.work / "paint_stone.png"],
+    ]  # fmt: skip
+    for run in runs:
+        code = engine(["stylize", *map(str, run), "--output-size", str(SIZE)])
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
