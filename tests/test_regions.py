@@ -1,5 +1,6 @@
 """Painting by regions (styleengine.regions): each style where its mask says, the photo kept
-where the strength map says, the same in tiles as in one piece, and clear refusals."""
+where the strength map says, and clear refusals (the tiled objective with masks:
+test_tiling.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,8 @@ from PIL import Image
 from styleengine.api import stylize_image_data, to_tensor
 from styleengine.errors import BadInputError
 from styleengine.images import from_array
-from styleengine.objective import StyleImage, StyleRegion
-from styleengine.optimization import Stylizer
 from styleengine.regions import RegionMasks, Regions
 from styleengine.settings import StyleSettings
-from styleengine.tiling import TiledObjective
 
 RED, BLUE = (0.9, 0.15, 0.1), (0.1, 0.2, 0.9)
 HEIGHT, WIDTH = 96, 192
@@ -80,36 +78,6 @@ def test_a_paintings_own_region_gives_the_style_of_that_part_only(setup):
         regions=regions,
     )  # fmt: skip
     assert result.rgb[..., 0].mean() - result.rgb[..., 2].mean() > 0.3
-
-
-@pytest.mark.parametrize("size", [(160, 208), (131, 197)], ids=["aligned", "odd"])
-def test_tiled_and_whole_image_objectives_agree_with_masks(hed_weights, size):
-    stylizer = Stylizer(hed_weights, torch.device("cpu"), torch.float32)
-    settings = StyleSettings()
-    content = to_tensor(make_content(*size))
-    noise = 0.1 * torch.randn(content.shape, generator=torch.Generator().manual_seed(0))
-    image = (content + noise).clamp(0, 1)
-    height, width = size
-    y, x = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
-    # A feathered diagonal edge: soft masks are weights, not only 0 and 1.
-    sky = ((x - y * 1.3 + 20) / 25).clamp(0, 1).float()[None, None]
-    regions = []
-    for seed, mask in ((1, sky), (2, 1 - sky)):
-        style = StyleImage(to_tensor(make_style(96, 96, seed=seed)))
-        targets = stylizer.style_targets([style], [1.0], max(size))
-        regions.append(StyleRegion(targets, mask, float(mask.mean())))
-    whole = stylizer.objective(content, regions, settings)
-    pixels = image.clone().requires_grad_(True)
-    terms = whole.terms(stylizer.features(pixels), pixels)
-    terms["total"].backward()
-
-    tiled = TiledObjective(stylizer.network, content, regions, settings, 48, torch.device("cpu"))
-    assert len(tiled.tiles) >= 12
-    _total, gradient, tiled_terms = tiled.loss_and_gradient(image)
-    for name in ("content", "style", "total"):
-        assert float(tiled_terms[name]) == pytest.approx(terms[name].item(), rel=1e-4), name
-    error = (gradient - pixels.grad).norm() / pixels.grad.norm()
-    assert error < 1e-4, float(error)
 
 
 def test_styles_without_a_mask_share_what_no_mask_covers():

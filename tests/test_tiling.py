@@ -8,7 +8,7 @@ from conftest import make_content, make_style
 
 from styleengine.api import to_tensor
 from styleengine.losses import TVLoss
-from styleengine.objective import StyleImage
+from styleengine.objective import StyleImage, StyleRegion
 from styleengine.optimization import Stylizer
 from styleengine.settings import StyleSettings
 from styleengine.tiling import TiledObjective, plan_tiles, tv_loss_and_gradient
@@ -41,19 +41,37 @@ def test_total_variation_in_bands_is_the_whole_images(band_rows):
     torch.testing.assert_close(gradient, pixels.grad)
 
 
+def _style(stylizer, size, masked):
+    """The style targets of the whole image, or of two regions meeting at a feathered
+    diagonal edge (soft masks are weights, not only 0 and 1)."""
+    if not masked:
+        style = StyleImage(to_tensor(make_style(96, 96)))
+        return stylizer.style_targets([style], [1.0], max(size))
+    height, width = size
+    y, x = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    sky = ((x - y * 1.3 + 20) / 25).clamp(0, 1).float()[None, None]
+    regions = []
+    for seed, mask in ((1, sky), (2, 1 - sky)):
+        style = StyleImage(to_tensor(make_style(96, 96, seed=seed)))
+        targets = stylizer.style_targets([style], [1.0], max(size))
+        regions.append(StyleRegion(targets, mask, float(mask.mean())))
+    return regions
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["whole", "regions"])
 @pytest.mark.parametrize("size", [(160, 208), (131, 197)], ids=["aligned", "odd"])
-def test_tiled_objective_and_gradient_equal_the_untiled_ones(stylizer, size):
+def test_tiled_objective_and_gradient_equal_the_untiled_ones(stylizer, size, masked):
     settings = StyleSettings()
     content = to_tensor(make_content(*size))
     image = content + 0.1 * torch.randn(content.shape, generator=torch.Generator().manual_seed(0))
     image = image.clamp(0, 1)
-    targets = stylizer.style_targets([StyleImage(to_tensor(make_style(96, 96)))], [1.0], max(size))
-    whole = stylizer.objective(content, targets, settings)
+    style = _style(stylizer, size, masked)
+    whole = stylizer.objective(content, style, settings)
     pixels = image.clone().requires_grad_(True)
     terms = whole.terms(stylizer.features(pixels), pixels)
     terms["total"].backward()
 
-    tiled = TiledObjective(stylizer.network, content, targets, settings, 48, torch.device("cpu"))
+    tiled = TiledObjective(stylizer.network, content, style, settings, 48, torch.device("cpu"))
     assert len(tiled.tiles) >= 12
     total, gradient, tiled_terms = tiled.loss_and_gradient(image)
     for name in ("content", "style", "tv", "total"):
