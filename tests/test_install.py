@@ -282,8 +282,10 @@ def _someone_elses_plugin(plugins: Path) -> Path:
     return theirs
 
 
-def _contents(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in folder.iterdir()}
+def _contents(folder: Path) -> dict[str, bytes | None]:
+    """Every entry by name, a file with its bytes (a folder such as the __pycache__ that
+    importing engine_link from the source leaves, by its name only)."""
+    return {p.name: p.read_bytes() if p.is_file() else None for p in folder.iterdir()}
 
 
 def test_never_writes_into_or_removes_another_plugin_of_the_same_name(tmp_path):
