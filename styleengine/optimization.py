@@ -223,7 +223,10 @@ class Stylizer:
         photo = content
         if settings.palette > 0:
             palettes = [(style.rgb, style.alpha) for style in styles]
-            content = toward_palette(content, palettes, blend, settings.palette)
+            if regions is None or regions.plain:
+                content = toward_palette(content, palettes, blend, settings.palette)
+            else:
+                content = regions.toward_palettes(content, palettes, blend, settings.palette)
         image: torch.Tensor | None = None
         try:
             for scale_index, (scale_size, iterations) in enumerate(

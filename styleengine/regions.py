@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .canvas import pad_to_canvas, resize
+from .color import toward_palette
 from .errors import BadInputError
 from .images import ImageData
 
@@ -116,6 +117,30 @@ class Regions:
         assert group.mask is not None
         mask = resize(group.mask, size)
         return pad_to_canvas(mask) if canvas else mask
+
+    def toward_palettes(
+        self,
+        content: torch.Tensor,
+        palettes: list[tuple[torch.Tensor, torch.Tensor | None]],
+        blend: list[float],
+        share: float,
+    ) -> torch.Tensor:
+        """``content`` recoloured region by region toward its own paintings' palette (the
+        sky toward the sky's painting), by the masks; what no region covers keeps the
+        photo's colours."""
+        change = torch.zeros_like(content)
+        cover = torch.zeros(1, 1, *content.shape[-2:])
+        for group in self.groups(blend):
+            chosen = [palettes[i] for i in group.styles]
+            toned = toward_palette(content, chosen, group.blend, share)
+            mask = (
+                torch.ones_like(cover)
+                if group.mask is None
+                else resize(group.mask, content.shape[-2:])
+            )
+            change += mask * (toned - content)
+            cover += mask
+        return (content + change / cover.clamp_min(1.0)).clamp(0, 1)
 
     def keep_photo(self, result: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
         """``result`` mixed with ``photo`` (both at the output size) by the strength map."""

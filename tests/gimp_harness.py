@@ -256,6 +256,16 @@ def make_pair(width=96, height=64, base=Gimp.ImageBaseType.RGB):
     style = new_layer(style_image, "Waves", 64, 64, style_pixel, Gimp.ImageType.RGBA_IMAGE, "R'G'B'A float", 4)
     return image, content, style
 
+def add_channel(image, name, inside):
+    # A channel (a saved selection) of the image: white where inside(x, y).
+    width, height = image.get_width(), image.get_height()
+    channel = Gimp.Channel.new(image, name, width, height, 50.0, Gegl.Color.new("black"))
+    image.insert_channel(channel, None, 0)
+    data = float_pixels(width, height, lambda x, y: (1.0 if inside(x, y) else 0.0,))
+    channel.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), "Y float", data)
+    channel.get_buffer().flush()
+    return channel
+
 def neural_style(image, layer, style, **arguments):
     procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
     config = procedure.create_config()

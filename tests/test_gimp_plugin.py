@@ -140,16 +140,9 @@ red = new_layer(paintings, "Red", 64, 64, stripes((0.9, 0.15, 0.1, 1.0), False),
                 Gimp.ImageType.RGBA_IMAGE, "R'G'B'A float", 4)
 blue = new_layer(paintings, "Blue", 64, 64, stripes((0.1, 0.2, 0.9, 1.0), True),
                  Gimp.ImageType.RGBA_IMAGE, "R'G'B'A float", 4)
-width, height = image.get_width(), image.get_height()
 middle = 7 + 48  # the photo's layer starts at x = 7 and is 96 wide
-channels = []
-for name, inside in (("Left", lambda x: x < middle), ("Right", lambda x: x >= middle)):
-    channel = Gimp.Channel.new(image, name, width, height, 50.0, Gegl.Color.new("black"))
-    image.insert_channel(channel, None, 0)
-    data = float_pixels(width, height, lambda x, y: (1.0 if inside(x) else 0.0,))
-    channel.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), "Y float", data)
-    channel.get_buffer().flush()
-    channels.append(channel)
+channels = [add_channel(image, "Left", lambda x, y: x < middle),
+            add_channel(image, "Right", lambda x, y: x >= middle)]
 before = len(image.get_layers())
 status = neural_style(image, content, red, iterations=40, **{{"style-layer-2": blue,
                       "style-region": channels[0], "style-region-2": channels[1]}})
@@ -504,6 +497,13 @@ config = procedure.create_config()
 config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
 config.set_property("image", image)
 config.set_core_object_array("drawables", [content])
+# Two paintings by regions, as a user sets them up: the screenshot is the README's.
+second = style.copy()
+style.get_image().insert_layer(second, None, 0)
+second.set_name("Stripes")
+config.set_property("style-region", add_channel(image, "Sky", lambda x, y: y < 100))
+config.set_property("style-layer-2", second)
+config.set_property("style-region-2", add_channel(image, "Town", lambda x, y: y >= 100))
 result = procedure.run(config)
 report(status=result.index(0).value_nick, layers=len(image.get_layers()))
 open("{done}", "w").write("done")

@@ -139,3 +139,16 @@ def test_the_command_line_paints_by_regions_and_says_what_is_wrong_in_one_line(
         assert refused.returncode == 2, (arguments, refused.stderr)
         lines = refused.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0] and "Traceback" not in refused.stderr
+
+
+def test_each_region_takes_its_own_paintings_palette_and_the_rest_keeps_the_photos():
+    photo = torch.full((1, 3, 8, 16), 0.5)
+    red = (torch.tensor(RED)[None, :, None, None] * torch.ones(1, 3, 4, 4), None)
+    blue = (torch.tensor(BLUE)[None, :, None, None] * torch.ones(1, 3, 4, 4), None)
+    left = torch.zeros(1, 1, 8, 16)
+    left[..., :8] = 1
+    toned = Regions([left, None]).toward_palettes(photo, [red, blue], [1.0, 1.0], 1.0)
+    assert toned[0, 0, :, :8].mean() > toned[0, 2, :, :8].mean() + 0.5
+    assert toned[0, 2, :, 8:].mean() > toned[0, 0, :, 8:].mean() + 0.5
+    only_left = Regions([left]).toward_palettes(photo, [red], [1.0], 1.0)
+    assert torch.equal(only_left[..., 8:], photo[..., 8:])

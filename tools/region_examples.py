@@ -11,6 +11,11 @@ derived from them stay out of the repository; only the engine's results are writ
   painted with Udnie (strength 1). The door is the dark middle of the picture.
 
 Each mask is feathered, so the regions meet without a seam.
+
+With ``--large MEGAPIXELS`` it paints the golden_gate sky example enlarged to that size
+instead, through the detail pass, and prints the seam measure (BENCHMARKS.md): the mean
+luminance gradient across the detail pass's tile borders over the mean everywhere (1: the
+borders look like anywhere else).
 """
 
 from __future__ import annotations
@@ -55,6 +60,39 @@ def door_mask(photo: Image.Image) -> Image.Image:
     return _grey(1 - door.astype(np.float32) / 255)
 
 
+def seam_ratio(result: Path, tile_side: int) -> float:
+    """Mean luminance gradient across tile borders over the mean gradient everywhere."""
+    with Image.open(result) as image:
+        grey = np.asarray(image.convert("L"), np.float32)
+    across_columns = np.abs(np.diff(grey, axis=1))  # [:, x - 1] is between x - 1 and x
+    across_rows = np.abs(np.diff(grey, axis=0))
+    columns = np.arange(tile_side, grey.shape[1], tile_side) - 1
+    rows = np.arange(tile_side, grey.shape[0], tile_side) - 1
+    borders = np.concatenate([across_columns[:, columns].ravel(), across_rows[rows].ravel()])
+    everywhere = np.concatenate([across_columns.ravel(), across_rows.ravel()])
+    return float(borders.mean() / everywhere.mean())
+
+
+def large_run(args: argparse.Namespace, engine) -> int:
+    from styleengine.planning import DETAIL_TILE_SIDE
+
+    with Image.open(args.images / "golden_gate.jpg") as photo:
+        factor = (args.large * 1e6 / (photo.width * photo.height)) ** 0.5
+        size = (round(photo.width * factor), round(photo.height * factor))
+        large = args.work / f"golden_gate_{size[0]}x{size[1]}.png"
+        photo.convert("RGB").resize(size, Image.Resampling.LANCZOS).save(large)
+    result = args.work / "regions_large.png"
+    code = engine([
+        "stylize", str(large), str(args.images / "starry_night.jpg"),
+        str(args.images / "the_scream.jpg"), "-o", str(result),
+        "--style-region", f"1={args.work / 'sky.png'}", "--detail", "on",
+        "--detail-iterations", "2", "--working-size", "640",
+    ])  # fmt: skip
+    if code == 0:
+        print(f"seams: {seam_ratio(result, DETAIL_TILE_SIDE):.4f} at {size[0]}x{size[1]}")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     from styleengine.cli import main as engine
 
@@ -62,12 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/region-examples"))
+    parser.add_argument("--large", type=float, default=0, help="megapixels of a large run")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     images = args.images
     with Image.open(images / "golden_gate.jpg") as photo:
         sky = sky_mask(photo)
     sky.save(args.work / "sky.png")
+    if args.large:
+        return large_run(args, engine)
     with Image.open(images / "amber.jpg") as photo:
         paint = door_mask(photo)
     paint.save(args.work / "paint_stone.png")
