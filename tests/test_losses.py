@@ -74,3 +74,16 @@ def test_gram_gradient_matches_autograd_of_the_plain_product():
     flat = features[0].reshape(6, -1)
     ((flat @ flat.T / flat.shape[1]) * weights).sum().backward()
     torch.testing.assert_close(ours, features.grad)
+
+
+def test_a_regions_gram_gradient_matches_autograd_of_the_weighted_product():
+    features = _features(12, (1, 6, 5, 4)).double().requires_grad_(True)
+    mask = torch.from_numpy(np.random.default_rng(13).random((1, 1, 5, 4)))
+    slope = torch.from_numpy(np.random.default_rng(14).random((6, 6)))
+    (gram_matrix(features, mask).double() * slope).sum().backward()
+    ours = features.grad.clone()
+    features.grad = None
+    flat = features[0].reshape(6, -1)
+    weights = mask.reshape(1, -1)
+    ((flat @ (flat * weights).T / weights.sum()) * slope).sum().backward()
+    torch.testing.assert_close(ours, features.grad)
