@@ -86,28 +86,29 @@ def _contract_arguments(section):
     return tuple(option.argument for option in contract.dialog_options(section))
 
 
-# The dialog's sections, in order: what a first run needs on top, what few touch folded away.
-# Besides the plug-in's own arguments, each shows the contract's options of its section.
+# The dialog's sections, in order: what a first run needs in frames on top, what few touch
+# in expanders, folded away (a dialog that fits a laptop's screen). Besides the plug-in's own
+# arguments, each shows the contract's options of its section.
 DIALOG_SECTIONS = (
-    ("painting", "Painting", ("style-layer", "style-file", "style-weight", "style-region",
-                              "style-layer-2", "style-weight-2", "style-region-2",
-                              "style-layer-3", "style-weight-3", "style-region-3")),
-    ("look", "Look", ("strength", "strength-map", "strength-from-layer-mask",
-                      *_contract_arguments("look"))),
-    ("more", "More options", (*_contract_arguments("more"), "live-preview")),
+    ("painting", "Painting", False, ("style-layer", "style-file", "style-region")),
+    ("paintings", "More paintings, blended or by regions", True,
+     ("style-weight", "style-layer-2", "style-weight-2", "style-region-2", "style-layer-3",
+      "style-weight-3", "style-region-3")),
+    ("look", "Look", False, ("strength", "strength-map", "strength-from-layer-mask",
+                             *_contract_arguments("look"))),
+    ("more", "More options", True, (*_contract_arguments("more"), "live-preview")),
 )  # fmt: skip
 
 
 def _fill_dialog(dialog):
-    """Frames for the painting(s) and the look, an expander (closed) for the rest."""
+    """Frames for the painting and the look, expanders (closed) for the rest."""
     # Strength is the one control most runs change: a slider, read at a glance.
     dialog.get_scale_entry("strength", 1.0)
     sections = []
-    for index, (key, title, arguments) in enumerate(DIALOG_SECTIONS):
+    for key, title, folded, arguments in DIALOG_SECTIONS:
         dialog.fill_box(f"{key}-box", list(arguments))
         dialog.get_label(f"{key}-title", title, False, False)
-        last = index == len(DIALOG_SECTIONS) - 1
-        container = dialog.fill_expander if last else dialog.fill_frame
+        container = dialog.fill_expander if folded else dialog.fill_frame
         container(f"{key}-section", f"{key}-title", False, f"{key}-box")
         sections.append(f"{key}-section")
     dialog.fill(sections)
