@@ -25,6 +25,8 @@ from gimp_harness import Gimp, default_root, ensure_root  # noqa: E402
 from region_examples import sky_mask  # noqa: E402
 
 SIZE = 384
+# GIMP's window on the 1280x900 screen of the harness's Xvfb
+WINDOW = (0, 0, 853, 605)
 
 BATCH = """
 from gi.repository import Gio
@@ -51,7 +53,6 @@ open("{done}", "w").write("done")
 """
 
 DRIVER = """
-window=$(wait_for_window 'golden_gate' 300) || exit 1
 wait_for_file '{done}' 900 || exit 1
 sleep 3
 import -window root '{shot}'
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     if not shot.is_file():
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.open(shot).save(args.out)
+    with Image.open(shot) as screen:
+        screen.crop(WINDOW).save(args.out)
     print(f"screenshot: {args.out}")
     return 0
 
