@@ -91,8 +91,10 @@ def large_run(args: argparse.Namespace, engine) -> int:
     if code == 0:
         # The photo's own edges may lie on those lines: its ratio there is the yardstick.
         ours, photos = seam_ratio(result, DETAIL_TILE_SIDE), seam_ratio(large, DETAIL_TILE_SIDE)
-        print(f"seams: {ours:.4f} at {size[0]}x{size[1]}; the photo's on the same lines "
-              f"{photos:.4f}; relative {ours / photos:.3f}")
+        print(
+            f"seams: {ours:.4f} at {size[0]}x{size[1]}; the photo's on the same lines "
+            f"{photos:.4f}; relative {ours / photos:.3f}"
+        )
     return code
 
 
