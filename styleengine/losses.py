@@ -36,48 +36,35 @@ def gram_matrix(features: torch.Tensor, weights: torch.Tensor | None = None) -> 
     # The product runs in the features' dtype; bfloat16 matrix products accumulate in float32
     # and only the result is rounded, which is then carried on in float32.
     if weights is None:
-        return _Gram.apply(flat)
+        return _Gram.apply(flat, None)
     flat_weights = weights.permute(0, 2, 3, 1).reshape(height * width, 1).float()
     total = flat_weights.sum().clamp_min(1.0)
-    return _WeightedGram.apply(flat, flat_weights.to(flat.dtype)) * (flat.shape[0] / total)
+    return _Gram.apply(flat, flat_weights.to(flat.dtype)) * (flat.shape[0] / total)
 
 
 class _Gram(torch.autograd.Function):
-    """F^T F / N with a backward of one product, F (dG + dG^T) / N.
+    """F^T diag(w) F / N (w: one weight a position, or none) with a backward of one
+    product, w F (dG + dG^T) / N, that keeps only F (a view of the features) and w.
 
     Autograd's own backward of ``flat.T @ flat`` makes two products, one per operand, and
     adds two position-sized gradients: on a CPU that was a fifth of an iteration's time.
+    With weights it also kept a weighted copy of every layer's features, and a picture of
+    two regions took twice the time and a third more memory of one without.
     """
 
     @staticmethod
-    def forward(ctx, flat: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(flat)
-        return (flat.T @ flat).float() / flat.shape[0]
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        (flat,) = ctx.saved_tensors
-        symmetric = ((grad + grad.T) / flat.shape[0]).to(flat.dtype)
-        return flat @ symmetric
-
-
-class _WeightedGram(torch.autograd.Function):
-    """F^T diag(w) F / N with a backward of one product, w F (dG + dG^T) / N, that keeps
-    only F (a view of the features) and w: autograd's own backward of F^T (w F) makes two
-    products and keeps the weighted copy of every layer's features, and a picture of two
-    regions took twice the time and a third more memory of one without."""
-
-    @staticmethod
-    def forward(ctx, flat: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, flat: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
         ctx.save_for_backward(flat, weights)
-        scaled = flat * weights.sqrt()  # (sqrt(w) F)^T (sqrt(w) F) = F^T diag(w) F
+        # (sqrt(w) F)^T (sqrt(w) F) = F^T diag(w) F
+        scaled = flat if weights is None else flat * weights.sqrt()
         return (scaled.T @ scaled).float() / flat.shape[0]
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         flat, weights = ctx.saved_tensors
         symmetric = ((grad + grad.T) / flat.shape[0]).to(flat.dtype)
-        return (flat @ symmetric) * weights, None
+        gradient = flat @ symmetric
+        return (gradient if weights is None else gradient * weights), None
 
 
 # The formula of each term, written once: the whole-image objective (the modules below), the
