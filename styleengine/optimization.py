@@ -31,7 +31,7 @@ from .planning import (
     make_plan,
     out_of_memory_during_run,
 )
-from .regions import Regions
+from .regions import RegionGroup, Regions, toward_palettes
 from .run_progress import ProgressCallback, RunProgress
 from .settings import (
     DEFAULT_CONTENT_LAYERS,
@@ -170,23 +170,23 @@ class Stylizer:
         self,
         styles: list[StyleImage],
         blend: list[float],
-        regions: Regions | None,
+        groups: list[RegionGroup] | None,
         size: tuple[int, int],
         longest: float,
         tile_side: int | None = None,
     ) -> dict[str, torch.Tensor] | list[StyleRegion]:
-        """The style targets of a picture of ``size``: blended over the whole picture, or
-        per region with its mask (on the network's canvas, except for the tiled detail pass,
-        which ``tile_side`` asks for)."""
-        if regions is None or regions.plain:
+        """The style targets of a picture of ``size``: blended over the whole picture (no
+        ``groups``), or per region with its mask (on the network's canvas, except for the
+        tiled detail pass, which ``tile_side`` asks for)."""
+        if groups is None:
             return self.style_targets(styles, blend, longest, tile_side)
         found = []
-        for group in regions.groups(blend):
+        for group in groups:
             chosen = [styles[i] for i in group.styles]
             targets = self.style_targets(chosen, group.blend, longest, tile_side)
             mask = None
             if group.mask is not None:
-                mask = regions.mask_at(group, size, canvas=tile_side is None)
+                mask = group.mask_at(size, canvas=tile_side is None)
             found.append(StyleRegion(targets, mask, group.share))
         return found
 
@@ -220,13 +220,15 @@ class Stylizer:
         generator = torch.Generator().manual_seed(settings.seed)
         blend = settings.blend_weights(len(styles))
         run = RunProgress(settings, callback, plan)
+        # The regions' masks at the content's size, made once for the whole run.
+        groups = None if regions is None or regions.plain else regions.groups(blend)
         photo = content
         if settings.palette > 0:
             palettes = [(style.rgb, style.alpha) for style in styles]
-            if regions is None or regions.plain:
+            if groups is None:
                 content = toward_palette(content, palettes, blend, settings.palette)
             else:
-                content = regions.toward_palettes(content, palettes, blend, settings.palette)
+                content = toward_palettes(content, palettes, groups, settings.palette)
         image: torch.Tensor | None = None
         try:
             for scale_index, (scale_size, iterations) in enumerate(
@@ -238,7 +240,7 @@ class Stylizer:
                 else:
                     image = start_of_finer_scale(image, content, scale_size, settings.rescale)
                 longest = max(scale_size) * settings.style_scale
-                targets = self.style_regions(styles, blend, regions, scale_size, longest)
+                targets = self.style_regions(styles, blend, groups, scale_size, longest)
                 image = self._optimize_scale(
                     image, content_scaled, targets, iterations, run, scale_index
                 )
@@ -251,7 +253,7 @@ class Stylizer:
             else:
                 longest = max(plan.output_size) * settings.style_scale
                 targets = self.style_regions(
-                    styles, blend, regions, plan.output_size, longest, plan.detail.tile_side
+                    styles, blend, groups, plan.output_size, longest, plan.detail.tile_side
                 )
                 result = detail_pass(
                     self.network, self.device, image, content, targets, settings, plan, run

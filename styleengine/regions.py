@@ -76,6 +76,12 @@ class RegionGroup:
     mask: torch.Tensor | None
     share: float = 1.0
 
+    def mask_at(self, size: tuple[int, int], canvas: bool) -> torch.Tensor:
+        """The mask at ``size``, padded as the image is on the network's canvas."""
+        assert self.mask is not None
+        mask = resize(self.mask, size)
+        return pad_to_canvas(mask) if canvas else mask
+
 
 @dataclass
 class Regions:
@@ -112,39 +118,31 @@ class Regions:
             groups.append(RegionGroup(styles, [w / total for w in weights], mask, share))
         return groups
 
-    def mask_at(self, group: RegionGroup, size: tuple[int, int], canvas: bool) -> torch.Tensor:
-        """A group's mask at ``size``, padded as the image is on the network's canvas."""
-        assert group.mask is not None
-        mask = resize(group.mask, size)
-        return pad_to_canvas(mask) if canvas else mask
-
-    def toward_palettes(
-        self,
-        content: torch.Tensor,
-        palettes: list[tuple[torch.Tensor, torch.Tensor | None]],
-        blend: list[float],
-        share: float,
-    ) -> torch.Tensor:
-        """``content`` recoloured region by region toward its own paintings' palette (the
-        sky toward the sky's painting), by the masks; what no region covers keeps the
-        photo's colours."""
-        change = torch.zeros_like(content)
-        cover = torch.zeros(1, 1, *content.shape[-2:])
-        for group in self.groups(blend):
-            chosen = [palettes[i] for i in group.styles]
-            toned = toward_palette(content, chosen, group.blend, share)
-            mask = (
-                torch.ones_like(cover)
-                if group.mask is None
-                else resize(group.mask, content.shape[-2:])
-            )
-            change += mask * (toned - content)
-            cover += mask
-        return (content + change / cover.clamp_min(1.0)).clamp(0, 1)
-
     def keep_photo(self, result: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
         """``result`` mixed with ``photo`` (both at the output size) by the strength map."""
         if self.strength is None:
             return result
         strength = resize(self.strength, tuple(result.shape[-2:]))
         return photo + strength * (result - photo)
+
+
+def toward_palettes(
+    content: torch.Tensor,
+    palettes: list[tuple[torch.Tensor, torch.Tensor | None]],
+    groups: list[RegionGroup],
+    share: float,
+) -> torch.Tensor:
+    """``content`` recoloured region by region toward its own paintings' palette (the sky
+    toward the sky's painting), by the masks; what no region covers keeps the photo's
+    colours."""
+    change = torch.zeros_like(content)
+    cover = torch.zeros(1, 1, *content.shape[-2:])
+    for group in groups:
+        chosen = [palettes[i] for i in group.styles]
+        toned = toward_palette(content, chosen, group.blend, share)
+        mask = (
+            torch.ones_like(cover) if group.mask is None else resize(group.mask, content.shape[-2:])
+        )
+        change += mask * (toned - content)
+        cover += mask
+    return (content + change / cover.clamp_min(1.0)).clamp(0, 1)

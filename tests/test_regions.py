@@ -13,7 +13,7 @@ from PIL import Image
 from styleengine.api import stylize_image_data, to_tensor
 from styleengine.errors import BadInputError
 from styleengine.images import from_array
-from styleengine.regions import RegionMasks, Regions
+from styleengine.regions import RegionMasks, Regions, toward_palettes
 from styleengine.settings import StyleSettings
 
 RED, BLUE = (0.9, 0.15, 0.1), (0.1, 0.2, 0.9)
@@ -147,8 +147,9 @@ def test_each_region_takes_its_own_paintings_palette_and_the_rest_keeps_the_phot
     blue = (torch.tensor(BLUE)[None, :, None, None] * torch.ones(1, 3, 4, 4), None)
     left = torch.zeros(1, 1, 8, 16)
     left[..., :8] = 1
-    toned = Regions([left, None]).toward_palettes(photo, [red, blue], [1.0, 1.0], 1.0)
+    groups = Regions([left, None]).groups([1.0, 1.0])
+    toned = toward_palettes(photo, [red, blue], groups, 1.0)
     assert toned[0, 0, :, :8].mean() > toned[0, 2, :, :8].mean() + 0.5
     assert toned[0, 2, :, 8:].mean() > toned[0, 0, :, 8:].mean() + 0.5
-    only_left = Regions([left]).toward_palettes(photo, [red], [1.0], 1.0)
+    only_left = toward_palettes(photo, [red], Regions([left]).groups([1.0]), 1.0)
     assert torch.equal(only_left[..., 8:], photo[..., 8:])
