@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -104,9 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/region-examples"))
+    parser.add_argument(
+        "--work", type=Path, default=None,
+        help="folder for the masks and the large run (default: a new private temporary one)",
+    )  # fmt: skip
     parser.add_argument("--large", type=float, default=0, help="megapixels of a large run")
     args = parser.parse_args(argv)
+    # Never a fixed name in the shared /tmp: another user could have put a link there.
+    args.work = args.work or Path(tempfile.mkdtemp(prefix="region-examples-"))
     args.work.mkdir(parents=True, exist_ok=True)
     images = args.images
     with Image.open(images / "golden_gate.jpg") as photo:
