@@ -181,6 +181,38 @@ def _bomb(kind: str) -> Callable[[Path], list[str]]:
     return prepare
 
 
+def _mask(folder: Path, height: int, width: int, value: float = 1.0) -> Path:
+    path = folder / f"mask_{height}x{width}_{value:g}.png"
+    Image.fromarray(np.full((height, width), round(value * 255), np.uint8)).save(path)
+    return path
+
+
+def _region(kind: str) -> Callable[[Path], list[str]]:
+    """Painting by regions with a mask a user may well give: -o naming the mask, a mask that
+    declares a huge image, one made for another picture, a strength map all black."""
+
+    def prepare(folder: Path) -> list[str]:
+        content, style = _pair(folder)
+        output = str(folder / "out.png")
+        if kind == "output":
+            mask = _mask(folder, 48, 64)
+            return [content, style, "-o", str(mask), "--style-region", f"1={mask}"]
+        if kind == "bomb":
+            return [content, style, "-o", output,
+                    "--style-region", f"1={_png_header_only(folder, 30000, 30000, 8)}"]  # fmt: skip
+        if kind == "aspect":
+            return [content, style, "-o", output, "--style-region", f"1={_mask(folder, 64, 64)}"]
+        return [content, style, "-o", output, "--strength-map", str(_mask(folder, 48, 64, 0.0))]
+
+    return prepare
+
+
+def _photo_kept(folder: Path) -> None:
+    with Image.open(folder / "out.png") as result, Image.open(folder / "content.png") as photo:
+        difference = np.abs(np.asarray(result, np.float32) - np.asarray(photo, np.float32))
+    assert difference.max() <= 1, difference.max()  # strength 0 everywhere: the photo
+
+
 def _tiff_declaring(folder: Path, width: int, height: int) -> Path:
     """A small tiled TIFF whose tags are then made to declare width x height."""
     import struct
@@ -253,6 +285,13 @@ CASES = [
          "entirely transparent"),
     Case("negative detail iterations", _setting("--detail-iterations", "-1"),
          ErrorKind.BAD_INPUT, "Detail iterations (--detail-iterations)"),
+    Case("output equal to a region's mask", _region("output"), ErrorKind.BAD_INPUT,
+         "is one of the input images"),
+    Case("region mask declaring 30000x30000", _region("bomb"), ErrorKind.BAD_INPUT,
+         "megapixels"),
+    Case("region mask of another aspect", _region("aspect"), ErrorKind.BAD_INPUT,
+         "another shape"),
+    Case("strength map all black", _region("black"), None, check=_photo_kept),
 ]  # fmt: skip
 
 
