@@ -212,13 +212,14 @@ def run(command: list, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def python_works(python: Path, code: str = "import sys") -> bool:
+def python_works(python: Path, code: str = "import sys", isolated: bool = False) -> bool:
+    """Whether ``code`` runs in ``python``; ``isolated``: without the current folder (the
+    repository's own ``styleengine`` there) or PYTHONPATH on its path."""
     if not python.exists():
         return False
+    command = [str(python), *(["-I"] if isolated else []), "-c", code]
     try:
-        done = subprocess.run(
-            [str(python), "-c", code], capture_output=True, timeout=300, stdin=subprocess.DEVNULL
-        )
+        done = subprocess.run(command, capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
@@ -440,7 +441,12 @@ def ensure_engine(venv: Path, dev: bool) -> None:
     """The engine package (editable with --dev, with the test tools)."""
     state = EnvState(venv)
     wanted = {"source": "editable" if dev else source_fingerprint(), "dev": dev, "repo": str(REPO)}
-    if state.get("engine") == wanted and python_works(venv_python(venv), "import styleengine"):
+    # An editable engine must be this checkout's: a pip run by hand since may have pointed the
+    # environment at another one (which a GIMP run then cannot even see).
+    check = "import styleengine"
+    if dev:
+        check += f"; assert styleengine.__file__.startswith({str(REPO / 'styleengine')!r})"
+    if state.get("engine") == wanted and python_works(venv_python(venv), check, isolated=True):
         return
     say("Installing the engine" + (" (editable, with test tools)" if dev else ""))
     target = f"{REPO}[dev]" if dev else str(REPO)
