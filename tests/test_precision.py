@@ -52,12 +52,17 @@ MEASURED_BALANCE = {
 }
 
 
+def _stylizer(weights, device, dtype, settings) -> Stylizer:
+    """A Stylizer built for the layers ``settings`` name (not the defaults')."""
+    return Stylizer(weights, device, dtype, settings.content_layers, tuple(settings.style_layers))
+
+
 def _pair(size: int):
     return to_tensor(make_content(size, size)), [StyleImage(to_tensor(make_style(size, size)))]
 
 
 def _loss_and_gradient(weights, device, dtype, image, content, styles, settings):
-    stylizer = Stylizer(weights, device, dtype)
+    stylizer = _stylizer(weights, device, dtype, settings)
     objective = stylizer.objective(
         content, stylizer.style_targets(styles, [1.0], max(image.shape[-2:])), settings
     )
@@ -69,9 +74,13 @@ def _loss_and_gradient(weights, device, dtype, image, content, styles, settings)
 
 def _final_terms(weights, device, dtype, content, styles, settings) -> dict[str, float]:
     seen = []
-    result = Stylizer(weights, device, dtype).run(content, styles, settings, callback=seen.append)
+    result = _stylizer(weights, device, dtype, settings).run(
+        content, styles, settings, callback=seen.append
+    )
     assert all(math.isfinite(v) for p in seen for v in p.losses.values()), dtype
-    return Stylizer(weights, device, torch.float32).evaluate(result, content, styles, settings)
+    return _stylizer(weights, device, torch.float32, settings).evaluate(
+        result, content, styles, settings
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -79,7 +88,7 @@ def test_bf16_evaluation_matches_fp32(hed_weights, device):
     device = torch.device(device)
     content, styles = _pair(96)
     settings = StyleSettings(iterations=15, scales=1, **MEASURED_BALANCE)
-    image = Stylizer(hed_weights, device, torch.float32).run(content, styles, settings)
+    image = _stylizer(hed_weights, device, torch.float32, settings).run(content, styles, settings)
     exact, exact_grad = _loss_and_gradient(
         hed_weights, device, torch.float32, image, content, styles, settings
     )
