@@ -16,24 +16,17 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
+from styleengine.api import to_tensor
 from styleengine.color import toward_palette
+from styleengine.images import read_image
 from stylelab import SHARED_IMAGES
 from stylelab.quality import EmbeddingJudge, structure_kept
 
-# The longest side the painting's palette is read at (as the engine reads it at 384 px).
-PALETTE_SIDE = 384
 
-
-def load(path: Path, longest: int | None = None) -> torch.Tensor:
-    image = Image.open(path).convert("RGB")
-    if longest:
-        scale = longest / max(image.size)
-        image = image.resize(
-            (round(image.width * scale), round(image.height * scale)), Image.LANCZOS
-        )
-    return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255
+def load(path: Path) -> torch.Tensor:
+    """An image as compare reads it: the engine's reader, at its own size."""
+    return to_tensor(read_image(path).rgb)
 
 
 def box_blur(image: torch.Tensor) -> torch.Tensor:
@@ -41,7 +34,7 @@ def box_blur(image: torch.Tensor) -> torch.Tensor:
 
 
 def changes(painting: Path) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    palette = [(load(painting, PALETTE_SIDE), None)]
+    palette = [(load(painting), None)]
     generator = torch.Generator().manual_seed(0)
     return {
         "as it is": lambda r: r,
@@ -63,9 +56,8 @@ def main() -> None:
     for result_path in sorted((args.out / "results").glob("*.png")):
         content_name, style_name = result_path.stem.split("+")
         result = load(result_path)
-        content = F.interpolate(
-            load(args.images / f"{content_name}.jpg"), size=result.shape[-2:], mode="area"
-        )
+        # Both measures take the photo at its own size, as compare gives it to them.
+        content = load(args.images / f"{content_name}.jpg")
         painting = args.images / f"{style_name}.jpg"
         style = load(painting)
         for name, change in changes(painting).items():
