@@ -19,9 +19,9 @@ from .network import check_layer_names
 # picture takes more of the painting, as an independent judge sees it, than led by the deep
 # layers, which in that time only emboss the photo with creases. relu1_2 adds the texture of
 # the paint at the scale of a few pixels (crisp stroke edges, not a soft sheen): more of the
-# painting for the judge at almost no cost to the layout, which lives at coarser scales, and
-# at almost no cost in time, as the network computes relu1_2 on its way to relu2_1 anyway
-# (QUALITY.md, 2026-11-30).
+# painting for the judge at little cost to the layout, which lives at coarser scales. The
+# network computes relu1_2 on its way to relu2_1 anyway; its Gram matrix at the full size
+# still makes an iteration 5% slower on a CPU (QUALITY.md, 2026-11-30).
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 DEFAULT_STYLE_LAYERS = {
     "relu1_1": 2.0,
