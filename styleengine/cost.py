@@ -51,14 +51,22 @@ IterationAt = Callable[[int], Callable[[], torch.Tensor]]
 
 
 def machine_for(
-    device: torch.device, dtype: torch.dtype, iteration_at: IterationAt | None = None
+    device: torch.device,
+    dtype: torch.dtype,
+    iteration_at: IterationAt | None = None,
+    layers: tuple[str, ...] = (),
 ) -> Machine:
     """This device as a plan sees it: its free memory and, with ``iteration_at``, its speed
-    (measured on the first run on this machine and remembered); without, unmeasured."""
+    (measured on the first run on this machine and remembered); without, unmeasured.
+
+    The speed is remembered for the network's ``layers``: they decide how deep it runs and
+    which Gram matrices an iteration makes (relu5_1 against relu4_2 is 14%, relu1_2's Gram
+    at the full size 5%, QUALITY.md), so a timing of other layers would mislead the plan."""
     fixed, per_megapixel = 0.0, UNMEASURED_SPEED
     if iteration_at is not None:
+        what = ("iteration seconds", describe_device(device), str(dtype), ",".join(layers))
         fixed, per_megapixel = remembered(
-            machine_key("iteration seconds", describe_device(device), str(dtype)),
+            machine_key(*what),
             lambda: list(_measure_speed(device, iteration_at)),
         )
     return Machine(device.type, dtype, available_memory_bytes(device), per_megapixel, fixed)
