@@ -13,7 +13,7 @@ from .contract import DEFAULT_ITERATIONS, DEFAULT_PALETTE, DEFAULT_STYLE_WEIGHT,
 from .errors import BadInputError
 from .network import check_layer_names
 
-# Layers of Gatys et al., and relu1_2. In the 130 iterations a run makes, L-BFGS does not
+# Layers of Gatys et al., and relu1_2. In the 124 iterations a run makes, L-BFGS does not
 # converge: how far it moves from the photo, and in what, is decided by which layers'
 # gradients lead. Led by the first layers (the painting's colours and its paint texture) the
 # picture takes more of the painting, as an independent judge sees it, than led by the deep
@@ -21,7 +21,8 @@ from .network import check_layer_names
 # the paint at the scale of a few pixels (crisp stroke edges, not a soft sheen): more of the
 # painting for the judge at little cost to the layout, which lives at coarser scales. The
 # network computes relu1_2 on its way to relu2_1 anyway; its Gram matrix at the full size
-# still makes an iteration 5% slower on a CPU (QUALITY.md, 2026-11-30).
+# still makes an iteration 5% slower on a CPU, which six fewer iterations pay for
+# (QUALITY.md, 2026-11-30).
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 DEFAULT_STYLE_LAYERS = {
     "relu1_1": 2.0,
