@@ -64,9 +64,8 @@ def machine_for(
     at the full size 5%, QUALITY.md), so a timing of other layers would mislead the plan."""
     fixed, per_megapixel = 0.0, UNMEASURED_SPEED
     if iteration_at is not None:
-        what = ("iteration seconds", describe_device(device), str(dtype), ",".join(layers))
         fixed, per_megapixel = remembered(
-            machine_key(*what),
+            machine_key("iteration seconds", describe_device(device), str(dtype), ",".join(layers)),
             lambda: list(_measure_speed(device, iteration_at)),
         )
     return Machine(device.type, dtype, available_memory_bytes(device), per_megapixel, fixed)

@@ -86,10 +86,10 @@ class Stylizer:
     def machine(self, measured: bool = True) -> Machine:
         """This device as a plan sees it: its memory and (unless not ``measured``) its
         speed, measured on this machine's first run and remembered (cost.py)."""
-        if not measured:
-            return machine_for(self.device, self.dtype)
         layers = (*self.content_layers, *self.style_layers)
-        return machine_for(self.device, self.dtype, self._iteration_at, layers)
+        return machine_for(
+            self.device, self.dtype, self._iteration_at if measured else None, layers
+        )
 
     def _iteration_at(self, side: int):
         """One iteration of the objective at side x side, for the speed probe."""

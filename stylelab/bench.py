@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,6 @@ from styleengine.images import read_image
 from styleengine.losses import TVLoss, content_term, style_term
 from styleengine.network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
 from styleengine.objective import StyleImage
-from styleengine.optimization import Stylizer
 from styleengine.regions import Regions
 from styleengine.run_progress import Progress, default_report_every
 from styleengine.sample import sample_content, sample_style
@@ -275,10 +274,7 @@ class IterationClock:
 
 def objective(setup: EngineSetup, settings: StyleSettings, content, style, image) -> float:
     """The total loss of ``image``, in float32, the same scorer for both implementations."""
-    evaluator = Stylizer(
-        setup.weights, setup.device, torch.float32, settings.content_layers,
-        tuple(settings.style_layers),
-    )  # fmt: skip
+    evaluator = replace(setup, dtype=torch.float32).stylizer(settings)
     return evaluator.evaluate(image, content, [StyleImage(style)], settings)["total"]
 
 

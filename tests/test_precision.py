@@ -20,7 +20,7 @@ import pytest
 import torch
 from conftest import make_content, make_style
 
-from styleengine.api import to_tensor
+from styleengine.api import EngineSetup, to_tensor
 from styleengine.objective import StyleImage
 from styleengine.optimization import Stylizer
 from styleengine.settings import StyleSettings
@@ -54,7 +54,7 @@ MEASURED_BALANCE = {
 
 def _stylizer(weights, device, dtype, settings) -> Stylizer:
     """A Stylizer built for the layers ``settings`` name (not the defaults')."""
-    return Stylizer(weights, device, dtype, settings.content_layers, tuple(settings.style_layers))
+    return EngineSetup(weights, device, dtype).stylizer(settings)
 
 
 def _pair(size: int):

@@ -21,6 +21,7 @@ from styleengine.api import to_tensor
 from styleengine.color import toward_palette
 from styleengine.images import read_image
 from stylelab import SHARED_IMAGES
+from stylelab.compare import IMAGE_SUFFIX
 from stylelab.quality import EmbeddingJudge, structure_kept
 
 
@@ -33,8 +34,8 @@ def box_blur(image: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), 3, 1)
 
 
-def changes(painting: Path) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    palette = [(load(painting), None)]
+def changes(painting: torch.Tensor) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    palette = [(painting, None)]
     generator = torch.Generator().manual_seed(0)
     return {
         "as it is": lambda r: r,
@@ -57,10 +58,9 @@ def main() -> None:
         content_name, style_name = result_path.stem.split("+")
         result = load(result_path)
         # Both measures take the photo at its own size, as compare gives it to them.
-        content = load(args.images / f"{content_name}.jpg")
-        painting = args.images / f"{style_name}.jpg"
-        style = load(painting)
-        for name, change in changes(painting).items():
+        content = load(args.images / f"{content_name}{IMAGE_SUFFIX}")
+        style = load(args.images / f"{style_name}{IMAGE_SUFFIX}")
+        for name, change in changes(style).items():
             changed = change(result).clamp(0, 1)
             judged = judge.style_gap(changed, content, style)
             scores.setdefault(name, []).append((structure_kept(changed, content), judged))
