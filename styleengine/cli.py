@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--content-weight", type=float, default=defaults.content_weight)
     run.add_argument("--style-weight", type=float, default=defaults.style_weight)
     run.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
+    run.add_argument(
+        "--layout-weight",
+        type=float,
+        default=defaults.layout_weight,
+        help="how firmly the photo's layout (its edges at a quarter of the size) is kept",
+    )
     run.add_argument("--content-layers", type=parse_layer_list, default=defaults.content_layers)
     run.add_argument(
         "--style-layers",

@@ -9,7 +9,9 @@ weights see inputs in 0..255 and have activations far larger than torchvision's)
   number of pixels of either image, and each layer's loss is the squared Frobenius distance
   divided by the target Gram's squared norm: a relative error per layer;
 - total variation: the mean squared difference of neighbouring pixels of the image in [0, 1],
-  a per-pixel quantity that measures the pixel-level noise it is there to suppress.
+  a per-pixel quantity that measures the pixel-level noise it is there to suppress;
+- layout: the relative squared error of the photo's edges at a quarter of the picture's size
+  (a Laplacian loss, Li et al. 2017), made relative as the content term is.
 
 Gram products accumulate in float32 (bfloat16 matrix products do so internally) and the
 losses are computed in float32 even when the features are bfloat16.
@@ -83,6 +85,11 @@ def style_term(gram: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
     return (gram - target_gram).pow(2).sum() / target_gram.pow(2).sum().clamp_min(1e-8)
 
 
+def layout_term(squared_error_sum: torch.Tensor, target_square_sum: torch.Tensor) -> torch.Tensor:
+    """The layout's relative squared error, written as the content's is."""
+    return content_term(squared_error_sum, target_square_sum)
+
+
 def tv_term(
     horizontal_sum: torch.Tensor, horizontal_count: int, vertical_sum: torch.Tensor,
     vertical_count: int,
@@ -96,6 +103,31 @@ def neighbour_squares(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     horizontal = (image[..., :, 1:] - image[..., :, :-1]).pow(2).sum()
     vertical = (image[..., 1:, :] - image[..., :-1, :]).pow(2).sum()
     return horizontal, vertical
+
+
+# The layout term compares the pictures' luminance averaged over blocks of LAYOUT_BLOCK pixels:
+# the scale at which a photo's layout is read (a bridge's towers, a row of windows, a face),
+# coarser than the strokes, which it leaves free. In pixels, not in a share of the picture,
+# because the strokes are sized by the picture too: the painting is resized to each scale's
+# size, so the ratio of stroke to block is the same at every size.
+LAYOUT_BLOCK = 4
+_LUMINANCE = (0.299, 0.587, 0.114)
+_LAPLACIAN = ((0.0, -1.0, 0.0), (-1.0, 4.0, -1.0), (0.0, -1.0, 0.0))
+
+
+def layout_blocks(image: torch.Tensor) -> torch.Tensor:
+    """``image`` (1, 3, H, W) averaged over LAYOUT_BLOCK x LAYOUT_BLOCK blocks, in float32
+    (a remainder of fewer than LAYOUT_BLOCK rows or columns is left out)."""
+    return F.avg_pool2d(image.float(), LAYOUT_BLOCK)
+
+
+def layout_of_blocks(blocks: torch.Tensor) -> torch.Tensor:
+    """The Laplacian of the luminance of ``blocks`` (1, 3, h, w): (1, 1, h - 2, w - 2), what
+    the layout term compares. The Laplacian leaves out the blocks' mean brightness, which the
+    painting's palette is free to change."""
+    luminance = torch.tensor(_LUMINANCE, device=blocks.device).view(1, 3, 1, 1)
+    kernel = torch.tensor(_LAPLACIAN, device=blocks.device).view(1, 1, 3, 3)
+    return F.conv2d((blocks * luminance).sum(1, keepdim=True), kernel)
 
 
 def position_weights_for(alpha: torch.Tensor | None, features: torch.Tensor) -> torch.Tensor | None:
@@ -136,6 +168,26 @@ class StyleLoss(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return style_term(gram_matrix(features, self.weights), self.target)
+
+
+class LayoutLoss(nn.Module):
+    """Relative squared error between the layout (``layout_of_blocks``) of the image and that
+    of the content: what keeps the photo's towers and windows where they were while the
+    strokes, finer than the blocks, are free to change."""
+
+    def __init__(self, content: torch.Tensor) -> None:
+        super().__init__()
+        target = layout_of_blocks(layout_blocks(content.detach()))
+        self.register_buffer("target", target)
+        self.register_buffer("square_sum", target.pow(2).sum())
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.of_blocks(layout_blocks(image))
+
+    def of_blocks(self, blocks: torch.Tensor) -> torch.Tensor:
+        """The term from the image's ``layout_blocks`` (the tiled objective's way in)."""
+        error = layout_of_blocks(blocks) - self.target
+        return layout_term(error.pow(2).sum(), self.square_sum)
 
 
 class TVLoss(nn.Module):

@@ -1,5 +1,5 @@
-"""The Gatys objective: the weighted content, style and total-variation terms of an image,
-and the style images it is measured against."""
+"""The Gatys objective: the weighted content, style, layout and total-variation terms of an
+image, and the style images it is measured against."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import ContentLoss, StyleLoss, TVLoss
+from .losses import ContentLoss, LayoutLoss, StyleLoss, TVLoss
 from .settings import StyleSettings
 
 
@@ -36,17 +36,19 @@ class StyleImage:
 
 
 class Objective:
-    """Content, style and total-variation terms with their weights."""
+    """Content, style, layout and total-variation terms with their weights."""
 
     def __init__(
         self,
         content_losses: dict[str, ContentLoss],
         style_losses: list[tuple[float, dict[str, StyleLoss]]],
+        layout_loss: LayoutLoss,
         settings: StyleSettings,
     ) -> None:
         """``style_losses``: per region, its share and its losses by layer."""
         self.content_losses = content_losses
         self.style_losses = style_losses
+        self.layout_loss = layout_loss
         self.tv_loss = TVLoss()
         self.settings = settings
 
@@ -63,13 +65,15 @@ class Objective:
             ),
             torch.zeros((), device=pixels.device),
         )
+        layout = self.layout_loss(pixels)
         tv = self.tv_loss(pixels)
         total = (
             settings.content_weight * content
             + settings.style_weight * style
+            + settings.layout_weight * layout
             + settings.tv_weight * tv
         )
-        return {"content": content, "style": style, "tv": tv, "total": total}
+        return {"content": content, "style": style, "layout": layout, "tv": tv, "total": total}
 
 
 def style_aspect(styles: list[StyleImage]) -> float:

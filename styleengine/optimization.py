@@ -21,7 +21,14 @@ from .color import toward_palette
 from .cost import Machine, machine_for
 from .detail import detail_pass
 from .lbfgs import LBFGS
-from .losses import ContentLoss, StyleLoss, gram_matrix, mask_at, position_weights_for
+from .losses import (
+    ContentLoss,
+    LayoutLoss,
+    StyleLoss,
+    gram_matrix,
+    mask_at,
+    position_weights_for,
+)
 from .network import VGGFeatures
 from .objective import Objective, StyleImage, StyleRegion, as_regions, style_aspect
 from .planning import (
@@ -296,7 +303,8 @@ class Stylizer:
                     weights = mask_at(region.mask.to(self.device), tuple(features[n].shape[-2:]))
                 losses[n] = StyleLoss(region.targets[n], weights)
             style_losses.append((region.share, losses))
-        return Objective(content_losses, style_losses, settings)
+        layout_loss = LayoutLoss(content.to(self.device))
+        return Objective(content_losses, style_losses, layout_loss, settings)
 
     def evaluate(
         self,

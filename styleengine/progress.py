@@ -13,10 +13,10 @@ else there (diagnostics go to stderr). Every object has an ``"event"`` key:
 ``progress``
     ``{"event": "progress", "stage": "scale", "scale": 2, "scales": 3, "width": w,
     "height": h, "iteration": 140, "total": 305, "losses": {"content": .., "style": ..,
-    "tv": .., "total": ..}, "elapsed": 12.5, "seconds_left": 40.2}``; ``iteration`` counts
-    over all scales and the detail pass, from 1. In the detail pass ``stage`` is
-    ``"detail"``, and an event also comes after each tile, with ``"tile": 3, "tiles": 48``
-    (and empty ``losses``).
+    "layout": .., "tv": .., "total": ..}, "elapsed": 12.5, "seconds_left": 40.2}``;
+    ``iteration`` counts over all scales and the detail pass, from 1. In the detail pass
+    ``stage`` is ``"detail"``, and an event also comes after each tile, with ``"tile": 3,
+    "tiles": 48`` (and empty ``losses``).
 ``preview``
     ``{"event": "preview", "path": "...", "iteration": 140}``: the image so far was written
     to ``path`` (with ``--preview PATH`` and ``--preview-every N`` iterations or

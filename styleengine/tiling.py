@@ -28,7 +28,16 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import content_term, mask_at, neighbour_squares, style_term, tv_term
+from .losses import (
+    LAYOUT_BLOCK,
+    LayoutLoss,
+    content_term,
+    layout_blocks,
+    mask_at,
+    neighbour_squares,
+    style_term,
+    tv_term,
+)
 from .network import VGGFeatures, layer_stride, receptive_reach
 from .objective import StyleRegion, as_regions
 from .settings import StyleSettings
@@ -158,6 +167,32 @@ def tv_loss_and_gradient(
     return total
 
 
+def layout_loss_and_gradient(
+    loss: LayoutLoss,
+    image: torch.Tensor,
+    gradient: torch.Tensor,
+    weight: float,
+    band_rows: int = TV_BAND_ROWS,
+) -> torch.Tensor:
+    """``loss`` of ``image`` (1, 3, H, W); adds the gradient of ``weight`` times it into
+    ``gradient``. The term sees the image only through its block averages, a sixteenth of
+    its pixels, so autograd runs on those; the average's gradient is then spread back over
+    each block's pixels in bands of rows, never as a second full-size image."""
+    blocks = layout_blocks(image.detach()).requires_grad_(True)
+    with torch.enable_grad():
+        value = loss.of_blocks(blocks)
+        (block_gradient,) = torch.autograd.grad(weight * value, blocks)
+    share = block_gradient / LAYOUT_BLOCK**2
+    block_rows = max(1, band_rows // LAYOUT_BLOCK)
+    covered = share.shape[-1] * LAYOUT_BLOCK
+    for top in range(0, share.shape[-2], block_rows):
+        band = share[..., top : top + block_rows, :]
+        band = band.repeat_interleave(LAYOUT_BLOCK, -2).repeat_interleave(LAYOUT_BLOCK, -1)
+        row = top * LAYOUT_BLOCK
+        gradient[..., row : row + band.shape[-2], :covered] += band.to(gradient)
+    return value.detach()
+
+
 class TiledObjective:
     """The objective of ``optimization.Objective`` over an image too large for one pass."""
 
@@ -214,6 +249,7 @@ class TiledObjective:
                     squares[name] += float(interior.float().pow(2).sum())
                 self.content_features.append(kept)
         self.content_norms = {n: torch.tensor(squares[n]) for n in self.content_layers}
+        self.layout_loss = LayoutLoss(content)
 
     def _features(self, image: torch.Tensor, tile: Tile) -> dict[str, torch.Tensor]:
         crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
@@ -281,10 +317,13 @@ class TiledObjective:
             content = content + tile_content.detach()
             if self.on_tile is not None:
                 self.on_tile(index + 1, len(self.tiles))
+        layout = layout_loss_and_gradient(
+            self.layout_loss, image, gradient, weight=settings.layout_weight
+        )
         tv = tv_loss_and_gradient(image, gradient, weight=settings.tv_weight)
         total = (
             settings.content_weight * content + settings.style_weight * style
-            + settings.tv_weight * tv
+            + settings.layout_weight * layout + settings.tv_weight * tv
         )  # fmt: skip
-        terms = {"content": content, "style": style, "tv": tv, "total": total}
+        terms = {"content": content, "style": style, "layout": layout, "tv": tv, "total": total}
         return total, gradient, terms

@@ -37,7 +37,7 @@ from styleengine.color import toward_palette
 from styleengine.device import describe_device
 from styleengine.errors import BadInputError
 from styleengine.images import read_image
-from styleengine.losses import TVLoss, content_term, style_term
+from styleengine.losses import LayoutLoss, TVLoss, content_term, style_term
 from styleengine.network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
 from styleengine.objective import StyleImage
 from styleengine.regions import Regions
@@ -151,6 +151,7 @@ def baseline_run(
     image = content.clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS([image])
     tv_loss = TVLoss()
+    layout_loss = LayoutLoss(content)
     evaluations = [0]
 
     def closure() -> torch.Tensor:
@@ -162,6 +163,7 @@ def baseline_run(
         loss = (
             settings.content_weight * content_score
             + settings.style_weight * style_score
+            + settings.layout_weight * layout_loss(image)
             + settings.tv_weight * tv
         )
         loss.backward()

@@ -47,6 +47,20 @@ def test_strength_moves_style_up_and_structure_down_monotonically(setup, hed_wei
     )
 
 
+def test_a_firmer_layout_keeps_more_of_the_photos_layout(setup, hed_weights):
+    """The layout weight (--layout-weight) holds the photo's edges at a quarter of its size:
+    raised, the picture keeps more of the photo's layout, and still carries the painting."""
+    content, style = make_content(96, 128), make_style(96, 96)
+    judge = Judge(hed_weights)
+    scores = []
+    for layout_weight in (0.0, 1.0):
+        result = _stylize(setup, content, style, StyleSettings(layout_weight=layout_weight))
+        scores.append(judge.scores(result, to_tensor(content), to_tensor(style)))
+    loose, firm = scores
+    assert firm.structure > loose.structure + 0.05, (loose.structure, firm.structure)
+    assert firm.style > 0.5 * loose.style, (loose.style, firm.style)
+
+
 # Rows are averaged in bands of this many before the edge is looked for: a painting's
 # diagonal strokes cross a row at one column and the next row a column further, so they
 # cancel over a band, while the building's vertical edge adds up.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from styleengine.losses import ContentLoss, StyleLoss, TVLoss, gram_matrix
+from styleengine.losses import ContentLoss, LayoutLoss, StyleLoss, TVLoss, gram_matrix
 
 
 def _features(seed: int, shape=(1, 8, 5, 7)) -> torch.Tensor:
@@ -63,6 +63,36 @@ def test_tv_loss_matches_float64_formula():
     expected = (np.diff(x, axis=2) ** 2).mean() + (np.diff(x, axis=1) ** 2).mean()
     np.testing.assert_allclose(TVLoss()(image).item(), expected, rtol=1e-5)
     assert TVLoss()(torch.full((1, 3, 5, 5), 0.3)).item() == 0
+
+
+def _layout_reference(image: np.ndarray) -> np.ndarray:
+    """Luminance of 4x4 block averages, then the 5-point Laplacian at the inner blocks."""
+    _, height, width = image.shape
+    blocks = image[:, : height // 4 * 4, : width // 4 * 4]
+    blocks = blocks.reshape(3, height // 4, 4, width // 4, 4).mean(axis=(2, 4))
+    y = np.tensordot([0.299, 0.587, 0.114], blocks, axes=1)
+    return 4 * y[1:-1, 1:-1] - y[:-2, 1:-1] - y[2:, 1:-1] - y[1:-1, :-2] - y[1:-1, 2:]
+
+
+def test_layout_loss_matches_float64_formula():
+    content, image = _features(12, (1, 3, 23, 30)), _features(13, (1, 3, 23, 30))
+    target = _layout_reference(content[0].double().numpy())
+    current = _layout_reference(image[0].double().numpy())
+    expected = ((current - target) ** 2).sum() / (target**2).sum()
+    np.testing.assert_allclose(LayoutLoss(content)(image).item(), expected, rtol=1e-5)
+
+
+def test_layout_leaves_strokes_and_brightness_free_but_not_a_moved_edge():
+    """Texture finer than the layout's blocks and a change of overall brightness cost
+    nothing; moving the photo's edge by a block does."""
+    photo = torch.zeros(1, 3, 32, 32)
+    photo[..., :, 16:] = 0.8  # a vertical edge
+    loss = LayoutLoss(photo)
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2 * 0.2 - 0.1
+    assert loss((photo + 0.1 + checker).clamp(0, 1)).item() < 1e-10
+    moved = torch.zeros(1, 3, 32, 32)
+    moved[..., :, 20:] = 0.8
+    assert loss(moved).item() > 0.5
 
 
 def test_gram_gradient_matches_autograd_of_the_plain_product():

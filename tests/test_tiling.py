@@ -7,11 +7,16 @@ import torch
 from conftest import make_content, make_style
 
 from styleengine.api import to_tensor
-from styleengine.losses import TVLoss
+from styleengine.losses import LayoutLoss, TVLoss
 from styleengine.objective import StyleImage, StyleRegion
 from styleengine.optimization import Stylizer
 from styleengine.settings import StyleSettings
-from styleengine.tiling import TiledObjective, plan_tiles, tv_loss_and_gradient
+from styleengine.tiling import (
+    TiledObjective,
+    layout_loss_and_gradient,
+    plan_tiles,
+    tv_loss_and_gradient,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +46,23 @@ def test_total_variation_in_bands_is_the_whole_images(band_rows):
     torch.testing.assert_close(gradient, pixels.grad)
 
 
+@pytest.mark.parametrize("band_rows", [1, 7, 40, 1000])
+def test_layout_in_bands_is_the_whole_images(band_rows):
+    """The detail pass's layout term, its gradient spread band by band, against autograd on
+    the whole image (a size that is not a multiple of the layout's blocks)."""
+    generator = torch.Generator().manual_seed(2)
+    content = torch.rand(1, 3, 43, 29, generator=generator)
+    image = torch.rand(1, 3, 43, 29, generator=generator)
+    loss = LayoutLoss(content)
+    pixels = image.clone().requires_grad_(True)
+    expected = loss(pixels)
+    (3.0 * expected).backward()
+    gradient = torch.zeros_like(image)
+    value = layout_loss_and_gradient(loss, image, gradient, 3.0, band_rows)
+    torch.testing.assert_close(value, expected.detach())
+    torch.testing.assert_close(gradient, pixels.grad)
+
+
 def _style(stylizer, size, masked):
     """The style targets of the whole image, or of two regions meeting at a feathered
     diagonal edge (soft masks are weights, not only 0 and 1)."""
@@ -61,7 +83,7 @@ def _style(stylizer, size, masked):
 @pytest.mark.parametrize("masked", [False, True], ids=["whole", "regions"])
 @pytest.mark.parametrize("size", [(160, 208), (131, 197)], ids=["aligned", "odd"])
 def test_tiled_objective_and_gradient_equal_the_untiled_ones(stylizer, size, masked):
-    settings = StyleSettings()
+    settings = StyleSettings(layout_weight=0.5)
     content = to_tensor(make_content(*size))
     image = content + 0.1 * torch.randn(content.shape, generator=torch.Generator().manual_seed(0))
     image = image.clamp(0, 1)
@@ -74,7 +96,7 @@ def test_tiled_objective_and_gradient_equal_the_untiled_ones(stylizer, size, mas
     tiled = TiledObjective(stylizer.network, content, style, settings, 48, torch.device("cpu"))
     assert len(tiled.tiles) >= 12
     total, gradient, tiled_terms = tiled.loss_and_gradient(image)
-    for name in ("content", "style", "tv", "total"):
+    for name in ("content", "style", "layout", "tv", "total"):
         assert float(tiled_terms[name]) == pytest.approx(terms[name].item(), rel=1e-4), name
     error = (gradient - pixels.grad).norm() / pixels.grad.norm()
     assert error < 1e-4, float(error)
