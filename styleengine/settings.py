@@ -45,8 +45,9 @@ DEFAULT_TV_WEIGHT = 16.0
 # size, where the layout is read and the strokes are not. At 0.03 it keeps more of the
 # towers, bridges and windows at almost no cost to the painting: on the screening set its
 # structure +0.028 for judged style -0.001, where every other way to keep more of the layout
-# (more content layers, larger strokes, fewer style layers) cost a point of judged style per
-# point of structure (QUALITY.md, 2026-11-30, fourth session).
+# (a second content layer, larger strokes) cost about a point of judged style per point of
+# structure; on all 24 pairs at 384 px, structure +0.027 for judged style -0.001 (QUALITY.md,
+# 2026-11-30, fourth session).
 DEFAULT_LAYOUT_WEIGHT = 0.03
 DEFAULT_SCALES = 1
 
