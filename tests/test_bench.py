@@ -69,8 +69,12 @@ def test_bench_baseline_makes_exactly_the_asked_iterations(hed_weights):
 # these three runs by 4.7% with two threads and by 1.7% with one (the thread count changes
 # the rounding, and L-BFGS the path), over eight runs by 2.4% (0.91 to 1.07 a run). Three
 # runs cannot hold that within a 2% bound, so the test keeps the layers it was measured with
-# (QUALITY.md).
+# (QUALITY.md). The layout term (the defaults' since the fourth 2026-11-30 session) moves the
+# paths the same way: with it the engine ended lower on all three runs, by 5.1% with one
+# thread and 6.4% with two, and without it 1.3% lower on the same machine; so the test keeps
+# the objective it was measured with, no layout term.
 MEASURED_LAYERS = {"relu1_1": 2.0, "relu2_1": 2.0, "relu3_1": 1.0, "relu4_1": 0.5, "relu5_1": 0.5}
+MEASURED_LAYOUT_WEIGHT = 0.0
 
 
 def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
@@ -93,7 +97,11 @@ def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
         start = same_start(content, style)
         assert (start - content).abs().mean() > 0.01  # the recolouring is really there
         settings = compared_settings(
-            iterations=iterations, scales=1, report_every=iterations, style_layers=MEASURED_LAYERS
+            iterations=iterations,
+            scales=1,
+            report_every=iterations,
+            style_layers=MEASURED_LAYERS,
+            layout_weight=MEASURED_LAYOUT_WEIGHT,
         )
         baseline = baseline_run(setup, start, style, settings, iterations, lambda _n: None)
         engine = engine_run(setup, start, style, settings, None)
