@@ -35,6 +35,17 @@ class StyleImage:
     alpha: torch.Tensor | None = None
 
 
+def weighted_total(settings: StyleSettings, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The objective's value from its terms by name: each term times its weight, summed (one
+    formula for the whole-image objective, the tiled one and the bench's textbook loop)."""
+    return (
+        settings.content_weight * terms["content"]
+        + settings.style_weight * terms["style"]
+        + settings.layout_weight * terms["layout"]
+        + settings.tv_weight * terms["tv"]
+    )
+
+
 class Objective:
     """Content, style, layout and total-variation terms with their weights."""
 
@@ -65,15 +76,13 @@ class Objective:
             ),
             torch.zeros((), device=pixels.device),
         )
-        layout = self.layout_loss(pixels)
-        tv = self.tv_loss(pixels)
-        total = (
-            settings.content_weight * content
-            + settings.style_weight * style
-            + settings.layout_weight * layout
-            + settings.tv_weight * tv
-        )
-        return {"content": content, "style": style, "layout": layout, "tv": tv, "total": total}
+        terms = {
+            "content": content,
+            "style": style,
+            "layout": self.layout_loss(pixels),
+            "tv": self.tv_loss(pixels),
+        }
+        return {**terms, "total": weighted_total(settings, terms)}
 
 
 def style_aspect(styles: list[StyleImage]) -> float:

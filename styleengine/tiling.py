@@ -39,7 +39,7 @@ from .losses import (
     tv_term,
 )
 from .network import VGGFeatures, layer_stride, receptive_reach
-from .objective import StyleRegion, as_regions
+from .objective import StyleRegion, as_regions, weighted_total
 from .settings import StyleSettings
 
 
@@ -321,9 +321,6 @@ class TiledObjective:
             self.layout_loss, image, gradient, weight=settings.layout_weight
         )
         tv = tv_loss_and_gradient(image, gradient, weight=settings.tv_weight)
-        total = (
-            settings.content_weight * content + settings.style_weight * style
-            + settings.layout_weight * layout + settings.tv_weight * tv
-        )  # fmt: skip
-        terms = {"content": content, "style": style, "layout": layout, "tv": tv, "total": total}
-        return total, gradient, terms
+        terms = {"content": content, "style": style, "layout": layout, "tv": tv}
+        total = weighted_total(settings, terms)
+        return total, gradient, {**terms, "total": total}

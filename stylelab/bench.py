@@ -39,7 +39,7 @@ from styleengine.errors import BadInputError
 from styleengine.images import read_image
 from styleengine.losses import LayoutLoss, TVLoss, content_term, style_term
 from styleengine.network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
-from styleengine.objective import StyleImage
+from styleengine.objective import StyleImage, weighted_total
 from styleengine.regions import Regions
 from styleengine.run_progress import Progress, default_report_every
 from styleengine.sample import sample_content, sample_style
@@ -157,15 +157,13 @@ def baseline_run(
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
         model(image)
-        content_score = sum(loss.loss for loss in content_losses)
-        style_score = sum(loss.loss for loss in style_losses)
-        tv = tv_loss(image)
-        loss = (
-            settings.content_weight * content_score
-            + settings.style_weight * style_score
-            + settings.layout_weight * layout_loss(image)
-            + settings.tv_weight * tv
-        )
+        terms = {
+            "content": sum(loss.loss for loss in content_losses),
+            "style": sum(loss.loss for loss in style_losses),
+            "layout": layout_loss(image),
+            "tv": tv_loss(image),
+        }
+        loss = weighted_total(settings, terms)
         loss.backward()
         evaluations[0] += 1
         on_iteration(evaluations[0])
