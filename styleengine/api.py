@@ -49,6 +49,7 @@ class EngineSetup:
             self.dtype,
             content_layers=tuple(settings.content_layers),
             style_layers=tuple(settings.style_layers),
+            sliced_layers=tuple(settings.sliced_layers),
         )
 
 

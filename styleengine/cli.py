@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.style_layers,
         help="comma-separated, optionally with weights: relu1_1:0.5,relu2_1:1",
     )
+    run.add_argument(
+        "--sliced-layers",
+        type=parse_layer_list,
+        default=defaults.sliced_layers,
+        help="style layers compared as whole distributions (sliced Wasserstein) rather than "
+        "by Gram matrices; empty for none",
+    )
     run.add_argument("--init", choices=INIT_CHOICES, default=defaults.init)
     run.add_argument(
         "--rescale",

@@ -60,8 +60,9 @@ def machine_for(
     (measured on the first run on this machine and remembered); without, unmeasured.
 
     The speed is remembered for the network's ``layers``: they decide how deep it runs and
-    which Gram matrices an iteration makes (relu5_1 against relu4_2 is 14%, relu1_2's Gram
-    at the full size 5%, QUALITY.md), so a timing of other layers would mislead the plan."""
+    which Gram matrices or sorts an iteration makes (relu5_1 against relu4_2 is 14%, relu1_2's
+    Gram at the full size 5%, the sliced layers' sorts 8%, QUALITY.md), so a timing of other
+    layers would mislead the plan."""
     fixed, per_megapixel = 0.0, UNMEASURED_SPEED
     if iteration_at is not None:
         fixed, per_megapixel = remembered(

@@ -6,14 +6,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
-from .losses import ContentLoss, LayoutLoss, StyleLoss, TVLoss
+from .losses import ContentLoss, LayoutLoss, StyleLoss, TVLoss, gram_matrix
 from .settings import StyleSettings
+from .sliced import SlicedLoss, quantile_table
+
+
+def style_statistic(
+    features: torch.Tensor, weights: torch.Tensor | None, sliced: bool
+) -> torch.Tensor:
+    """A style layer's target from a painting's ``features``, positions weighted by
+    ``weights``: its quantile table where the layer is ``sliced`` (sliced.py), else its Gram
+    matrix. Either blends as a weighted average."""
+    return quantile_table(features, weights) if sliced else gram_matrix(features, weights)
+
+
+def style_loss(target: torch.Tensor, weights: torch.Tensor | None, sliced: bool) -> nn.Module:
+    """The loss that compares a picture's features with ``target`` (``style_statistic``)."""
+    return SlicedLoss(target, weights) if sliced else StyleLoss(target, weights)
 
 
 @dataclass
 class StyleRegion:
-    """Gram targets and where on the picture they apply: ``mask`` (1, 1, H, W) in [0, 1] at
+    """Style targets and where on the picture they apply: ``mask`` (1, 1, H, W) in [0, 1] at
     the optimized image's size (None: everywhere) and the region's ``share`` of the style loss,
     its area: a pixel is then painted as strongly in a region as in a picture of one style."""
 
@@ -52,7 +68,7 @@ class Objective:
     def __init__(
         self,
         content_losses: dict[str, ContentLoss],
-        style_losses: list[tuple[float, dict[str, StyleLoss]]],
+        style_losses: list[tuple[float, dict[str, nn.Module]]],
         layout_loss: LayoutLoss,
         settings: StyleSettings,
     ) -> None:

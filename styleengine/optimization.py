@@ -21,16 +21,17 @@ from .color import toward_palette
 from .cost import Machine, machine_for
 from .detail import detail_pass
 from .lbfgs import LBFGS
-from .losses import (
-    ContentLoss,
-    LayoutLoss,
-    StyleLoss,
-    gram_matrix,
-    mask_at,
-    position_weights_for,
-)
+from .losses import ContentLoss, LayoutLoss, mask_at, position_weights_for
 from .network import VGGFeatures
-from .objective import Objective, StyleImage, StyleRegion, as_regions, style_aspect
+from .objective import (
+    Objective,
+    StyleImage,
+    StyleRegion,
+    as_regions,
+    style_aspect,
+    style_loss,
+    style_statistic,
+)
 from .planning import (
     LBFGS_HISTORY,
     Plan,
@@ -42,10 +43,11 @@ from .regions import RegionGroup, Regions, toward_palettes
 from .run_progress import ProgressCallback, RunProgress
 from .settings import (
     DEFAULT_CONTENT_LAYERS,
+    DEFAULT_SLICED_LAYERS,
     DEFAULT_STYLE_LAYERS,
     StyleSettings,
 )
-from .tiling import gram_matrices_in_tiles
+from .tiling import style_statistics_in_tiles
 from .weights import WeightSet
 
 ADAM_LEARNING_RATE = 0.02
@@ -77,11 +79,13 @@ class Stylizer:
         dtype: torch.dtype,
         content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS,
         style_layers: tuple[str, ...] = tuple(DEFAULT_STYLE_LAYERS),
+        sliced_layers: tuple[str, ...] = DEFAULT_SLICED_LAYERS,
     ) -> None:
         self.device = device
         self.dtype = dtype
         self.content_layers = tuple(content_layers)
         self.style_layers = tuple(style_layers)
+        self.sliced_layers = tuple(sliced_layers)
         self.network = VGGFeatures(weights, [*content_layers, *style_layers]).to(device)
         self.network.stack.to(dtype=dtype, memory_format=torch.channels_last)
         if device.type == "cuda":
@@ -93,7 +97,9 @@ class Stylizer:
     def machine(self, measured: bool = True) -> Machine:
         """This device as a plan sees it: its memory and (unless not ``measured``) its
         speed, measured on this machine's first run and remembered (cost.py)."""
-        layers = (*self.content_layers, *self.style_layers)
+        # The sorts of the sliced layers are part of an iteration's time, so part of its key.
+        sliced = tuple(f"sliced {name}" for name in self.sliced_layers)
+        layers = (*self.content_layers, *self.style_layers, *sliced)
         return machine_for(
             self.device, self.dtype, self._iteration_at if measured else None, layers
         )
@@ -104,10 +110,11 @@ class Stylizer:
         image = torch.rand(1, 3, side, side, generator=generator)
         with torch.no_grad():
             features = self.features(image)
-        targets = {n: gram_matrix(features[n]) for n in self.style_layers}
+        targets = self.statistics(features)
         objective = self.objective(image, targets, StyleSettings(
             content_layers=self.content_layers,
             style_layers=dict.fromkeys(self.style_layers, 1.0),
+            sliced_layers=self.sliced_layers,
         ))  # fmt: skip
         pixels = image.to(self.device).requires_grad_(True)
 
@@ -140,6 +147,20 @@ class Stylizer:
             detail_iterations,
         )
 
+    def statistics(
+        self, features: dict[str, torch.Tensor], alpha: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Each style layer's target from a painting's ``features``, its pixels weighted by
+        ``alpha`` (1, 1, H, W)."""
+        return {
+            name: style_statistic(
+                features[name],
+                position_weights_for(alpha, features[name]),
+                name in self.sliced_layers,
+            )
+            for name in self.style_layers
+        }
+
     def style_targets(
         self,
         styles: list[StyleImage],
@@ -147,18 +168,18 @@ class Stylizer:
         longest: int,
         tile_side: int | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Gram targets per style layer, blended over the style images; with ``tile_side``,
-        computed tile by tile (styles without transparency)."""
+        """Targets per style layer (``statistics``), blended over the style images; with
+        ``tile_side``, computed tile by tile (styles without transparency)."""
         targets: dict[str, torch.Tensor] = {}
         for style, weight in zip(styles, blend):
             size = fit(tuple(style.rgb.shape[-2:]), max(MIN_WORK_SIDE, round(longest)))
             if tile_side is not None and style.alpha is None and min(size) >= MIN_WORK_SIDE:
-                grams = gram_matrices_in_tiles(
-                    self.network, resize(style.rgb, size), self.style_layers, tile_side,
-                    self.device,
+                found = style_statistics_in_tiles(
+                    self.network, resize(style.rgb, size), self.style_layers,
+                    self.sliced_layers, tile_side, self.device,
                 )  # fmt: skip
                 for name in self.style_layers:
-                    targets[name] = targets.get(name, 0) + weight * grams[name]
+                    targets[name] = targets.get(name, 0) + weight * found[name]
                 continue
             rgb = pad_to_canvas(resize(style.rgb, size))
             alpha = None if style.alpha is None else resize(style.alpha, size)
@@ -170,9 +191,8 @@ class Stylizer:
                 alpha = alpha.to(self.device)
             with torch.no_grad():
                 features = self.features(rgb)
-            for name in self.style_layers:
-                gram = gram_matrix(features[name], position_weights_for(alpha, features[name]))
-                targets[name] = targets.get(name, 0) + weight * gram
+            for name, found in self.statistics(features, alpha).items():
+                targets[name] = targets.get(name, 0) + weight * found
             del features
         return targets
 
@@ -224,6 +244,7 @@ class Stylizer:
         if (
             tuple(settings.content_layers) != self.content_layers
             or tuple(settings.style_layers) != self.style_layers
+            or tuple(settings.sliced_layers) != self.sliced_layers
         ):
             raise ValueError("settings name other layers than this Stylizer was built for")
         torch.manual_seed(settings.seed)
@@ -301,7 +322,7 @@ class Stylizer:
                 weights = None
                 if region.mask is not None:
                     weights = mask_at(region.mask.to(self.device), tuple(features[n].shape[-2:]))
-                losses[n] = StyleLoss(region.targets[n], weights)
+                losses[n] = style_loss(region.targets[n], weights, n in self.sliced_layers)
             style_losses.append((region.share, losses))
         layout_loss = LayoutLoss(content.to(self.device))
         return Objective(content_losses, style_losses, layout_loss, settings)

@@ -13,7 +13,7 @@ from .contract import DEFAULT_ITERATIONS, DEFAULT_PALETTE, DEFAULT_STYLE_WEIGHT,
 from .errors import BadInputError
 from .network import check_layer_names
 
-# Layers of Gatys et al., and relu1_2. In the 124 iterations a run makes, L-BFGS does not
+# Layers of Gatys et al., and relu1_2. In the 115 iterations a run makes, L-BFGS does not
 # converge: how far it moves from the photo, and in what, is decided by which layers'
 # gradients lead. Led by the first layers (the painting's colours and its paint texture) the
 # picture takes more of the painting, as an independent judge sees it, than led by the deep
@@ -49,6 +49,13 @@ DEFAULT_TV_WEIGHT = 16.0
 # structure; on all 24 pairs at 384 px, structure +0.027 for judged style -0.001 (QUALITY.md,
 # 2026-11-30, fourth session).
 DEFAULT_LAYOUT_WEIGHT = 0.03
+# The style layers compared as whole distributions (sliced.py) rather than by Gram matrices.
+# Every Gram-matrix setting screened ended at the same judged style, whatever it gave up of
+# the layout: the deep layers' Gram matrices are satisfied by a picture that co-occurs like
+# the painting without its strokes. Their distributions ask for the strokes and were the one
+# change that moved the frontier (QUALITY.md, 2026-11-30, fifth session). At the first
+# layers, at the picture's full size, sorting would cost more than the rest of an iteration.
+DEFAULT_SLICED_LAYERS = ("relu3_1", "relu4_1", "relu5_1")
 DEFAULT_SCALES = 1
 
 
@@ -78,6 +85,8 @@ class StyleSettings:
     layout_weight: float = DEFAULT_LAYOUT_WEIGHT
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
+    # Of the style layers, those whose style is their whole distribution (sliced.py).
+    sliced_layers: tuple[str, ...] = DEFAULT_SLICED_LAYERS
     init: str = "content"
     # Standard deviation of the seeded noise added to the content start: 0 gives the same
     # picture for every seed; above 0, each seed gives its own variant.
@@ -134,6 +143,9 @@ class StyleSettings:
             requirement = f"weights must be numbers from 0 to {MAX_WEIGHT:g} ({layer} has {weight})"
             _check(_weight(weight), "style_layers", requirement)
         _check(sum(self.style_layers.values()) > 0, "style_layers", "weights must not all be 0")
+        strays = [name for name in self.sliced_layers if name not in self.style_layers]
+        _check(not strays, "sliced_layers",
+               f"must be among the style layers ({', '.join(strays)} is not)")  # fmt: skip
         if self.style_blend is not None:
             blend = self.style_blend
             _check(len(blend) == style_count, "style_blend",
@@ -159,6 +171,7 @@ SETTING_NAMES = {
     "layout_weight": ("Layout weight", "--layout-weight"),
     "content_layers": ("Content layers", "--content-layers"),
     "style_layers": ("Style layers", "--style-layers"),
+    "sliced_layers": ("Sliced-Wasserstein layers", "--sliced-layers"),
     "style_blend": ("Style blend", "--style-blend"),
     **{option.name: (option.words, option.flag) for option in OPTIONS},
 }

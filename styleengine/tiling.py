@@ -1,4 +1,4 @@
-"""The exact full-image objective and its gradient, computed tile by tile.
+"""The full-image objective and its gradient, computed tile by tile.
 
 A Gram matrix is a sum over positions, so the style statistic of a whole image is the sum
 of its tiles' statistics, provided each tile's features equal the untiled ones. They do when
@@ -13,6 +13,12 @@ per evaluation:
 3. a pass with gradients computes, per tile, <C, S_tile> (whose gradient with respect to the
    tile's features is the true one, 2 C f) plus the tile's share of the content loss, and
    adds the tile's pixel gradient (halo included) into the image's gradient.
+
+The sliced-Wasserstein layers (sliced.py) compare each value with the painting's quantile at
+its rank in the whole picture. Pass 1 also gathers a regular sample of each such layer's
+projected values (at most sliced.SAMPLE_POSITIONS positions), where pass 2 finds each
+value's rank: exactly the whole picture's when the sample holds every position, within a
+fraction of a percent of the distribution beyond.
 
 Memory is bounded by one tile's activations; the image and its gradient are the only
 full-size tensors (with the optimizer's state). Total variation needs no network; it is
@@ -41,6 +47,16 @@ from .losses import (
 from .network import VGGFeatures, layer_stride, receptive_reach
 from .objective import StyleRegion, as_regions, weighted_total
 from .settings import StyleSettings
+from .sliced import (
+    LevelReference,
+    flat_weights,
+    projections,
+    sample_step,
+    sampled,
+    sliced_term,
+    table_of,
+    targets_at,
+)
 
 
 @dataclass(frozen=True)
@@ -116,27 +132,45 @@ def _interior_weights(weights: torch.Tensor | None, tile: Tile, stride: int):
                    tile.left // stride : tile.right // stride]  # fmt: skip
 
 
-def gram_matrices_in_tiles(
+def _sample(features: torch.Tensor, tile: Tile, stride: int, step: int) -> torch.Tensor:
+    """A tile interior's positions (``_interior``) on the layer's sampling grid."""
+    return sampled(features, tile.top // stride, tile.left // stride, step)
+
+
+def style_statistics_in_tiles(
     network: VGGFeatures,
     image: torch.Tensor,
     layers: tuple[str, ...],
+    sliced_layers: tuple[str, ...],
     tile_side: int,
     device: torch.device,
 ) -> dict[str, torch.Tensor]:
-    """The position-averaged Gram matrices of ``image`` at ``layers``, equal to the untiled
-    ones, with the memory of one tile (a style image at the size of a 24 MP output would
-    not go through the network whole)."""
+    """The style targets of ``image`` at ``layers`` (objective.style_statistic), with the
+    memory of one tile (a style image at the size of a 24 MP output would not go through the
+    network whole): Gram matrices equal to the untiled ones; quantile tables of a regular
+    sample of the positions (all of them up to sliced.SAMPLE_POSITIONS)."""
     height, width = image.shape[-2:]
     sums: dict[str, torch.Tensor] = {}
+    samples: dict[str, list[torch.Tensor]] = {name: [] for name in sliced_layers}
+    steps = {n: sample_step(height // layer_stride(n), width // layer_stride(n)) for n in layers}
     with torch.no_grad():
         for tile in plan_tiles(height, width, tile_side, list(layers)):
             crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
             features = network(crop.to(device))
             for name in layers:
-                gram = _gram_sum(_interior(features[name], tile, layer_stride(name)))
-                sums[name] = sums.get(name, 0) + gram
+                stride = layer_stride(name)
+                interior = _interior(features[name], tile, stride)
+                if name in sliced_layers:
+                    samples[name].append(projections(_sample(interior, tile, stride, steps[name])))
+                else:
+                    sums[name] = sums.get(name, 0) + _gram_sum(interior)
+    positions = {
+        n: max(1, (height // layer_stride(n)) * (width // layer_stride(n))) for n in layers
+    }
     return {
-        name: sums[name] / max(1, (height // layer_stride(name)) * (width // layer_stride(name)))
+        name: table_of(torch.cat(samples[name], dim=-1))
+        if name in sliced_layers
+        else sums[name] / positions[name]
         for name in layers
     }
 
@@ -215,11 +249,17 @@ class TiledObjective:
         self.device = device
         self.content_layers = tuple(settings.content_layers)
         self.style_layers = tuple(settings.style_layers)
+        self.sliced_layers = tuple(n for n in self.style_layers if n in settings.sliced_layers)
+        self.gram_layers = tuple(n for n in self.style_layers if n not in self.sliced_layers)
         layers = [*self.content_layers, *self.style_layers]
         height, width = content.shape[-2:]
         self.tiles = plan_tiles(height, width, tile_side, layers)
         self.positions = {
             n: (height // layer_stride(n)) * (width // layer_stride(n)) for n in layers
+        }
+        self.steps = {
+            n: sample_step(height // layer_stride(n), width // layer_stride(n))
+            for n in self.sliced_layers
         }
         self.regions = []  # per region: share, targets, weights and their sum by layer
         for region in as_regions(style_targets):
@@ -255,25 +295,57 @@ class TiledObjective:
         crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
         return self.network(crop.to(self.device))
 
-    def style_sums(self, image: torch.Tensor) -> list[dict[str, torch.Tensor]]:
-        """Pass 1: each region's Gram sum of each style layer over the whole image."""
+    def style_sums(
+        self, image: torch.Tensor
+    ) -> tuple[list[dict[str, torch.Tensor]], list[dict[str, LevelReference]]]:
+        """Pass 1: each region's Gram sum of each Gram layer over the whole image, and
+        where the values of each sliced layer stand in the image's distribution."""
         sums: list[dict[str, torch.Tensor]] = [{} for _ in self.regions]
+        values: dict[str, list[torch.Tensor]] = {n: [] for n in self.sliced_layers}
+        weights_seen: list[dict[str, list[torch.Tensor]]] = [
+            {n: [] for n in self.sliced_layers} for _ in self.regions
+        ]
         with torch.no_grad():
             for tile in self.tiles:
                 features = self._features(image, tile)
-                for region_sums, (_share, _targets, weights, _totals) in zip(sums, self.regions):
-                    for name in self.style_layers:
+                for name in self.sliced_layers:
+                    stride, step = layer_stride(name), self.steps[name]
+                    interior = _interior(features[name], tile, stride)
+                    values[name].append(projections(_sample(interior, tile, stride, step)))
+                for region_sums, region_weights, (_share, _targets, weights, _totals) in zip(
+                    sums, weights_seen, self.regions
+                ):
+                    for name in self.sliced_layers:
+                        local = _interior_weights(weights[name], tile, layer_stride(name))
+                        if local is not None:
+                            stride, step = layer_stride(name), self.steps[name]
+                            region_weights[name].append(
+                                flat_weights(_sample(local, tile, stride, step)).to(self.device)
+                            )
+                    for name in self.gram_layers:
                         stride = layer_stride(name)
                         interior = _interior(features[name], tile, stride)
                         local = _interior_weights(weights[name], tile, stride)
                         gram = _gram_sum(interior, None if local is None else local.to(self.device))
                         region_sums[name] = region_sums.get(name, 0) + gram
-        return sums
+        references = []
+        for region_weights, (_share, _targets, _weights, totals) in zip(weights_seen, self.regions):
+            references.append(
+                {
+                    name: LevelReference(
+                        torch.cat(values[name], dim=-1),
+                        torch.cat(region_weights[name]) if region_weights[name] else None,
+                        totals[name],
+                    )
+                    for name in self.sliced_layers
+                }
+            )
+        return sums, references
 
     def loss_and_gradient(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """The total loss, its gradient with respect to ``image`` and the loss terms."""
         settings = self.settings
-        sums = self.style_sums(image)
+        sums, references = self.style_sums(image)
         style = torch.zeros((), device=self.device)
         # Each layer's term depends on the image only through its Gram sum S (G = S / N):
         # its slope dL/dS, taken by autograd through losses.style_term, turns the Gram
@@ -281,7 +353,7 @@ class TiledObjective:
         slopes: list[dict[str, torch.Tensor]] = []
         for region_sums, (share, targets, _weights, totals) in zip(sums, self.regions):
             region_slopes = {}
-            for name in self.style_layers:
+            for name in self.gram_layers:
                 count = totals[name]
                 gram = (region_sums[name] / count).detach().requires_grad_(True)
                 with torch.enable_grad():
@@ -299,12 +371,26 @@ class TiledObjective:
             features = self.network(crop)
             surrogate = torch.zeros((), device=self.device)
             for region_slopes, (_share, _targets, weights, _totals) in zip(slopes, self.regions):
-                for name in self.style_layers:
+                for name in self.gram_layers:
                     stride = layer_stride(name)
                     interior = _interior(features[name], tile, stride)
                     local = _interior_weights(weights[name], tile, stride)
                     local = None if local is None else local.to(self.device)
                     surrogate = surrogate + (region_slopes[name] * _gram_sum(interior, local)).sum()
+            for name in self.sliced_layers:
+                stride = layer_stride(name)
+                values = projections(_interior(features[name], tile, stride))
+                for region_references, (share, targets, weights, totals) in zip(
+                    references, self.regions
+                ):
+                    local = _interior_weights(weights[name], tile, stride)
+                    local = None if local is None else flat_weights(local).to(self.device)
+                    levels = region_references[name].levels(values.detach(), local)
+                    wanted = targets_at(targets[name], levels)
+                    part = sliced_term(values, wanted, local, targets[name], totals[name])
+                    weight = share * settings.style_layers[name]
+                    surrogate = surrogate + settings.style_weight * weight * part
+                    style = style + weight * part.detach()
             tile_content = torch.zeros((), device=self.device)
             for name in self.content_layers:
                 interior = _interior(features[name], tile, layer_stride(name)).float()

@@ -44,6 +44,7 @@ from styleengine.regions import Regions
 from styleengine.run_progress import Progress, default_report_every
 from styleengine.sample import sample_content, sample_style
 from styleengine.settings import DEFAULT_PALETTE, StyleSettings
+from styleengine.sliced import SlicedLoss, quantile_table
 
 from . import REPOSITORY, SHARED_IMAGES
 
@@ -98,8 +99,12 @@ class _TutorialContentLoss(nn.Module):
 
 
 class _TutorialStyleLoss(nn.Module):
-    def __init__(self, target_feature: torch.Tensor, weight: float) -> None:
+    """The tutorial's Gram-matrix style loss; at a sliced-Wasserstein layer, the engine's own
+    loss (sliced.py), which a textbook loop has no version of."""
+
+    def __init__(self, target_feature: torch.Tensor, weight: float, sliced: bool) -> None:
         super().__init__()
+        self.sliced = SlicedLoss(quantile_table(target_feature)) if sliced else None
         self.target = self._gram(target_feature).detach()
         self.weight = weight
         self.loss = torch.tensor(0.0)
@@ -111,7 +116,10 @@ class _TutorialStyleLoss(nn.Module):
         return torch.mm(features, features.t()) / (c * d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.loss = self.weight * style_term(self._gram(x), self.target)
+        if self.sliced is not None:
+            self.loss = self.weight * self.sliced(x)
+        else:
+            self.loss = self.weight * style_term(self._gram(x), self.target)
         return x
 
 
@@ -145,7 +153,9 @@ def baseline_run(
             model.add_module(f"content_loss_{name}", loss)
             content_losses.append(loss)
         if name in settings.style_layers:
-            loss = _TutorialStyleLoss(bare(style), settings.style_layers[name])
+            loss = _TutorialStyleLoss(
+                bare(style), settings.style_layers[name], name in settings.sliced_layers
+            )
             model.add_module(f"style_loss_{name}", loss)
             style_losses.append(loss)
     image = content.clone().requires_grad_(True)

@@ -79,7 +79,8 @@ def settings_from(assignments: list[str]) -> StyleSettings:
     fields = {f.name for f in dataclasses.fields(StyleSettings)}
     for assignment in assignments:
         name, _, text = assignment.partition("=")
-        if name not in fields or not text:
+        # An empty list is a value for the layers compared as distributions: none of them.
+        if name not in fields or not (text or name == "sliced_layers"):
             raise BadInputError(
                 f"--set {assignment!r}: expected NAME=VALUE with NAME one of "
                 f"{', '.join(sorted(fields))}."
@@ -87,7 +88,7 @@ def settings_from(assignments: list[str]) -> StyleSettings:
         current = getattr(defaults, name)
         if name == "style_layers":
             changes[name] = parse_style_layers(text)
-        elif name == "content_layers":
+        elif name in ("content_layers", "sliced_layers"):
             changes[name] = parse_layer_list(text)
         elif name == "style_blend":
             changes[name] = tuple(float(v) for v in text.split(","))

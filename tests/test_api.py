@@ -15,7 +15,7 @@ from styleengine.api import stylize, stylize_image_data, to_tensor
 from styleengine.errors import BadInputError
 from styleengine.images import from_array
 from styleengine.settings import StyleSettings
-from stylelab.quality import Judge
+from stylelab.quality import EmbeddingJudge, Judge
 
 sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
 import engine_link  # noqa: E402
@@ -27,21 +27,25 @@ def _stylize(setup, content, style, settings):
 
 def test_strength_moves_style_up_and_structure_down_monotonically(setup, hed_weights):
     """The dialog's Strength 0, 50, 100 (through the plug-in's own mapping), at the default
-    iterations. Above 50 the style measure saturates (QUALITY.md): 100 must not be less
-    painted than 50 beyond the measure's noise."""
+    iterations, judged as the issue judges the picture: the style gap seen by Magenta's
+    style embedding (stylelab.quality.EmbeddingJudge). Above 50 the painting's share
+    saturates (QUALITY.md): 100 must not be less painted than 50 beyond the judge's noise.
+    (Not the VGG style measure: since the sliced-Wasserstein layers the engine optimizes a
+    distance of the same kind as that measure, which then saturates at 50 already: 0.762,
+    0.752 and 0.745 at 50, 75 and 100 while the structure went on falling.)"""
     content, style = make_content(96, 128), make_style(96, 96)
-    judge = Judge(hed_weights)
-    scores = []
+    judge, style_judge = Judge(hed_weights), EmbeddingJudge()
+    gaps, structures = [], []
     for strength in (0, 50, 100):
         settings = StyleSettings(
             style_weight=engine_link.style_weight_for(strength),
             palette=engine_link.palette_for(strength),
         )
         result = _stylize(setup, content, style, settings)
-        scores.append(judge.scores(result, to_tensor(content), to_tensor(style)))
-    styles = [s.style for s in scores]
-    structures = [s.structure for s in scores]
-    assert styles[0] < styles[1] - 0.05 and styles[2] >= styles[1] - 0.02, styles
+        photo, painting = to_tensor(content), to_tensor(style)
+        gaps.append(style_judge.style_gap(result, photo, painting))
+        structures.append(judge.scores(result, photo, painting).structure)
+    assert gaps[0] < gaps[1] - 0.05 and gaps[2] >= gaps[1] - 0.02, gaps
     assert structures[0] > structures[1] + 0.05 and structures[2] <= structures[1] + 0.02, (
         structures
     )

@@ -281,6 +281,8 @@ CASES = [
          ErrorKind.BAD_INPUT, "Style blend"),
     Case("TV weight 1e30", _setting("--tv-weight", "1e30"), ErrorKind.BAD_INPUT,
          "Smoothing weight"),
+    Case("sliced layer that is not a style layer", _setting("--sliced-layers", "relu4_2"),
+         ErrorKind.BAD_INPUT, "Sliced-Wasserstein layers (sliced_layers, --sliced-layers) must be"),
     Case("entirely transparent painting", _transparent_style, ErrorKind.BAD_INPUT,
          "entirely transparent"),
     Case("negative detail iterations", _setting("--detail-iterations", "-1"),

@@ -30,31 +30,34 @@ def test_detail_pass_refines_at_the_output_size_in_tiles(setup):
 
 
 def test_detail_pass_leaves_no_seams_along_tile_borders(setup, monkeypatch):
-    """The result's gradient energy across tile borders, beyond the photo's own there, is
-    not above its excess across the other lines of pixels."""
-    monkeypatch.setattr(planning, "DETAIL_TILE_SIDE", 64)
-    plans = []
+    """Across the tile borders the result changes no more than the same picture refined in
+    one tile changes across those lines. (Against the other lines of the same picture, the
+    test's earlier yardstick, a crisp stroke of the painting that happens to cross a border
+    reads as a seam: the sliced-Wasserstein layers' result had one at column 192 of 256,
+    tiled or not.)"""
     content = make_content(192, 256)
-    result = stylize_image_data(
-        from_array(content),
-        [from_array(make_style(96, 96))],
-        StyleSettings(iterations=20),
-        setup,
-        working_size=128,
-        detail="on",
-        detail_iterations=4,
-        on_plan=plans.append,
-    )
-    assert plans[0].detail.tiles == 12
-    grey, photo = result.rgb.mean(axis=-1), content.mean(axis=-1)
-
-    def excess(axis: int) -> np.ndarray:  # per line, between line - 1 and line
-        other = 1 - axis
-        return np.abs(np.diff(grey, axis=axis)).mean(axis=other) - np.abs(
-            np.diff(photo, axis=axis)
-        ).mean(axis=other)
-
-    for energy, borders in ((excess(1), (64, 128, 192)), (excess(0), (64, 128))):
-        at_borders = energy[[b - 1 for b in borders]]
-        elsewhere = np.delete(energy, [b - 1 for b in borders])
-        assert at_borders.max() <= np.percentile(elsewhere, 95), (at_borders, elsewhere.mean())
+    energies, pictures = {}, {}
+    for side in (64, 1024):
+        monkeypatch.setattr(planning, "DETAIL_TILE_SIDE", side)
+        plans = []
+        result = stylize_image_data(
+            from_array(content),
+            [from_array(make_style(96, 96))],
+            StyleSettings(iterations=20),
+            setup,
+            working_size=128,
+            detail="on",
+            detail_iterations=4,
+            on_plan=plans.append,
+        )
+        assert plans[0].detail.tiles == (12 if side == 64 else 1)
+        grey = result.rgb.mean(axis=-1)
+        # per line, the mean change between it and the one before, across each border
+        energies[side] = [
+            np.abs(np.diff(grey, axis=1)).mean(axis=0)[[63, 127, 191]],
+            np.abs(np.diff(grey, axis=0)).mean(axis=1)[[63, 127]],
+        ]
+        pictures[side] = result.rgb
+    for tiled, whole in zip(energies[64], energies[1024]):
+        assert (tiled <= whole + 0.002).all(), (tiled, whole)
+    assert np.abs(pictures[64] - pictures[1024]).mean() < 0.002
