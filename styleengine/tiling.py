@@ -152,7 +152,9 @@ def style_statistics_in_tiles(
     height, width = image.shape[-2:]
     sums: dict[str, torch.Tensor] = {}
     samples: dict[str, list[torch.Tensor]] = {name: [] for name in sliced_layers}
-    steps = {n: sample_step(height // layer_stride(n), width // layer_stride(n)) for n in layers}
+    steps = {
+        n: sample_step(height // layer_stride(n), width // layer_stride(n)) for n in sliced_layers
+    }
     with torch.no_grad():
         for tile in plan_tiles(height, width, tile_side, list(layers)):
             crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
@@ -272,6 +274,20 @@ class TiledObjective:
                     weights[n] = mask_at(region.mask, (height // stride, width // stride))
                     totals[n] = max(1.0, float(weights[n].sum()))
             self.regions.append((region.share, targets, weights, totals))
+        # Each region's weights at the sliced layers' sampled positions, in the order pass 1
+        # gathers the values (tile by tile): the masks do not change, so made once.
+        self.sample_weights: list[dict[str, torch.Tensor | None]] = [
+            {
+                n: None
+                if weights[n] is None
+                else torch.cat([
+                    flat_weights(self._sampled_weights(weights[n], tile, n))
+                    for tile in self.tiles
+                ]).to(device)
+                for n in self.sliced_layers
+            }
+            for _share, _targets, weights, _totals in self.regions
+        ]  # fmt: skip
         # The content's features, tile by tile, kept (in the network's dtype) for the
         # content loss, whose relative error is sum (f - t)^2 / sum t^2 over the image.
         self.content_features: list[dict[str, torch.Tensor]] = []
@@ -295,6 +311,12 @@ class TiledObjective:
         crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
         return self.network(crop.to(self.device))
 
+    def _sampled_weights(self, weights: torch.Tensor, tile: Tile, name: str) -> torch.Tensor:
+        """A region's ``weights`` at layer ``name`` over a tile's sampled positions."""
+        stride = layer_stride(name)
+        local = _interior_weights(weights, tile, stride)
+        return _sample(local, tile, stride, self.steps[name])
+
     def style_sums(
         self, image: torch.Tensor
     ) -> tuple[list[dict[str, torch.Tensor]], list[dict[str, LevelReference]]]:
@@ -302,9 +324,6 @@ class TiledObjective:
         where the values of each sliced layer stand in the image's distribution."""
         sums: list[dict[str, torch.Tensor]] = [{} for _ in self.regions]
         values: dict[str, list[torch.Tensor]] = {n: [] for n in self.sliced_layers}
-        weights_seen: list[dict[str, list[torch.Tensor]]] = [
-            {n: [] for n in self.sliced_layers} for _ in self.regions
-        ]
         with torch.no_grad():
             for tile in self.tiles:
                 features = self._features(image, tile)
@@ -312,34 +331,23 @@ class TiledObjective:
                     stride, step = layer_stride(name), self.steps[name]
                     interior = _interior(features[name], tile, stride)
                     values[name].append(projections(_sample(interior, tile, stride, step)))
-                for region_sums, region_weights, (_share, _targets, weights, _totals) in zip(
-                    sums, weights_seen, self.regions
-                ):
-                    for name in self.sliced_layers:
-                        local = _interior_weights(weights[name], tile, layer_stride(name))
-                        if local is not None:
-                            stride, step = layer_stride(name), self.steps[name]
-                            region_weights[name].append(
-                                flat_weights(_sample(local, tile, stride, step)).to(self.device)
-                            )
+                for region_sums, (_share, _targets, weights, _totals) in zip(sums, self.regions):
                     for name in self.gram_layers:
                         stride = layer_stride(name)
                         interior = _interior(features[name], tile, stride)
                         local = _interior_weights(weights[name], tile, stride)
                         gram = _gram_sum(interior, None if local is None else local.to(self.device))
                         region_sums[name] = region_sums.get(name, 0) + gram
-        references = []
-        for region_weights, (_share, _targets, _weights, totals) in zip(weights_seen, self.regions):
-            references.append(
-                {
-                    name: LevelReference(
-                        torch.cat(values[name], dim=-1),
-                        torch.cat(region_weights[name]) if region_weights[name] else None,
-                        totals[name],
-                    )
-                    for name in self.sliced_layers
-                }
+        sample = {name: torch.cat(values[name], dim=-1) for name in self.sliced_layers}
+        references = [
+            {
+                name: LevelReference(sample[name], sample_weights[name], totals[name])
+                for name in self.sliced_layers
+            }
+            for sample_weights, (_share, _targets, _weights, totals) in zip(
+                self.sample_weights, self.regions
             )
+        ]
         return sums, references
 
     def loss_and_gradient(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:

@@ -105,7 +105,7 @@ class _TutorialStyleLoss(nn.Module):
     def __init__(self, target_feature: torch.Tensor, weight: float, sliced: bool) -> None:
         super().__init__()
         self.sliced = SlicedLoss(quantile_table(target_feature)) if sliced else None
-        self.target = self._gram(target_feature).detach()
+        self.target = None if sliced else self._gram(target_feature).detach()
         self.weight = weight
         self.loss = torch.tensor(0.0)
 
