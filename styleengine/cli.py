@@ -433,10 +433,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ErrorKind.INTERNAL.exit_code
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def run_as_process() -> NoReturn:
     """``main`` as the process it is (``python -m styleengine``, the ``styleengine`` script),
     ending without the interpreter's teardown: with torch loaded that takes about a second
@@ -446,7 +442,12 @@ def run_as_process() -> NoReturn:
     hold output."""
     code = main()
     for stream in (sys.stdout, sys.stderr):
-        # A reader that went away, or a stream already closed: nothing more to deliver.
-        with contextlib.suppress(OSError, ValueError):
+        # A reader that went away, a stream already closed, or none given (None): nothing
+        # more to deliver.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run_as_process()
