@@ -30,7 +30,8 @@ else there (diagnostics go to stderr). Every object has an ``"event"`` key:
     ``write_failed`` 6 (the result could not be written: a full disk, say).
 
 Cancelling: SIGTERM or SIGINT stops the engine within about a second with a ``cancelled``
-error and no output file. With ``--cancel-on-stdin-eof`` (what the GIMP plug-in passes) the
+error and no output file, even when the reader stopped reading (a full pipe): the last event
+waits at most a second for room, then the engine ends without it. With ``--cancel-on-stdin-eof`` (what the GIMP plug-in passes) the
 engine also stops when its stdin pipe is closed, so a parent that dies (GIMP closing a
 plug-in) takes the engine with it; without it a closed stdin means nothing.
 """
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import sys
 import time
@@ -49,6 +51,9 @@ from .errors import EngineError
 
 __all__ = ["PROTOCOL_VERSION", "PROGRESS_MODES", "Reporter", "make_reporter"]
 PROGRESS_MODES = ("bar", "json", "none")
+# How long the last event (an error, a cancel's included) waits for a reader that is not
+# reading before the engine ends without it: "within a second or two" of a cancel.
+LAST_WRITE_PATIENCE_S = 1.0
 
 
 class SafeStream:
@@ -59,16 +64,51 @@ class SafeStream:
     def __init__(self, stream: TextIO | None) -> None:
         self.stream = stream
         self.lost = stream is None
+        self._interrupted = False
 
     def write(self, text: str) -> None:
         if self.lost:
             return
+        self._interrupted = True  # until the text is out: a signal may land in between
         try:
             self.stream.write(text)
             self.stream.flush()
         except (OSError, ValueError):
             self.lost = True
             self._silence()
+        self._interrupted = False
+
+    def write_last(self, text: str, patience: float = LAST_WRITE_PATIENCE_S) -> None:
+        """The run's last words, which must not keep it alive: a reader that stopped reading
+        (a full pipe) would block a plain write for good, a cancel's error event included.
+        Waits at most ``patience`` seconds for room, then gives up, and anything after goes
+        nowhere. Written past the stream's buffer, where an interrupted line may still sit:
+        that line is ended first, so that the event stands on a line of its own."""
+        if self.lost:
+            return
+        try:
+            descriptor = self.stream.fileno()
+        except (OSError, ValueError, AttributeError):  # in memory: it cannot block
+            self.write(text)
+            return
+        data = (("\n" if self._interrupted else "") + text).encode("utf-8")
+        try:
+            os.set_blocking(descriptor, False)
+            deadline = time.monotonic() + patience
+            while data:
+                try:
+                    data = data[os.write(descriptor, data) :]
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not select.select([], [descriptor], [], left)[1]:
+                        break
+            if not data:
+                os.set_blocking(descriptor, True)
+                return
+        except OSError:
+            pass
+        self.lost = True
+        self._silence()
 
     def isatty(self) -> bool:
         try:
@@ -112,10 +152,14 @@ class JsonReporter(Reporter):
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = SafeStream(stream or sys.stdout)
 
-    def _emit(self, event: str, **fields: Any) -> None:
+    @staticmethod
+    def _line(event: str, **fields: Any) -> str:
         # allow_nan=False: a strict JSON reader rejects NaN; settings.py keeps every loss
         # finite, and a bug that does not must show as an error, not as a broken line.
-        self.stream.write(json.dumps({"event": event, **fields}, allow_nan=False) + "\n")
+        return json.dumps({"event": event, **fields}, allow_nan=False) + "\n"
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        self.stream.write(self._line(event, **fields))
 
     def start(self, info: dict[str, Any]) -> None:
         self._emit("start", protocol=PROTOCOL_VERSION, **info)
@@ -130,7 +174,7 @@ class JsonReporter(Reporter):
         self._emit("done", output=output, elapsed=round(elapsed, 3))
 
     def error(self, error: EngineError) -> None:
-        self._emit("error", kind=error.kind.value, message=error.message)
+        self.stream.write_last(self._line("error", kind=error.kind.value, message=error.message))
 
 
 class BarReporter(Reporter):
@@ -178,16 +222,15 @@ class BarReporter(Reporter):
         SafeStream(sys.stdout).write(output + "\n")
 
     def error(self, error: EngineError) -> None:
-        if self.is_terminal:
-            self.stream.write("\n")
-        self.stream.write(f"error: {error.message}\n")
+        end_of_bar = "\n" if self.is_terminal else ""
+        self.stream.write_last(f"{end_of_bar}error: {error.message}\n")
 
 
 class QuietReporter(Reporter):
     """Only errors, on stderr."""
 
     def error(self, error: EngineError) -> None:
-        SafeStream(sys.stderr).write(f"error: {error.message}\n")
+        SafeStream(sys.stderr).write_last(f"error: {error.message}\n")
 
 
 def _clock(seconds: float) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import re
 import signal
 import subprocess
@@ -16,6 +19,8 @@ from conftest import edge_correlation, make_content, make_style, run_cli
 from PIL import Image
 
 from styleengine.errors import ErrorKind
+
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux's, named in Python 3.10+
 
 
 @pytest.fixture
@@ -215,6 +220,46 @@ def test_sigterm_cancels_quickly_without_output(pair, tmp_path, engine_env, hed_
     assert last["event"] == "error" and last["kind"] == "cancelled"
     assert took < 2.0, took
     assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".partial")] == []
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, "stdin"])
+def test_a_reader_that_stops_reading_cannot_keep_a_cancelled_run_alive(
+    pair, tmp_path, engine_env, hed_weights, how
+):
+    """A script reads --progress json and stops reading: once its pipe is full, the next
+    write blocks, and the cancel's own error event was such a write (the engine then hung
+    for good, signals ignored while it cancelled). The cancel ends the run all the same,
+    by a signal or by closing stdin as the plug-in's death does."""
+    content, style = pair
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, F_SETPIPE_SZ, 4096)  # the smallest pipe: quick to fill
+    process = subprocess.Popen(
+        [sys.executable, "-m", "styleengine", "stylize", str(content), str(style),
+         "-o", str(tmp_path / "never.png"), "--iterations", "100000", "--progress", "json",
+         "--report-every", "100000", "--device", "cpu", "--cancel-on-stdin-eof"],
+        stdin=subprocess.PIPE, stdout=write_end, stderr=subprocess.DEVNULL, env=engine_env,
+    )  # fmt: skip
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        assert b'"start"' in reader.readline()  # optimizing now, and silent for a long while
+        # Fill the pipe from a description of its own: the engine's stays blocking.
+        filler = os.open(f"/proc/self/fd/{read_end}", os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    os.write(filler, b" " * 512)
+            if how == "stdin":
+                process.stdin.close()
+            else:
+                process.send_signal(how)
+            try:
+                process.wait(timeout=20)  # before: never
+            finally:
+                process.kill()
+        finally:
+            os.close(filler)
+    assert process.returncode == ErrorKind.CANCELLED.exit_code
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".partial")] == []
 
 
