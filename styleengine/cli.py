@@ -20,7 +20,7 @@ from .contract import (
     STYLE_REGION_FLAG,
     Option,
 )
-from .errors import BadInputError, EngineError, ErrorKind
+from .errors import BadInputError, EngineError, ErrorKind, from_os_error
 from .progress import PROGRESS_MODES, Reporter, make_reporter
 from .sample import SAMPLE_ITERATIONS
 
@@ -257,7 +257,7 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .api import EngineSetup, stylize_image_data
     from .device import describe_device
-    from .images import check_output_path, read_image, write_image
+    from .images import check_output_path, read_image, resolved, write_image
     from .planning import Plan
     from .previews import PreviewWriter
     from .run_progress import Progress
@@ -279,7 +279,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         if not args.preview:
             raise BadInputError("--preview-every and --preview-seconds need --preview PATH.")
         preview_path = check_output_path(args.preview, inputs)
-        if preview_path.resolve() == output.resolve():
+        if resolved(preview_path) == resolved(output):
             raise BadInputError("--preview must name another file than the result (-o).")
     content = read_image(args.content)
     styles = [read_image(path) for path in args.styles]
@@ -415,6 +415,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineError as error:
         reporter.error(error)
         return error.kind.exit_code
+    except OSError as error:  # the system's no, from wherever in the run: one line
+        refused = from_os_error(error)
+        reporter.error(refused)
+        return refused.kind.exit_code
     except KeyboardInterrupt:
         from .errors import CancelledError
 

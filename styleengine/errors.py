@@ -7,6 +7,8 @@ protocol (see ``styleengine.progress``) reports the same kind in its ``error`` e
 
 from __future__ import annotations
 
+import errno
+
 from .contract import ErrorKind
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "NoWeightsError",
     "OutOfMemoryError",
     "WriteFailedError",
+    "from_os_error",
 ]
 
 
@@ -53,3 +56,24 @@ class WriteFailedError(EngineError):
     """The result could not be written (a full disk, a folder that became read-only)."""
 
     kind = ErrorKind.WRITE_FAILED
+
+
+# The system's refusals that mean "there is no room to write", not "that path is wrong".
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def from_os_error(error: OSError) -> EngineError:
+    """The operating system's no, from anywhere in a run (a cache folder that is a file, a
+    temporary folder that is gone, a disk that is full), as one line that names the path
+    and says what to do: never an internal error, which is kept for the engine's bugs."""
+    path = error.filename if error.filename is not None else ""
+    place = f"{path}: " if path else ""
+    reason = error.strerror or str(error) or type(error).__name__
+    if error.errno in (errno.EEXIST, errno.ENOTDIR):  # the system's words mislead here
+        reason = "a file is where a folder is needed"
+    if error.errno in _NO_ROOM:
+        return WriteFailedError(f"{place}{reason}; free some disk space or choose another place.")
+    return BadInputError(
+        f"{place}{reason}; check that path and its permissions (the engine also uses its cache "
+        "folder, STYLEENGINE_CACHE or XDG_CACHE_HOME, and the temporary folder, TMPDIR)."
+    )

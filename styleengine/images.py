@@ -7,6 +7,7 @@ and what is needed to give it back in the form it came in (grey or colour, bit d
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import deep_formats
-from .errors import BadInputError, WriteFailedError
+from .errors import BadInputError, EngineError, WriteFailedError
 
 NPY_SUFFIX = ".npy"
 PNG_SUFFIXES = (".png",)
@@ -105,8 +106,7 @@ def from_pil(image: Image.Image, name: str = "image") -> ImageData:
 def read_image(path: str | os.PathLike[str]) -> ImageData:
     """Read an image file; any failure becomes a BadInputError naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise BadInputError(f"{path}: no such file.")
+    _check_readable_file(path)
     try:
         if path.suffix.lower() == NPY_SUFFIX:
             _check_pixels(path, *deep_formats.npy_size(path))
@@ -131,8 +131,45 @@ def read_image(path: str | os.PathLike[str]) -> ImageData:
             f"{path}: there is not enough memory to read this image; close other programs or "
             "scale the image down."
         ) from None
-    except (UnidentifiedImageError, OSError, ValueError, RuntimeError, SyntaxError) as error:
+    except OSError as error:
+        if error.errno is not None:  # the system's no (permissions, I/O), not the format
+            raise BadInputError(f"{path}: cannot be read ({error.strerror}).") from None
         raise BadInputError(f"{path}: not a readable image ({error}).") from error
+    except (UnidentifiedImageError, ValueError, RuntimeError, SyntaxError) as error:
+        raise BadInputError(f"{path}: not a readable image ({error}).") from error
+
+
+def _check_readable_file(path: Path) -> None:
+    """A path that names a regular file, or one line that says what it names instead, in
+    the system's own words where the system refused (a link loop, a permission, a file
+    where a folder was expected)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise BadInputError(f"{path}: {_reason(error)}; check the path.") from None
+    if stat.S_ISDIR(mode):
+        raise BadInputError(f"{path}: is a folder, not an image file.")
+    if not stat.S_ISREG(mode):
+        raise BadInputError(
+            f"{path}: is not a regular file (a device, a pipe or a socket); save the image "
+            "to a file first."
+        )
+
+
+def _reason(error: OSError) -> str:
+    """The system's reason in lower case, as it reads inside a sentence."""
+    reason = error.strerror or str(error)
+    return reason[:1].lower() + reason[1:]
+
+
+def resolved(path: Path) -> Path:
+    """``path`` with its links followed, or one line naming it (a link loop raises
+    RuntimeError before Python 3.13, OSError after)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as error:
+        reason = _reason(error) if isinstance(error, OSError) else "its links form a loop"
+        raise BadInputError(f"{path}: {reason}; check the path.") from None
 
 
 def _too_many_pixels(path: Path, width: int | None = None, height: int | None = None) -> str:
@@ -166,15 +203,22 @@ def check_output_path(
         raise BadInputError(
             f"{path}: unknown output format; use one of {', '.join(WRITABLE_SUFFIXES)}."
         )
-    folder = path.parent.resolve()
+    folder = resolved(path.parent)
     if not folder.is_dir():
         raise BadInputError(f"{path}: the folder {path.parent} does not exist.")
     if path.is_dir():
         raise BadInputError(f"{path}: is a folder; give a file name for the result.")
+    if os.path.lexists(path) and not path.is_file():
+        # The result replaces what is there: never a pipe, a device or a socket.
+        raise BadInputError(
+            f"{path}: is not a regular file (a pipe, a device, a socket or a broken link); "
+            "give the result another file name."
+        )
+    _remove_stale_partials(folder)
     # Trying is the only reliable test (permissions, read-only mounts, ACLs): before the
     # work, not after it.
     try:
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=PARTIAL_PREFIX)
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=_partial_prefix())
         os.close(handle)
         os.unlink(probe)
     except OSError as error:
@@ -190,22 +234,69 @@ def _same_file(first: Path, second: Path) -> bool:
         return first.resolve() == second.resolve() or (
             first.exists() and second.exists() and os.path.samefile(first, second)
         )
-    except OSError:
+    except (OSError, RuntimeError):  # a path that cannot be followed is refused later
         return False
+
+
+def _partial_prefix() -> str:
+    """Partial files carry the process's id: a run that was killed leaves one behind, and
+    the next run in that folder knows it for its own (see _remove_stale_partials)."""
+    return f"{PARTIAL_PREFIX}{os.getpid()}-"
+
+
+def _remove_stale_partials(folder: Path) -> None:
+    """Remove the partial files of engine runs that were killed before they could: regular
+    files of this user named by _partial_prefix for a process that no longer exists.
+    Nothing else is touched, and a failure to look or to remove is no reason to stop."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        owner = entry.name[len(PARTIAL_PREFIX) :].partition("-")[0]
+        if not (entry.name.startswith(PARTIAL_PREFIX) and owner.isdigit()):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            if _process_exists(int(owner)):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process, or a number no process has: leave it
+    return True
 
 
 def write_image(path: str | os.PathLike[str], image: ImageData) -> None:
     """Write by extension; the file appears whole or not at all (temporary file + rename)."""
     path = check_output_path(path)
+    _check_result(path, image)
+    # Lower case: writers that look at the name (np.save adds ".npy" to any other) must see
+    # the format the engine chose, whatever the case the user typed.
+    suffix = path.suffix.lower()
     try:
         handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=PARTIAL_PREFIX, suffix=path.suffix
+            dir=path.parent, prefix=_partial_prefix(), suffix=suffix
         )
         os.close(handle)
         try:
             # mkstemp makes the file private (0600); a result gets what any new file gets.
             os.chmod(temporary, _new_file_mode())
-            _write_by_suffix(Path(temporary), path.suffix.lower(), image)
+            _write_by_suffix(Path(temporary), suffix, image)
+            if os.path.getsize(temporary) == 0:
+                raise EngineError(
+                    f"{path}: the writer produced an empty file; nothing was written."
+                )
             os.replace(temporary, path)
         finally:
             if os.path.exists(temporary):
@@ -217,6 +308,17 @@ def write_image(path: str | os.PathLike[str], image: ImageData) -> None:
         ) from None
 
 
+def _check_result(path: Path, image: ImageData) -> None:
+    """A result is whole before it replaces anything: every value finite (else it is the
+    engine's own failure, never the user's: an internal error, and nothing written)."""
+    for name, values in (("colour", image.rgb), ("alpha", image.alpha)):
+        if values is not None and not np.isfinite(values).all():
+            raise EngineError(
+                f"{path}: the result's {name} holds NaN or infinity; nothing was written. "
+                "This is a bug: please report it."
+            )
+
+
 def _new_file_mode() -> int:
     """0666 less the process's umask, the mode open() would give a new file."""
     umask = os.umask(0)
@@ -225,7 +327,8 @@ def _new_file_mode() -> int:
 
 
 def _write_by_suffix(path: Path, suffix: str, image: ImageData) -> None:
-    pixels = image.channels()
+    # In range before the integer conversion, where 1.01 would wrap around to 2.
+    pixels = np.clip(image.channels(), 0.0, 1.0)
     if suffix == NPY_SUFFIX:
         np.save(path, pixels)
         return
