@@ -95,7 +95,9 @@ def scale_sizes(height: int, width: int, scales: int) -> list[Size]:
     shrunk to a side the network's poolings cannot take.
     """
     sizes: list[Size] = []
-    for step in range(scales - 1, 0, -1):
+    # Halving more often than the longest side has bits leaves less than a pixel: a larger
+    # count (--scales 1000000) adds nothing, and is not looped over.
+    for step in range(min(scales - 1, max(height, width).bit_length()), 0, -1):
         size = fit((height, width), round(max(height, width) / 2**step))
         if max(size) >= MIN_SCALE_SIDE and min(size) >= MIN_WORK_SIDE and size not in sizes:
             sizes.append(size)

@@ -9,7 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from .contract import DEFAULT_ITERATIONS, DEFAULT_PALETTE, DEFAULT_STYLE_WEIGHT, OPTIONS
+from .contract import (
+    DEFAULT_ITERATIONS,
+    DEFAULT_PALETTE,
+    DEFAULT_STYLE_WEIGHT,
+    OPTIONS,
+    OPTIONS_BY_NAME,
+)
 from .errors import BadInputError
 from .network import check_layer_names
 
@@ -125,6 +131,9 @@ class StyleSettings:
         _check(_finite(self.palette) and 0 <= self.palette <= 1, "palette",
                "must be between 0 and 1")  # fmt: skip
         _check(self.scales >= 1, "scales", "must be at least 1")
+        seed = OPTIONS_BY_NAME["seed"]
+        _check(seed.minimum <= self.seed <= seed.maximum, "seed",
+               f"must be a whole number from {seed.minimum} to {seed.maximum}")  # fmt: skip
         _check(_finite(self.variation) and 0 <= self.variation <= 1, "variation",
                "must be between 0 and 1")  # fmt: skip
         _check(_finite(self.style_scale) and self.style_scale > 0, "style_scale",

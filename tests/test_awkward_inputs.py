@@ -4,6 +4,23 @@ Each case says what a user or a script does and what they must get: the exit cod
 message that says what to do, no traceback, and none of their files changed or lost. The
 plug-in's own cases run in the real GIMP (test_gimp_plugin.py); the installer's in
 test_install.py.
+
+The cases are instances of families; the fuzzer (test_cli_fuzz.py) draws each family's
+forms, in combination, so that a form no case names is tried too:
+- paths the system says no to, as the photo, a painting or the result: missing, a folder, a
+  link loop or a link to itself, a dangling link, a link to a folder, a named pipe, a path
+  under a file, a name longer than the system allows, an empty argument (one line in the
+  system's own words, through one boundary: errors.from_os_error);
+- files that are not images: empty, text named .png, an unknown or missing suffix;
+- results: a suffix in any case (.NPY, .Png, .JPEG, .TIFF), over an earlier result, over an
+  input by another path or a hard link, a folder, a pipe (written whole under a temporary
+  name with the format's own suffix, checked finite, never over something not a file; a
+  killed run's partial file removed by the next run in that folder);
+- option values: not a number, NaN, infinities, beyond float32 or the machine's integers,
+  negative, empty lists, unknown layers, counts that would loop for ever (--scales);
+- environments: HOME unset or missing, TMPDIR missing or a file, the cache folders files or
+  link loops (cli_worker.py runs the fuzzer's cases with them);
+- the progress protocol: a reader that stops reading or goes away (test_cli.py).
 """
 
 from __future__ import annotations
@@ -240,6 +257,46 @@ def _transparent_style(folder: Path) -> list[str]:
     return [str(content), str(folder / "clear.png"), "-o", str(folder / "out.png")]
 
 
+def _photo_is(kind: str) -> Callable[[Path], list[str]]:
+    """The photo (or the painting) named by a path the system says no to, in one form."""
+
+    def prepare(folder: Path) -> list[str]:
+        content, style = _pair(folder)
+        if kind == "link loop":
+            (folder / "a.png").symlink_to("b.png")
+            (folder / "b.png").symlink_to("a.png")
+            content = str(folder / "a.png")
+        elif kind == "painting folder":
+            (folder / "paintings").mkdir()
+            style = str(folder / "paintings")
+        elif kind == "painting pipe":
+            os.mkfifo(folder / "painting.png")
+            style = str(folder / "painting.png")
+        return [content, style, "-o", str(folder / "out.png")]
+
+    return prepare
+
+
+def _output_named(name: str, make: Callable[[Path], None] | None = None):
+    def prepare(folder: Path) -> list[str]:
+        if make:
+            make(folder / name)
+        return [*_pair(folder), "-o", str(folder / name)]
+
+    return prepare
+
+
+def _whole_npy(name: str) -> Callable[[Path], None]:
+    def check(folder: Path) -> None:
+        pixels = np.load(folder / name)
+        assert pixels.shape == (48, 64, 3) and np.isfinite(pixels).all() and pixels.std() > 0.01
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            ["content.png", "style.png", name]
+        )
+
+    return check
+
+
 CASES = [
     Case("closed stdin (echo | ..., subprocess.run(input=...))", _setting(), None,
          stdin_closed=True),
@@ -294,6 +351,22 @@ CASES = [
     Case("region mask of another aspect", _region("aspect"), ErrorKind.BAD_INPUT,
          "another shape"),
     Case("strength map all black", _region("black"), None, check=_photo_kept),
+    # Issue 33's families; each form here stands for a family the fuzzer draws from
+    # (test_cli_fuzz.py).
+    Case("photo is a link loop", _photo_is("link loop"), ErrorKind.BAD_INPUT,
+         "symbolic links"),
+    Case("painting is a folder", _photo_is("painting folder"), ErrorKind.BAD_INPUT,
+         "is a folder, not an image file"),
+    Case("painting is a named pipe", _photo_is("painting pipe"), ErrorKind.BAD_INPUT,
+         "not a regular file"),
+    Case("-o result.NPY (suffix in capitals)", _output_named("result.NPY"), None,
+         check=_whole_npy("result.NPY")),
+    Case("-o a named pipe", _output_named("out.png", os.mkfifo), ErrorKind.BAD_INPUT,
+         "not a regular file"),
+    Case("seed below the machine's integers", _setting("--seed", str(-(2**63) - 1)),
+         ErrorKind.BAD_INPUT, "Seed (seed, --seed) must be a whole number from 0"),
+    Case("a million scales", _setting("--scales", "1000000"), None,
+         check=_result_shape(48, 64)),
 ]  # fmt: skip
 
 

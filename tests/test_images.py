@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from conftest import make_content, make_style
@@ -170,3 +174,29 @@ def test_result_gets_the_mode_of_any_new_file(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_killed_runs_partial_file_is_removed_by_the_next_run_and_nothing_else(tmp_path):
+    """A run killed (SIGKILL, a power cut) while writing leaves its partial file beside the
+    user's; the next run in that folder removes it, and only what is certainly such a file."""
+    from styleengine.images import PARTIAL_PREFIX, check_output_path
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    dead = int(finished.stdout)
+    stale = tmp_path / f"{PARTIAL_PREFIX}{dead}-k3j2.png"
+    stale.write_bytes(b"half a picture")
+    kept = {
+        f"{PARTIAL_PREFIX}{os.getpid()}-live.png": "a run still writing",
+        f"{PARTIAL_PREFIX}notes.png": "a name that is not the engine's",
+        "photo.png": "the user's",
+    }
+    for name, text in kept.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / f"{PARTIAL_PREFIX}{dead}-folder").mkdir()
+    (tmp_path / f"{PARTIAL_PREFIX}{dead}-link.png").symlink_to(tmp_path / "photo.png")
+    check_output_path(tmp_path / "out.png")
+    assert not stale.exists()
+    assert {n: (tmp_path / n).read_text() for n in kept} == kept
+    assert (tmp_path / f"{PARTIAL_PREFIX}{dead}-folder").is_dir()
+    assert (tmp_path / f"{PARTIAL_PREFIX}{dead}-link.png").is_symlink()
