@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -583,3 +584,172 @@ report(status=status.value_nick, layers=[layer.get_name() for layer in image.get
     assert found["status"] == "success", run.output[-3000:]
     assert found["layers"][0] == "Neural Style (blue swirls)" and len(found["layers"]) == 2
     assert painting.read_bytes() == before
+
+
+# Each kind of drawable and image a user may have selected when they choose the filter, and
+# what they must get: a new layer ("layer"), or one message (the fragment given) with the
+# image exactly as it was. One GIMP session runs them all, a clean image each.
+DRAWABLE_KINDS = {
+    "text layer": (
+        "layer",
+        """
+image, content, style = make_pair()
+target = Gimp.TextLayer.new(image, "Neural", Gimp.context_get_font(), 24, Gimp.Unit.pixel())
+image.insert_layer(target, None, 0)
+""",
+    ),
+    "layer group": (
+        "layer",
+        """
+image, content, style = make_pair()
+group = Gimp.GroupLayer.new(image)
+image.insert_layer(group, None, 0)
+image.reorder_item(content, group, 0)
+target = group
+""",
+    ),
+    "layer mask": (
+        "exactly one selected layer",
+        """
+image, content, style = make_pair()
+mask = content.create_mask(Gimp.AddMaskType.WHITE)
+content.add_mask(mask)
+target = mask
+""",
+    ),
+    "channel": (
+        "exactly one selected layer",
+        """
+image, content, style = make_pair()
+target = add_channel(image, "Saved selection", lambda x, y: x < 40)
+""",
+    ),
+    "layer partly off the canvas": (
+        "layer",
+        """
+image, content, style = make_pair()
+content.set_offsets(-30, 40)
+target = content
+""",
+    ),
+    "layer larger than the canvas": (
+        "layer",
+        """
+image, content, style = make_pair()
+image.resize(40, 30, -10, -10)
+target = content
+""",
+    ),
+    "32-bit float linear image": (
+        "layer",
+        """
+image, content, style = make_pair()
+image.convert_precision(Gimp.Precision.FLOAT_LINEAR)
+target = content
+""",
+    ),
+    "indexed image": (
+        "RGB or grayscale",
+        """
+image, content, style = make_pair()
+image.convert_indexed(
+    Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16, False, False, ""
+)
+target = content
+""",
+    ),
+    "the photo as its own painting": (
+        "layer",
+        """
+image, content, style = make_pair()
+target = style = content
+""",
+    ),
+    "an empty selection": (
+        "layer",
+        """
+image, content, style = make_pair()
+image.select_rectangle(Gimp.ChannelOps.REPLACE, 10, 10, 20, 20)
+image.select_rectangle(Gimp.ChannelOps.SUBTRACT, 10, 10, 20, 20)
+target = content
+""",
+    ),
+    "a painting with a mask hiding half": (
+        "layer",
+        """
+image, content, _waves = make_pair()
+# Red strokes on the left, shown; blue ones on the right, hidden by the mask.
+def halves(x, y):
+    stroke = 0.6 + 0.4 * ((x + y) // 3 % 2)
+    return (stroke, 0.1, 0.1, 1.0) if x < 32 else (0.1, 0.1, stroke, 1.0)
+painting_image = Gimp.Image.new(64, 64, Gimp.ImageBaseType.RGB)
+style = new_layer(
+    painting_image, "Halves", 64, 64, halves, Gimp.ImageType.RGBA_IMAGE, "R'G'B'A float", 4
+)
+painting_mask = style.create_mask(Gimp.AddMaskType.WHITE)
+style.add_mask(painting_mask)
+hidden = float_pixels(32, 64, lambda x, y: (0.0,))
+painting_mask.get_buffer().set(Gegl.Rectangle.new(32, 0, 32, 64), "Y float", hidden)
+painting_mask.get_buffer().flush()
+target = content
+""",
+    ),
+    "a painting its mask hides entirely": (
+        "entirely transparent",
+        """
+image, content, style = make_pair()
+style.add_mask(style.create_mask(Gimp.AddMaskType.BLACK))
+target = content
+""",
+    ),
+    "fifty layers": (
+        "layer",
+        """
+image, content, style = make_pair()
+for number in range(49):
+    extra = Gimp.Layer.new(
+        image, f"Layer {number}", 8, 8, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL
+    )
+    image.insert_layer(extra, None, -1)
+target = content
+""",
+    ),
+}
+
+
+def test_every_kind_of_drawable_gives_a_layer_or_one_message_and_the_image_as_it_was(gimp):
+    cases = []
+    for name, (_expected, setup) in DRAWABLE_KINDS.items():
+        cases.append(f"""
+try:
+{textwrap.indent(setup.strip(), "    ")}
+    image.clean_all()
+    before = [item.get_name() for item in image.get_layers()]
+    status = neural_style(image, target, style, iterations=3)
+    after = [item.get_name() for item in image.get_layers()]
+    top = image.get_layers()[0]
+    whole = Gegl.Rectangle.new(0, 0, top.get_width(), top.get_height())
+    pixels = top.get_buffer().get(whole, 1.0, "R'G'B' float", Gegl.AbyssPolicy.CLAMP)
+    values = struct.unpack("<%df" % (len(pixels) // 4), pixels)
+    report(case={name!r}, status=status.value_nick, before=before, after=after,
+           dirty=image.is_dirty(), undo_enabled=image.undo_is_enabled(),
+           red=sum(values[0::3]) / len(values[0::3]), blue=sum(values[2::3]) / len(values[2::3]))
+except Exception as error:
+    report(case={name!r}, status="script: " + repr(error))
+""")
+    run = _run(gimp, "".join(cases) + "\nreport(done=True)\n")
+    found = {result["case"]: result for result in run.results if "case" in result}
+    assert run.results[-1] == {"done": True}, run.output[-3000:]
+    for name, (expected, _setup) in DRAWABLE_KINDS.items():
+        result = found[name]
+        assert result["undo_enabled"], (name, result)  # no undo group left frozen
+        if expected == "layer":
+            assert result["status"] == "success", (name, result, run.output[-3000:])
+            assert len(result["after"]) == len(result["before"]) + 1, (name, result)
+        else:
+            assert result["status"] == "execution-error", (name, result)
+            assert result["after"] == result["before"] and not result["dirty"], (name, result)
+            assert expected in run.output, (name, run.output[-3000:])
+    shown_only = found["a painting with a mask hiding half"]
+    assert shown_only["red"] > shown_only["blue"] + 0.1, shown_only  # the hidden blue is not
+    assert "Traceback" not in run.output

@@ -7,8 +7,10 @@ its own Python as a subprocess (see engine_link.py); this file only talks to GIM
 """
 
 import contextlib
+import operator
 import shutil
 import sys
+from array import array
 from pathlib import Path
 
 import gi
@@ -127,6 +129,14 @@ def _style_input(source, path):
         return source
     width, height = source.get_width(), source.get_height()
     pixels = _read_pixels(source, 0, 0, width, height, RGB_FORMATS[True])
+    mask = source.get_mask()
+    if mask is not None and source.get_apply_mask():
+        # What the mask hides is not part of the painting: it counts as transparent, as the
+        # engine counts a painting's own transparency (nothing at all visible is refused).
+        rgba = array("f", pixels)
+        shown = array("f", _read_pixels(mask, 0, 0, width, height, MASK_FORMAT))
+        rgba[3::4] = array("f", map(operator.mul, rgba[3::4], shown))
+        pixels = rgba.tobytes()
     engine_link.write_npy(path, height, width, 4, pixels)
     return path
 
