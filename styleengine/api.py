@@ -97,6 +97,11 @@ def stylize_image_data(
         )
     if not styles:
         raise BadInputError("At least one style image is needed.")
+    if not isinstance(settings, StyleSettings):
+        raise BadInputError(
+            f"settings: expected a styleengine.settings.StyleSettings, got "
+            f"{type(settings).__name__}."
+        )
     settings.validate(len(styles))
     content_rgb = to_tensor(content.rgb)
     style_images = []

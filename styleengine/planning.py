@@ -26,7 +26,7 @@ from .contract import (
 )
 from .cost import Machine, estimate_peak_bytes
 from .errors import BadInputError, OutOfMemoryError
-from .settings import StyleSettings
+from .settings import StyleSettings, whole_number
 from .tiling import halo_for, plan_tiles
 
 # Each coarser scale halves the side, but none is made smaller than this.
@@ -82,7 +82,7 @@ def output_size(content: Size, output_side: int | None) -> Size:
     """The result's size: the content's, or with the longest side ``output_side``."""
     if output_side is None or output_side == 0:
         return content
-    if output_side < 1:
+    if not whole_number(output_side) or output_side < 1:
         raise BadInputError(f"Output size ({OUTPUT_SIZE.flag}) must be a positive number of px.")
     return fit(content, output_side)
 
@@ -285,12 +285,14 @@ def make_plan(
     style images (their pass through the network counts in the peak memory)."""
     if detail not in DETAIL_MODES:
         raise BadInputError(f"Detail pass (--detail) must be one of {', '.join(DETAIL_MODES)}.")
-    if detail_iterations is not None and detail_iterations < 0:
+    if detail_iterations is not None and not (
+        whole_number(detail_iterations) and detail_iterations >= 0
+    ):
         raise BadInputError(
             "Detail iterations (--detail-iterations) must be 0 (as many as the time allows) "
             "or more."
         )
-    if working_side is not None and working_side < 0:
+    if working_side is not None and not (whole_number(working_side) and working_side >= 0):
         raise BadInputError(
             f"Working size ({WORKING_SIZE.flag}) must be 0 (automatic) or more pixels."
         )

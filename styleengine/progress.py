@@ -31,9 +31,10 @@ else there (diagnostics go to stderr). Every object has an ``"event"`` key:
 
 Cancelling: SIGTERM or SIGINT stops the engine within about a second with a ``cancelled``
 error and no output file, even when the reader stopped reading (a full pipe): the last event
-waits at most a second for room, then the engine ends without it. With ``--cancel-on-stdin-eof`` (what the GIMP plug-in passes) the
-engine also stops when its stdin pipe is closed, so a parent that dies (GIMP closing a
-plug-in) takes the engine with it; without it a closed stdin means nothing.
+waits at most a second for room, then the engine ends without it. With
+``--cancel-on-stdin-eof`` (what the GIMP plug-in passes) the engine also stops when its
+stdin pipe is closed, so a parent that dies (GIMP closing a plug-in) takes the engine with
+it; without it a closed stdin means nothing.
 """
 
 from __future__ import annotations

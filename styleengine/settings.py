@@ -7,6 +7,7 @@ messages name a setting the way each caller knows it: its words, its field, its 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 
 from .contract import (
@@ -124,15 +125,17 @@ class StyleSettings:
 
     def validate(self, style_count: int) -> None:
         """Raise BadInputError for settings that cannot work, saying what to change."""
-        _check(self.iterations >= 1, "iterations", "must be at least 1")
+        _check(whole_number(self.iterations) and self.iterations >= 1, "iterations",
+               "must be a whole number, at least 1")  # fmt: skip
         _check(self.optimizer in OPTIMIZERS, "optimizer", _one_of(OPTIMIZERS))
         _check(self.init in INIT_CHOICES, "init", _one_of(INIT_CHOICES))
         _check(self.rescale in RESCALE_CHOICES, "rescale", _one_of(RESCALE_CHOICES))
         _check(_finite(self.palette) and 0 <= self.palette <= 1, "palette",
                "must be between 0 and 1")  # fmt: skip
-        _check(self.scales >= 1, "scales", "must be at least 1")
+        _check(whole_number(self.scales) and self.scales >= 1, "scales",
+               "must be a whole number, at least 1")  # fmt: skip
         seed = OPTIONS_BY_NAME["seed"]
-        _check(seed.minimum <= self.seed <= seed.maximum, "seed",
+        _check(whole_number(self.seed) and seed.minimum <= self.seed <= seed.maximum, "seed",
                f"must be a whole number from {seed.minimum} to {seed.maximum}")  # fmt: skip
         _check(_finite(self.variation) and 0 <= self.variation <= 1, "variation",
                "must be between 0 and 1")  # fmt: skip
@@ -142,6 +145,13 @@ class StyleSettings:
         for name in (*weights, "coarse_content_weight"):
             value = getattr(self, name)
             _check(_weight(value), name, f"must be a number from 0 to {MAX_WEIGHT:g}")
+        # The collections' types first: a Python caller's 1.5 would fail below in other words.
+        for name in ("content_layers", "sliced_layers"):
+            _check(_names(getattr(self, name)), name, "must be a list of layer names")
+        _check(isinstance(self.style_layers, dict) and _names(list(self.style_layers)),
+               "style_layers", "must map layer names to weights")  # fmt: skip
+        _check(self.style_blend is None or _names(self.style_blend, of=numbers.Real),
+               "style_blend", "must be a list of numbers, one per style image")  # fmt: skip
         _check(bool(self.content_layers), "content_layers", "needs at least one layer")
         _check(bool(self.style_layers), "style_layers", "needs at least one layer")
         try:
@@ -213,6 +223,17 @@ def describe_setting(field_name: str) -> str:
 def _check(condition: bool, field_name: str, requirement: str) -> None:
     if not condition:
         raise BadInputError(f"{describe_setting(field_name)} {requirement}.")
+
+
+def _names(values: object, of: type = str) -> bool:
+    """A list or tuple (not a string) whose items are all ``of``."""
+    return isinstance(values, (list, tuple)) and all(isinstance(v, of) for v in values)
+
+
+def whole_number(value: object) -> bool:
+    """An int, or numpy's, and not a bool: what counts and sizes must be (a Python caller may
+    pass "5" or 1.5, which would otherwise fail deep inside with another error)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _weight(value: float) -> bool:
