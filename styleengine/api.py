@@ -13,7 +13,7 @@ from .canvas import resize
 from .color import match_histogram, transfer_luminance
 from .contract import OPTIONS_BY_NAME
 from .device import select_device, select_precision
-from .errors import BadInputError
+from .errors import BadInputError, EngineError
 from .images import ImageData, from_array, from_pil
 from .objective import StyleImage
 from .optimization import Stylizer
@@ -133,6 +133,7 @@ def stylize_image_data(
         on_plan(plan)
     height, width = plan.output_size
     result = stylizer.run(content_rgb, style_images, settings, plan, callback, guide)
+    check_not_blank(result, content_rgb)
     result_rgb = result[0]
     if preserve_colors == "luminance":
         result_rgb = transfer_luminance(result_rgb, resize(content_rgb, (height, width))[0])
@@ -150,6 +151,30 @@ def stylize_image_data(
         grayscale=content.grayscale,
         bit_depth=content.bit_depth,
     )
+
+
+# A picture whose pixels all lie within this span of each other, in every channel, shows
+# nothing.
+BLANK_SPAN = 1e-3
+
+
+def _spatial_span(pixels: torch.Tensor) -> float:
+    """The largest difference between two pixels in one channel ((C, H, W) or (1, C, H, W))."""
+    flat = pixels.reshape(pixels.shape[-3], -1)
+    return float((flat.max(dim=1).values - flat.min(dim=1).values).max())
+
+
+def check_not_blank(result: torch.Tensor, content: torch.Tensor) -> None:
+    """A result that is finite and not one flat colour where the photo was not (every
+    result keeps the photo's layout): anything else is the engine's failure, an internal
+    error with nothing written, never a picture handed over with exit 0."""
+    if not bool(torch.isfinite(result).all()) or (
+        _spatial_span(result) < BLANK_SPAN <= _spatial_span(content)
+    ):
+        raise EngineError(
+            "The result came out blank or not finite; nothing was written. This is a bug: "
+            "please report it."
+        )
 
 
 def _regions(masks: RegionMasks, content: ImageData, styles: list[StyleImage]) -> Regions:

@@ -185,3 +185,22 @@ def test_public_api_takes_and_returns_arrays(hed_weights):
         content, make_style(), StyleSettings(iterations=3, scales=1), device="cpu", weights="hed"
     )
     assert result.dtype == np.uint8 and result.shape == content.shape
+
+
+def test_a_blank_or_broken_result_is_never_handed_over():
+    """The last check before a result is written: one flat colour from inputs that were not
+    flat, or a NaN anywhere, is the engine's failure, not a picture."""
+    from styleengine.api import check_not_blank
+    from styleengine.errors import EngineError, ErrorKind
+
+    photo = to_tensor(make_content(24, 32))
+    flat = torch.full((1, 3, 24, 32), 0.4)
+    check_not_blank(to_tensor(make_style(24, 32)), photo)  # a picture: no complaint
+    check_not_blank(flat, flat)  # flat from a flat photo is right
+    check_not_blank(torch.full((1, 3, 1, 1), 0.4), photo[..., :1, :1])  # one pixel is a pixel
+    for broken in (flat, photo.clone().fill_(float("nan"))):
+        with pytest.raises(EngineError) as raised:
+            check_not_blank(broken, photo)
+        assert raised.value.kind == ErrorKind.INTERNAL and "nothing was written" in str(
+            raised.value
+        )
