@@ -133,6 +133,7 @@ INPUT_FORMS: dict[str, Callable[[Path], str]] = {
     "an empty file": lambda f: _file(f, "empty.png", b""),
     "text named .png": lambda f: _file(f, "t.png", b"not an image"),
     "an empty argument": lambda f: "",
+    "a device": lambda f: os.devnull,
 }
 
 OUTPUT_FORMS: dict[str, Callable[[Path], str]] = {

@@ -232,19 +232,31 @@ def _run_with_config(gimp: Gimp, **changes: str):
             gimp,
             """
 image, content, style = make_pair()
+image.clean_all()
 before = len(image.get_layers())
 status = neural_style(image, content, style, iterations=5)
-report(status=status.value_nick, before=before, after=len(image.get_layers()))
+report(status=status.value_nick, before=before, after=len(image.get_layers()),
+       dirty=image.is_dirty(), undo_enabled=image.undo_is_enabled())
 """,
         )
     finally:
         config.write_text(saved)
 
 
+def _failed_cleanly(found: dict) -> bool:
+    """A failed run's traces: none. No new layer, the image not dirty, undo not frozen."""
+    return (
+        found["status"] == "execution-error"
+        and found["after"] == found["before"]
+        and not found["dirty"]
+        and found["undo_enabled"]
+    )
+
+
 def test_missing_engine_python_is_an_error_and_adds_no_layer(gimp):
     run = _run_with_config(gimp, python="/nonexistent/python")
     found = run.results[0]
-    assert found["status"] == "execution-error" and found["after"] == found["before"]
+    assert _failed_cleanly(found), found
     assert "install.py" in run.output
 
 
@@ -259,7 +271,7 @@ def test_engine_that_dies_gives_one_message_naming_its_last_lines(gimp, tmp_path
     fake = _fake_engine(tmp_path, "echo 'RuntimeError: broke deep inside' >&2\nexit 1\n")
     run = _run_with_config(gimp, python=str(fake))
     found = run.results[0]
-    assert found["status"] == "execution-error" and found["after"] == found["before"]
+    assert _failed_cleanly(found), found
     log = gimp.home / ".cache" / "gimp-neural-style" / "last-error.log"
     assert str(log) in run.output and "broke deep inside" in log.read_text()
     assert "Traceback" not in run.output
@@ -269,7 +281,7 @@ def test_engine_done_without_a_result_file_is_a_clear_message(gimp, tmp_path):
     fake = _fake_engine(tmp_path, """echo '{"event": "done", "output": "x", "elapsed": 0}'\n""")
     run = _run_with_config(gimp, python=str(fake))
     found = run.results[0]
-    assert found["status"] == "execution-error" and found["after"] == found["before"]
+    assert _failed_cleanly(found), found
     assert "could not use its temporary files" in run.output
     assert "Traceback" not in run.output
 
@@ -279,7 +291,7 @@ def test_damaged_weights_are_an_error_and_add_no_layer(gimp, tmp_path):
     damaged.write_bytes(b"not a weights file")
     run = _run_with_config(gimp, weights=str(damaged))
     found = run.results[0]
-    assert found["status"] == "execution-error" and found["after"] == found["before"]
+    assert _failed_cleanly(found), found
     assert "could not be read" in run.output
 
 
