@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -54,6 +55,22 @@ def edge_map(image: np.ndarray, block: int = 4) -> np.ndarray:
 
 def edge_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(edge_map(a).ravel(), edge_map(b).ravel())[0, 1])
+
+
+def folder_snapshot(folder: Path) -> dict[str, str]:
+    """Everything a user keeps under ``folder``, by its path: a regular file by its bytes'
+    digest, a link by where it points (never followed, so loops and dangling links are
+    fine). What a run must leave as it was, and what tells its leftovers."""
+    found = {}
+    for root, folders, files in os.walk(folder):
+        for name in [*files, *folders]:
+            path = Path(root) / name
+            if path.is_symlink():
+                found[str(path.relative_to(folder))] = "link to " + os.readlink(path)
+            elif path.is_file():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                found[str(path.relative_to(folder))] = digest
+    return found
 
 
 def cpu_has_native_bfloat16() -> bool:

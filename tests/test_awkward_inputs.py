@@ -25,7 +25,6 @@ forms, in combination, so that a form no case names is tried too:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_content, make_style
+from conftest import folder_snapshot, make_content, make_style
 from PIL import Image
 
 from styleengine.errors import ErrorKind
@@ -370,14 +369,6 @@ CASES = [
 ]  # fmt: skip
 
 
-def _snapshot(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in folder.rglob("*")
-        if p.is_file()
-    }
-
-
 def _run(arguments: list[str], engine_env: dict, stdin_closed: bool, **options):
     return subprocess.run(
         [sys.executable, "-m", "styleengine", "stylize", *arguments, *FAST],
@@ -393,7 +384,7 @@ def _run(arguments: list[str], engine_env: dict, stdin_closed: bool, **options):
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_awkward_input(case, tmp_path, engine_env, hed_weights):
     arguments = case.prepare(tmp_path)
-    before = _snapshot(tmp_path)
+    before = folder_snapshot(tmp_path)
     done = _run(arguments, engine_env, case.stdin_closed)
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert "Traceback" not in done.stderr, done.stderr
@@ -409,7 +400,7 @@ def test_awkward_input(case, tmp_path, engine_env, hed_weights):
         assert case.message in last["message"], last["message"]
         # refused before any work: not one iteration was made
         assert not any(e["event"] == "progress" for e in events)
-    after = _snapshot(tmp_path)
+    after = folder_snapshot(tmp_path)
     for name, digest in before.items():  # none of the user's files changed or lost
         assert after.get(name) == digest, f"{name} was changed or removed"
     leftovers = [n for n in after if Path(n).name.startswith(".partial-")]

@@ -16,7 +16,6 @@ test_awkward_inputs.py.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, make_content, make_style
+from conftest import REPO, folder_snapshot, make_content, make_style
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -228,17 +227,6 @@ def runs(draw) -> tuple[str, str, str, list[str], str]:
     return content, style, output, options, environment
 
 
-def _snapshot(folder: Path) -> dict[str, str]:
-    """Every regular file under ``folder`` (links not followed) and its digest."""
-    found = {}
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            path = Path(root) / name
-            if path.is_file() and not path.is_symlink():
-                found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
-
-
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -259,14 +247,14 @@ def test_every_run_keeps_the_catalogues_promises(worker, case):
         if style_form == "a photo":  # a painting, in fact
             style = str(_png(style_folder / "painting.png", make_style(20, 20)))
         output = OUTPUT_FORMS[output_form](folder)
-        before = _snapshot(folder)
+        before = folder_snapshot(folder)
         argv = ["stylize", content, style, "-o", output, *CHEAP, *options]
         answer = worker.run(argv, folder, environment)
         said = answer["stdout"] + answer["stderr"]
         event("succeeded" if answer["code"] == 0 else "refused")
         assert answer["code"] in EXIT_CODES | {0}, (case, said)
         assert "Traceback" not in said and "Internal error" not in said, (case, said)
-        after = _snapshot(folder)
+        after = folder_snapshot(folder)
         # The result the user named is theirs to replace, when the run succeeds.
         written = os.path.relpath(os.path.normpath(output), folder) if answer["code"] == 0 else ""
         for name, digest in before.items():
