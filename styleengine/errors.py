@@ -20,6 +20,7 @@ __all__ = [
     "OutOfMemoryError",
     "WriteFailedError",
     "from_os_error",
+    "system_reason",
 ]
 
 
@@ -62,15 +63,21 @@ class WriteFailedError(EngineError):
 _NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 
+def system_reason(error: OSError) -> str:
+    """The system's reason for ``error``, as it reads inside a sentence (lower case)."""
+    if error.errno in (errno.EEXIST, errno.ENOTDIR):  # the system's words mislead here
+        return "a file is where a folder is needed"
+    reason = error.strerror or str(error) or type(error).__name__
+    return reason[:1].lower() + reason[1:]
+
+
 def from_os_error(error: OSError) -> EngineError:
     """The operating system's no, from anywhere in a run (a cache folder that is a file, a
     temporary folder that is gone, a disk that is full), as one line that names the path
     and says what to do: never an internal error, which is kept for the engine's bugs."""
     path = error.filename if error.filename is not None else ""
     place = f"{path}: " if path else ""
-    reason = error.strerror or str(error) or type(error).__name__
-    if error.errno in (errno.EEXIST, errno.ENOTDIR):  # the system's words mislead here
-        reason = "a file is where a folder is needed"
+    reason = system_reason(error)
     if error.errno in _NO_ROOM:
         return WriteFailedError(f"{place}{reason}; free some disk space or choose another place.")
     return BadInputError(

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import deep_formats
-from .errors import BadInputError, EngineError, WriteFailedError
+from .errors import BadInputError, EngineError, WriteFailedError, system_reason
 
 NPY_SUFFIX = ".npy"
 PNG_SUFFIXES = (".png",)
@@ -146,7 +146,7 @@ def _check_readable_file(path: Path) -> None:
     try:
         mode = path.stat().st_mode
     except OSError as error:
-        raise BadInputError(f"{path}: {_reason(error)}; check the path.") from None
+        raise BadInputError(f"{path}: {system_reason(error)}; check the path.") from None
     if stat.S_ISDIR(mode):
         raise BadInputError(f"{path}: is a folder, not an image file.")
     if not stat.S_ISREG(mode):
@@ -156,19 +156,13 @@ def _check_readable_file(path: Path) -> None:
         )
 
 
-def _reason(error: OSError) -> str:
-    """The system's reason in lower case, as it reads inside a sentence."""
-    reason = error.strerror or str(error)
-    return reason[:1].lower() + reason[1:]
-
-
 def resolved(path: Path) -> Path:
     """``path`` with its links followed, or one line naming it (a link loop raises
     RuntimeError before Python 3.13, OSError after)."""
     try:
         return path.resolve()
     except (OSError, RuntimeError) as error:
-        reason = _reason(error) if isinstance(error, OSError) else "its links form a loop"
+        reason = system_reason(error) if isinstance(error, OSError) else "its links form a loop"
         raise BadInputError(f"{path}: {reason}; check the path.") from None
 
 
