@@ -11,10 +11,11 @@ from PIL import Image
 
 from .canvas import resize
 from .color import match_histogram, transfer_luminance
-from .contract import OPTIONS_BY_NAME
+from .contract import GALLERY_PREFIX, OPTIONS_BY_NAME
 from .device import select_device, select_precision
 from .errors import BadInputError, EngineError
-from .images import ImageData, from_array, from_pil
+from .gallery import style_source
+from .images import ImageData, from_array, from_pil, read_image
 from .objective import StyleImage
 from .optimization import Stylizer
 from .planning import Plan
@@ -25,6 +26,8 @@ from .weights import WeightSet, load_weights
 
 PRESERVE_COLORS_CHOICES = OPTIONS_BY_NAME["preserve_colors"].accepted
 ImageLike = ImageData | np.ndarray | Image.Image
+# A style may also be a painting of the gallery, by name: "gallery:hokusai_great_wave".
+StyleLike = ImageLike | str
 
 
 @dataclass
@@ -53,15 +56,18 @@ class EngineSetup:
         )
 
 
-def as_image_data(image: ImageLike, name: str) -> ImageData:
+def as_image_data(image: StyleLike, name: str) -> ImageData:
     if isinstance(image, ImageData):
         return image
     if isinstance(image, Image.Image):
         return from_pil(image, name)
     if isinstance(image, np.ndarray):
         return from_array(image, name)
+    if isinstance(image, str) and image.startswith(GALLERY_PREFIX):
+        return read_image(style_source(image))
     raise BadInputError(
-        f"{name}: expected a numpy array or a PIL image, got {type(image).__name__}."
+        f"{name}: expected a numpy array, a PIL image or a gallery painting "
+        f"({GALLERY_PREFIX}NAME), got {type(image).__name__}."
     )
 
 
@@ -206,7 +212,7 @@ def _regions(masks: RegionMasks, content: ImageData, styles: list[StyleImage]) -
 
 def stylize(
     content: ImageLike,
-    styles: ImageLike | list[ImageLike],
+    styles: StyleLike | list[StyleLike],
     settings: StyleSettings | None = None,
     *,
     output_size: int | None = None,
@@ -222,6 +228,7 @@ def stylize(
     regions: RegionMasks | None = None,
 ) -> ImageLike:
     """Stylize ``content`` with one or more ``styles``; returns the same kind as ``content``.
+    A style may be a gallery painting's name ("gallery:NAME"; ``styleengine gallery``).
 
     Arrays are (H, W) or (H, W, C) with C = 1..4, float in [0, 1], uint8 or uint16; the
     content's alpha passes through and a grey content gives a grey result. ``callback``

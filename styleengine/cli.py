@@ -1,4 +1,4 @@
-"""The command line: ``python -m styleengine stylize|doctor|demo``."""
+"""The command line: ``python -m styleengine stylize|doctor|demo|gallery``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .contract import (
+    GALLERY_PREFIX,
     OPTIONS,
     PAINTING_REGION_FLAG,
     STRENGTH_MAP_FLAG,
@@ -110,7 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("stylize", help="stylize a content image with one or more styles")
     run.add_argument("content", help="content image: PNG, JPEG, TIFF or .npy")
-    run.add_argument("styles", nargs="+", metavar="style", help="style image(s)")
+    run.add_argument(
+        "styles",
+        nargs="+",
+        metavar="style",
+        help=f"style image(s): a file, or a painting of the gallery ({GALLERY_PREFIX}NAME; "
+        "see: python -m styleengine gallery)",
+    )
     run.add_argument("-o", "--output", required=True, help="result: .png, .jpg, .tif or .npy")
     for option in OPTIONS:
         _add_option(run, option)
@@ -235,7 +242,42 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--weights", default="auto")
     demo.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
+    gallery = commands.add_parser(
+        "gallery", help="list the gallery's paintings, to use as styles by name"
+    )
+    gallery.add_argument(
+        "painting", nargs="?", help="with -o: the painting to write out, to look at it"
+    )
+    gallery.add_argument("-o", "--output", help="where to write it: .png, .jpg, .tif or .npy")
+    listing = gallery.add_mutually_exclusive_group()
+    listing.add_argument(
+        "--json", action="store_true", help="one record per painting, with its file"
+    )
+    listing.add_argument("--credits", action="store_true", help="the credits table (Markdown)")
+    gallery.add_argument("--progress", choices=PROGRESS_MODES, default="none")
+
     return parser
+
+
+def run_gallery(args: argparse.Namespace, reporter: Reporter) -> int:
+    """The list of paintings, or (a painting and -o) that painting written to a file."""
+    from .gallery import catalogue, credits_markdown, style_source
+
+    if args.painting is None and args.output is None:
+        text = credits_markdown() if args.credits else catalogue(as_json=args.json) + "\n"
+        sys.stdout.write(text)
+        return 0
+    if args.painting is None or args.output is None:
+        raise BadInputError("Give a painting's name and -o FILE to write it out.")
+    from .images import check_output_path, read_image, write_image
+
+    started = time.perf_counter()
+    name = args.painting.removeprefix(GALLERY_PREFIX)
+    source = style_source(GALLERY_PREFIX + name)
+    output = check_output_path(args.output, [source])
+    write_image(output, read_image(source))
+    reporter.done(str(output), time.perf_counter() - started)
+    return 0
 
 
 def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
@@ -257,12 +299,14 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .api import EngineSetup, stylize_image_data
     from .device import describe_device
+    from .gallery import style_source
     from .images import check_output_path, read_image, resolved, write_image
     from .planning import Plan
     from .previews import PreviewWriter
     from .run_progress import Progress
 
     started = time.perf_counter()
+    args.styles = [style_source(style) for style in args.styles]
     masks = [path for _number, path in (*args.style_region, *args.painting_region)]
     inputs = [
         args.content,
@@ -404,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_doctor(args)
         if args.command == "demo":
             return main(demo_arguments(args))
+        if args.command == "gallery":
+            return run_gallery(args, make_reporter(args.progress))
         from .cancellation import install_cancellation
         from .device import return_freed_memory_promptly
 

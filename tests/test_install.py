@@ -235,6 +235,17 @@ def test_real_install_gives_plugin_config_engine_and_sample(real_install):
         cwd=venv.parent,  # not the checkout: the installed engine must run on its own
     )
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    # The gallery's paintings are installed with the engine, not read from the checkout.
+    painting = venv.parent / "wave.png"
+    shown = subprocess.run(
+        [config["python"], "-m", "styleengine", "gallery", "hokusai_great_wave", "-o", painting],
+        capture_output=True, text=True, cwd=venv.parent,
+    )  # fmt: skip
+    assert shown.returncode == 0 and painting.is_file(), shown.stderr
+    assert str(REPO) not in subprocess.run(
+        [config["python"], "-m", "styleengine", "gallery", "--json"],
+        capture_output=True, text=True, cwd=venv.parent,
+    ).stdout  # fmt: skip
     notices = [line for line in first.stdout.splitlines() if "cannot be reached" in line]
     assert len(notices) == 1 and UNREACHABLE_INDEX in notices[0], first.stdout
     assert "registry" in notices[0]
