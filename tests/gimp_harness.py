@@ -1,10 +1,11 @@
-"""Running a real GIMP 3.0.4 (from a Debian 13 root) headless, with the plug-in installed.
+"""Running a real GIMP 3 headless, with the plug-in installed: GIMP 3.0.4 from a Debian 13
+root and GIMP 3.2.6 from a Debian unstable root.
 
-Debian 12 has no GIMP 3, so ``gimp/build_root.sh`` builds a Debian 13 root once (cached
-outside the checkout). Each GIMP run happens in a private mount namespace (``unshare``)
-where the checkout, the engine's environment, its base Python and /tmp are bind-mounted at
-their own paths, then ``chroot`` starts ``gimp-console-3.0``; the mounts disappear with the
-namespace, so nothing needs unmounting afterwards, even when a test fails.
+Debian 12 has no GIMP 3, so ``gimp/build_root.sh`` builds each root once (cached outside the
+checkout). Each GIMP run happens in a private mount namespace (``unshare``) where the
+checkout, the engine's environment, its base Python and /tmp are bind-mounted at their own
+paths, then ``chroot`` starts ``gimp-console-3.x``; the mounts disappear with the namespace,
+so nothing needs unmounting afterwards, even when a test fails.
 """
 
 from __future__ import annotations
@@ -25,14 +26,33 @@ REPO = Path(__file__).resolve().parent.parent
 BUILD_ROOT = REPO / "tests" / "gimp" / "build_root.sh"
 RESULT_PREFIX = "NEURAL-STYLE-TEST "
 _DISPLAY_RUNS = itertools.count()
-GIMP_CONSOLE = "gimp-console-3.0"
 
 
-def default_root() -> Path:
+@dataclass(frozen=True)
+class GimpSeries:
+    """A GIMP 3 series as the tests get it: from which Debian suite, under which names."""
+
+    series: str  # "3.2": its binaries' suffix and its config folder's name
+    suite: str  # the Debian suite whose GIMP is of this series
+
+    @property
+    def console(self) -> str:
+        return f"gimp-console-{self.series}"
+
+    @property
+    def gui(self) -> str:
+        return f"gimp-{self.series}"
+
+
+# Debian 13's GIMP 3.0.4 and unstable's GIMP 3.2.6: the series users have.
+SERIES = (GimpSeries("3.0", "trixie"), GimpSeries("3.2", "sid"))
+
+
+def default_root(series: GimpSeries) -> Path:
+    """Where ``series``' root is built: under GIMP_TEST_ROOTS when set, else the user's cache."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return Path(
-        os.environ.get("GIMP_TEST_ROOT") or cache / "gimp-neural-style-tests" / "trixie-root"
-    )
+    roots = Path(os.environ.get("GIMP_TEST_ROOTS") or cache / "gimp-neural-style-tests")
+    return roots / f"{series.suite}-root"
 
 
 def why_unavailable() -> str | None:
@@ -49,8 +69,10 @@ def why_unavailable() -> str | None:
     return None
 
 
-def ensure_root(root: Path) -> None:
-    done = subprocess.run(["sh", str(BUILD_ROOT), str(root)], capture_output=True, text=True)
+def ensure_root(series: GimpSeries, root: Path) -> None:
+    done = subprocess.run(
+        ["sh", str(BUILD_ROOT), series.suite, str(root)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"building the GIMP root failed:\n{done.stdout}\n{done.stderr}")
 
@@ -65,14 +87,17 @@ class GimpRun:
 class Gimp:
     """One GIMP installation (a root) plus the folders it must see."""
 
-    def __init__(self, root: Path, home: Path, shared_paths: list[Path]) -> None:
+    def __init__(
+        self, series: GimpSeries, root: Path, home: Path, shared_paths: list[Path]
+    ) -> None:
+        self.series = series
         self.root = root
         self.home = home
         self.shared = sorted({p.resolve() for p in shared_paths}, key=lambda p: len(p.parts))
 
     @property
     def plugins_dir(self) -> Path:
-        return self.home / ".config" / "GIMP" / "3.0" / "plug-ins"
+        return self.home / ".config" / "GIMP" / self.series.series / "plug-ins"
 
     def _namespace_script(self, command: str) -> str:
         lines = ["set -e", f"mount -t proc proc '{self.root}/proc'"]
@@ -94,7 +119,7 @@ class Gimp:
         env_args = " ".join(f"{k}='{v}'" for k, v in environment.items())
         command = (
             f"exec chroot '{self.root}' env -i {env_args} "
-            f"{GIMP_CONSOLE} -i --batch-interpreter python-fu-eval -b - --quit"
+            f"{self.series.console} -i --batch-interpreter python-fu-eval -b - --quit"
         )
         process = subprocess.Popen(
             [
@@ -130,7 +155,7 @@ Xvfb {display} -screen 0 1280x900x24 -nolisten tcp > '{work}/xvfb.log' 2>&1 &
 XVFB=$!
 export DISPLAY={display}
 for i in $(seq 1 100); do xdotool getdisplaygeometry > /dev/null 2>&1 && break; sleep 0.1; done
-gimp-3.0 -n --no-splash --batch-interpreter python-fu-eval -b - \
+{self.series.gui} -n --no-splash --batch-interpreter python-fu-eval -b - \
     < '{work}/batch.py' > '{work}/gimp.log' 2>&1 &
 GIMP=$!
 sh '{work}/driver.sh'

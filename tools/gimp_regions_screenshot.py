@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tools"))
 
-from gimp_harness import Gimp, default_root, ensure_root  # noqa: E402
+from gimp_harness import SERIES, Gimp, default_root, ensure_root  # noqa: E402
 from region_examples import sky_mask  # noqa: E402
 
 SIZE = 384
@@ -72,11 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         factor = SIZE / max(photo.size)
         size = (round(photo.width * factor), round(photo.height * factor))
         sky_mask(photo).resize(size).save(work / "sky.png")
-    root = default_root()
-    ensure_root(root)
+    series = SERIES[-1]  # the newest GIMP: the one most users have
+    root = default_root(series)
+    ensure_root(series, root)
     (work / "home").mkdir()
     shared = [REPO, Path(sys.prefix), Path(sys.base_prefix), work, images]
-    gimp = Gimp(root, work / "home", shared)
+    gimp = Gimp(series, root, work / "home", shared)
     subprocess.run(
         [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--no-sample",
          "--gimp-plugins-dir", str(gimp.plugins_dir)],
