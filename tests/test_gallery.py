@@ -129,3 +129,12 @@ def test_python_users_name_a_gallery_painting_as_a_style(hed_weights):
     assert result.shape == photo.shape and result.dtype == np.uint8
     with pytest.raises(BadInputError, match="nearest: gallery:munch_the_scream"):
         stylize(photo, "gallery:the_scream", weights="hed", device="cpu")
+
+
+def test_the_readme_lists_every_painting_and_shows_the_gallery_picture():
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for painting in GALLERY:
+        assert f"| `{painting.name}` | {painting.painter}, *{painting.title}*" in readme
+    assert "(docs/images/gallery.jpg)" in readme and (REPO / "docs/images/gallery.jpg").is_file()

@@ -1,4 +1,5 @@
-"""End-to-end: the plug-in inside a real GIMP 3.0.4, called through the PDB as a script would."""
+"""End-to-end: the plug-in inside a real GIMP 3.0.4 and a real GIMP 3.2.6, called through the
+PDB as a script would (every test runs in both)."""
 
 from __future__ import annotations
 
@@ -21,17 +22,21 @@ from gimp_harness import PRELUDE, Gimp
 pytestmark = pytest.mark.gimp
 
 
-@pytest.fixture(scope="session")
-def gimp(tmp_path_factory, hed_weights) -> Gimp:
+@pytest.fixture(
+    scope="session", params=gimp_harness.SERIES, ids=lambda series: f"gimp{series.series}"
+)
+def gimp(request, tmp_path_factory, hed_weights) -> Gimp:
     reason = gimp_harness.why_unavailable()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; in CI the real-GIMP tests must run")
         pytest.skip(reason)
-    root = gimp_harness.default_root()
-    gimp_harness.ensure_root(root)
-    home = tmp_path_factory.mktemp("gimp-home")
-    instance = Gimp(root, home, [REPO, Path(sys.prefix), Path(sys.base_prefix), Path("/tmp")])
+    series = request.param
+    root = gimp_harness.default_root(series)
+    gimp_harness.ensure_root(series, root)
+    home = tmp_path_factory.mktemp(f"gimp-{series.series}-home")
+    shared = [REPO, Path(sys.prefix), Path(sys.base_prefix), Path("/tmp")]
+    instance = Gimp(series, root, home, shared)
     # The plug-in is installed the way users install it, into this GIMP's plug-ins folder.
     done = subprocess.run(
         [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--dev", "--no-sample",
@@ -68,7 +73,8 @@ report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
     found = run.results[0]
     assert found["menu"] == ["<Image>/Filters/Artistic"]
     assert found["label"] == "Neural _Style…"
-    for name in ("style-layer", "style-file", "style-weight", "style-layer-2", "style-weight-2",
+    for name in ("style-preset", "style-preset-2", "style-preset-3", "style-layer",
+                 "style-file", "style-weight", "style-layer-2", "style-weight-2",
                  "style-layer-3", "style-weight-3", "strength", "iterations", "working-size",
                  "style-region", "style-region-2", "style-region-3", "strength-map",
                  "strength-from-layer-mask", "size", "detail",
@@ -464,7 +470,8 @@ neural_style(image, image.get_layers()[0], painting.get_layers()[0], iterations=
              **{{"live-preview": "always"}})
 """,
         f"""
-window=$(wait_for_window 'Untitled' 300) || exit 1
+# By its size: GIMP 3.0 titles the loaded image "Untitled", 3.2 by its file's name.
+window=$(wait_for_window '480x360' 300) || exit 1
 # Until the engine has written its second preview (each one replaces the file).
 for i in $(seq 1 1500); do
     preview=$(ls /tmp/gimp-neural-style-*/preview.npy 2> /dev/null | head -n 1)
@@ -596,6 +603,81 @@ report(status=status.value_nick, layers=[layer.get_name() for layer in image.get
     assert found["status"] == "success", run.output[-3000:]
     assert found["layers"][0] == "Neural Style (blue swirls)" and len(found["layers"]) == 2
     assert painting.read_bytes() == before
+
+
+def test_a_gallery_painting_by_name_alone_and_blended_with_a_layer_names_the_new_layer(
+    gimp, tmp_path
+):
+    """A script names a gallery painting and nothing else is open: one layer, named after
+    the painting; blended with a layer, named after both. The painting is the gallery's:
+    the layer takes on its colours, which the photo does not have."""
+    from styleengine.contract import GALLERY_BY_NAME
+
+    wave = GALLERY_BY_NAME["hokusai_great_wave"]
+    alone, blended, photo = tmp_path / "alone.raw", tmp_path / "blend.raw", tmp_path / "photo.raw"
+    run = _run(
+        gimp,
+        f"""
+image, content, style = make_pair()
+waves_image = style.get_image()
+report(open_images=len(Gimp.get_images()))
+waves_image.delete()  # nothing open but the photo
+dump_pixels(content, "{photo}")
+status = neural_style(image, content, None, iterations=10, **{{"style-preset": "{wave.name}"}})
+report(status=status.value_nick, layers=[layer.get_name() for layer in image.get_layers()])
+dump_pixels(image.get_layers()[0], "{alone}")
+image, content, style = make_pair()
+status = neural_style(image, content, None, iterations=10, **{{"style-preset": "{wave.name}",
+                      "style-layer-2": style, "style-weight-2": 0.5}})
+report(status=status.value_nick, layers=[layer.get_name() for layer in image.get_layers()])
+dump_pixels(image.get_layers()[0], "{blended}")
+""",
+    )
+    _opened, first, second = run.results
+    assert first["status"] == "success", run.output[-3000:]
+    assert first["layers"] == [f"Neural Style ({wave.label})", "Photo"]
+    assert second["status"] == "success", run.output[-3000:]
+    assert second["layers"] == [f"Neural Style ({wave.label} + Waves)", "Photo"]
+    content = np.fromfile(photo, dtype="<f4").reshape(64, 96, 3)
+    painted = np.fromfile(alone, dtype="<f4").reshape(64, 96, 3)
+    mixed = np.fromfile(blended, dtype="<f4").reshape(64, 96, 3)
+    # The painting is the gallery's: the layer's colours move to the painting's own.
+    from styleengine.gallery import painting_path
+    from styleengine.images import read_image
+
+    palette = read_image(painting_path(wave)).rgb.mean(axis=(0, 1))
+    distance = lambda pixels: np.linalg.norm(pixels.mean(axis=(0, 1)) - palette)  # noqa: E731
+    assert distance(painted) < 0.5 * distance(content)
+    assert np.abs(mixed - painted).mean() > 0.02  # the layer's waves count in the blend
+
+
+def test_the_gallery_opens_a_painting_as_an_untitled_image_named_after_it(gimp):
+    """Filters > Artistic > Neural Style Gallery: the painting to look at before choosing
+    it, as a new image that cannot be saved over the installed file."""
+    from styleengine.contract import GALLERY_BY_NAME
+
+    kiss = GALLERY_BY_NAME["klimt_the_kiss"]
+    run = _run(
+        gimp,
+        f"""
+procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style-gallery")
+config = procedure.create_config()
+config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+config.set_property("painting", "{kiss.name}")
+result = procedure.run(config)
+image = result.index(1)
+layers = image.get_layers()
+report(status=result.index(0).value_nick, menu=list(procedure.get_menu_paths()),
+       size=[image.get_width(), image.get_height()], layers=[l.get_name() for l in layers],
+       file=image.get_file() is not None, dirty=image.is_dirty(), images=len(Gimp.get_images()))
+""",
+    )
+    found = run.results[0]
+    assert found["status"] == "success", run.output[-3000:]
+    assert found["menu"] == ["<Image>/Filters/Artistic"]
+    assert found["layers"] == [f"{kiss.label} ({kiss.year})"]
+    assert found["size"] == [1020, 1024]
+    assert not found["file"] and not found["dirty"] and found["images"] == 1
 
 
 # Each kind of drawable and image a user may have selected when they choose the filter, and

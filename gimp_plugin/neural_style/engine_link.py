@@ -159,7 +159,7 @@ def result_layer_name(style_names: list[str]) -> str:
 def engine_arguments(
     request: StyleRequest,
     content: Path,
-    styles: list[Path],
+    styles: list[Path | str],
     output: Path,
     weights: str,
     style_weights: list[float] | None = None,
@@ -197,6 +197,17 @@ def engine_arguments(
     if strength_map is not None:
         arguments += [contract.STRENGTH_MAP_FLAG, str(strength_map)]
     return arguments
+
+
+def export_painting(config: EngineConfig, painting, output: Path) -> None:
+    """Have the engine write a gallery painting's pixels to ``output`` (.npy): the engine
+    knows where its gallery lives, and can reach it from a sandboxed GIMP too."""
+    arguments = [
+        "-m", "styleengine", "gallery", painting.name, "-o", str(output), "--progress", "json",
+    ]  # fmt: skip
+    result = run_engine(config.python, arguments, lambda _event: None)
+    if not result.ok:
+        raise LinkError(failure_message(result))
 
 
 @dataclass

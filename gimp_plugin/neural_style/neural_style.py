@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Neural Style for GIMP 3: Filters > Artistic > Neural Style...
 
-Paints the active layer in the style of another layer (Gatys et al.) and adds the result as
-a new layer above it, in one undo step. The work is done by the style engine, which runs in
-its own Python as a subprocess (see engine_link.py); this file only talks to GIMP.
+Paints the active layer in the style of a painting (Gatys et al.): a painting of the built-in
+gallery, another layer or an image file; the result is a new layer above it, in one undo
+step. The work is done by the style engine, which runs in its own Python as a subprocess
+(see engine_link.py); this file only talks to GIMP. Filters > Artistic > Neural Style
+Gallery... opens a gallery painting as an image, to look at it before choosing it.
 """
 
 import contextlib
@@ -25,6 +27,9 @@ import engine_link  # noqa: E402
 from engine_link import LinkError, StyleRequest, contract  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
+GALLERY_PROCEDURE = "python-fu-neural-style-gallery"
+# The gallery choice's value when the painting comes from a layer or a file.
+NO_PAINTING = "none"
 PLUGIN_DIR = Path(__file__).resolve().parent
 # Perceptual (gamma-encoded) sRGB in float: what the network expects, at full precision.
 RGB_FORMATS = {True: "R'G'B'A float", False: "R'G'B' float"}
@@ -35,10 +40,16 @@ MASK_FORMAT = "Y float"
 
 
 def _choice(*entries):
+    """A Gimp.Choice of (nick, label) or (nick, label, help) entries."""
     choice = Gimp.Choice.new()
-    for index, (nick, label) in enumerate(entries):
-        choice.add(nick, index, label, "")
+    for index, (nick, label, *help_text) in enumerate(entries):
+        choice.add(nick, index, label, help_text[0] if help_text else "")
     return choice
+
+
+def _gallery_choice(first=()):
+    """The gallery's paintings as a choice, each with its year and look as its help."""
+    return _choice(*first, *((p.name, p.label, p.description) for p in contract.GALLERY))
 
 
 def _add_option(procedure, option, argument, flags):
@@ -92,10 +103,10 @@ def _contract_arguments(section):
 # in expanders, folded away (a dialog that fits a laptop's screen). Besides the plug-in's own
 # arguments, each shows the contract's options of its section.
 DIALOG_SECTIONS = (
-    ("painting", "Painting", False, ("style-layer", "style-file", "style-region")),
+    ("painting", "Painting", False, ("style-preset", "style-layer", "style-file", "style-region")),
     ("paintings", "More paintings, blended or by regions", True,
-     ("style-weight", "style-layer-2", "style-weight-2", "style-region-2", "style-layer-3",
-      "style-weight-3", "style-region-3")),
+     ("style-weight", "style-preset-2", "style-layer-2", "style-weight-2", "style-region-2",
+      "style-preset-3", "style-layer-3", "style-weight-3", "style-region-3")),
     ("look", "Look", False, ("strength", "strength-map", "strength-from-layer-mask",
                              *_contract_arguments("look"))),
     ("more", "More options", True, (*_contract_arguments("more"), "live-preview")),
@@ -123,8 +134,11 @@ def _read_pixels(drawable, x, y, width, height, pixel_format):
 
 
 def _style_input(source, path):
-    """What the engine reads for one style: a file as it is (the engine reads image files
-    itself, with its own checks), a layer's pixels written to ``path``."""
+    """What the engine reads for one style: a gallery painting by its name, a file as it is
+    (the engine reads image files itself, with its own checks), a layer's pixels written to
+    ``path``."""
+    if isinstance(source, contract.Painting):
+        return contract.GALLERY_PREFIX + source.name
     if isinstance(source, Path):
         return source
     width, height = source.get_width(), source.get_height()
@@ -154,7 +168,26 @@ def _mask_input(drawable, area, path):
 
 
 def _style_name(source):
+    if isinstance(source, contract.Painting):
+        return source.label
     return source.stem.replace("_", " ") if isinstance(source, Path) else source.get_name()
+
+
+def _gallery_painting(config, argument):
+    """The gallery painting chosen in ``argument``, or None."""
+    return contract.GALLERY_BY_NAME.get(config.get_property(argument))
+
+
+def _first_style(config):
+    """The first painting: from the gallery when one is chosen there, else the file, else
+    the style layer; None when none is given."""
+    painting = _gallery_painting(config, "style-preset")
+    if painting is not None:
+        return painting
+    style_file = config.get_property("style-file")
+    if style_file is not None and style_file.get_path():
+        return Path(style_file.get_path())
+    return config.get_property("style-layer")
 
 
 class NeuralStyle(Gimp.PlugIn):
@@ -163,23 +196,32 @@ class NeuralStyle(Gimp.PlugIn):
         return False
 
     def do_query_procedures(self):
-        return [PROCEDURE]
+        return [PROCEDURE, GALLERY_PROCEDURE]
 
     def do_create_procedure(self, name):
+        if name == GALLERY_PROCEDURE:
+            return self.create_gallery_procedure(name)
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run, None)
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
         procedure.set_menu_label("Neural _Style…")
         procedure.add_menu_path("<Image>/Filters/Artistic")
         procedure.set_documentation(
-            "Paint the layer in the style of another layer",
+            "Paint the layer in the style of a painting",
             "Neural style transfer (Gatys et al.): the active layer is repainted with the "
-            "brush strokes, textures and colours of the style layer, as a new layer above it. "
-            "With a selection, only the selection is styled.",
+            "brush strokes, textures and colours of a painting (from the gallery, a layer or "
+            "a file), as a new layer above it. With a selection, only the selection is styled.",
             name,
         )
         procedure.set_attribution("Neural Style for GIMP", "Neural Style for GIMP", "2026")
         flags = GObject.ParamFlags.READWRITE
+        procedure.add_choice_argument(
+            "style-preset", "From the _gallery",
+            "A public-domain painting shipped with Neural Style (Filters > Artistic > Neural "
+            "Style Gallery shows them); none: the style layer or the file below",
+            _gallery_choice([(NO_PAINTING, "None: the style layer or file below")]),
+            NO_PAINTING, flags,
+        )  # fmt: skip
         procedure.add_layer_argument(
             "style-layer", "St_yle layer", "The layer whose style is applied", True, flags
         )
@@ -198,6 +240,12 @@ class NeuralStyle(Gimp.PlugIn):
             "painting's channel does", True, flags,
         )  # fmt: skip
         for number in (2, 3):
+            procedure.add_choice_argument(
+                f"style-preset-{number}", f"Painting {number} from the gallery",
+                "A gallery painting to blend in, used instead of the layer below; none: the "
+                "layer",
+                _gallery_choice([(NO_PAINTING, "None: the layer below")]), NO_PAINTING, flags,
+            )  # fmt: skip
             procedure.add_layer_argument(
                 f"style-layer-{number}", f"Style layer {number} (optional)",
                 "Another painting to blend in; none: not used", True, flags,
@@ -238,6 +286,59 @@ class NeuralStyle(Gimp.PlugIn):
         )  # fmt: skip
         return procedure
 
+    def create_gallery_procedure(self, name):
+        procedure = Gimp.Procedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run_gallery, None)
+        procedure.set_menu_label("Neural Style _Gallery…")
+        procedure.add_menu_path("<Image>/Filters/Artistic")
+        procedure.set_documentation(
+            "Open a painting of Neural Style's gallery as a new image",
+            "Shows one of the public-domain paintings that Neural Style paints in (Neural "
+            "Style, From the gallery) as a new image, its layer named after the painting.",
+            name,
+        )
+        procedure.set_attribution("Neural Style for GIMP", "Neural Style for GIMP", "2026")
+        flags = GObject.ParamFlags.READWRITE
+        procedure.add_enum_argument(
+            "run-mode", "Run mode", "The run mode", Gimp.RunMode, Gimp.RunMode.INTERACTIVE, flags
+        )
+        procedure.add_choice_argument(
+            "painting", "_Painting", "The gallery painting to open",
+            _gallery_choice(), contract.GALLERY[0].name, flags,
+        )  # fmt: skip
+        procedure.add_image_return_value("image", "Image", "The painting", False, flags)
+        return procedure
+
+    def run_gallery(self, procedure, config, data):
+        run_mode = config.get_property("run-mode")
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            GimpUi.init(GALLERY_PROCEDURE)
+            dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Gallery")
+            dialog.fill(["painting"])
+            accepted = dialog.run()
+            dialog.destroy()
+            if not accepted:
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+        painting = contract.GALLERY_BY_NAME[config.get_property("painting")]
+        work = engine_link.make_work_dir()
+        try:
+            path = work / "painting.npy"
+            engine_link.export_painting(engine_link.load_config(PLUGIN_DIR), painting, path)
+            image = _image_of(painting, *engine_link.read_npy(path))
+        except LinkError as error:
+            return _fail(procedure, str(error))
+        except OSError as error:
+            return _fail(procedure, engine_link.file_error_message(error))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            Gimp.Display.new(image)
+            Gimp.displays_flush()
+        values = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+        # The image replaces the default return value (pygobject cannot set it in place).
+        values.remove(1)
+        values.insert(1, GObject.Value(Gimp.Image, image))
+        return values
+
     def run(self, procedure, run_mode, image, drawables, config, data):
         if len(drawables) != 1 or not isinstance(drawables[0], Gimp.Layer):
             return _fail(procedure, "Neural Style works on exactly one selected layer.")
@@ -250,6 +351,8 @@ class NeuralStyle(Gimp.PlugIn):
         if run_mode == Gimp.RunMode.INTERACTIVE:
             if config.get_property("style-layer") is None:
                 config.set_property("style-layer", _guess_style_layer(image, layer))
+            if _first_style(config) is None:  # nothing but the photo open: a painting to try
+                config.set_property("style-preset", contract.GALLERY[0].name)
             GimpUi.init(PROCEDURE)
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style")
             _fill_dialog(dialog)
@@ -258,23 +361,20 @@ class NeuralStyle(Gimp.PlugIn):
             if not accepted:
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
 
-        style_file = config.get_property("style-file")
-        first_style = (
-            Path(style_file.get_path())
-            if style_file is not None and style_file.get_path()
-            else config.get_property("style-layer")
-        )
+        first_style = _first_style(config)
         if first_style is None:
             return _fail(
                 procedure,
-                "Choose the painting: a style layer, or an image file of it (Painting from a "
-                "file).",
+                "Choose the painting: one from the gallery, a style layer, or an image file of "
+                "it (Painting from a file).",
             )
         styles = [
             (first_style, config.get_property("style-weight"), config.get_property("style-region"))
         ]
         for number in (2, 3):
-            extra = config.get_property(f"style-layer-{number}")
+            extra = _gallery_painting(config, f"style-preset-{number}") or config.get_property(
+                f"style-layer-{number}"
+            )
             if extra is not None:
                 styles.append((extra, config.get_property(f"style-weight-{number}"),
                                config.get_property(f"style-region-{number}")))  # fmt: skip
@@ -392,6 +492,25 @@ class NeuralStyle(Gimp.PlugIn):
         elif event.get("event") == "progress":
             Gimp.progress_set_text(engine_link.progress_text(event))
             Gimp.progress_update(engine_link.progress_fraction(event))
+
+
+def _image_of(painting, shape, pixels):
+    """A new, untitled image of ``pixels`` (height, width, 3), one layer named after the
+    painting: nothing to save over, nothing in its undo history."""
+    height, width, _channels = shape
+    image = Gimp.Image.new(width, height, Gimp.ImageBaseType.RGB)
+    image.undo_disable()
+    layer = Gimp.Layer.new(
+        image, f"{painting.label} ({painting.year})", width, height, Gimp.ImageType.RGB_IMAGE,
+        100.0, Gimp.LayerMode.NORMAL,
+    )  # fmt: skip
+    image.insert_layer(layer, None, 0)
+    buffer = layer.get_buffer()
+    buffer.set(Gegl.Rectangle.new(0, 0, width, height), RGB_FORMATS[False], pixels)
+    buffer.flush()
+    image.undo_enable()
+    image.clean_all()
+    return image
 
 
 class _Area:
