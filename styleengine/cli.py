@@ -17,6 +17,7 @@ from .contract import (
     GALLERY_PREFIX,
     OPTIONS,
     PAINTING_REGION_FLAG,
+    STRENGTH,
     STRENGTH_MAP_FLAG,
     STYLE_REGION_FLAG,
     Option,
@@ -129,7 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     run.add_argument("--content-weight", type=float, default=defaults.content_weight)
-    run.add_argument("--style-weight", type=float, default=defaults.style_weight)
+    # None: not given, so that --strength can tell a weight typed by the user from the default.
+    run.add_argument(
+        "--style-weight", type=float, default=None, help=f"default {defaults.style_weight:g}"
+    )
+    run.add_argument(
+        STRENGTH.flag,
+        type=float,
+        default=None,
+        help=f"{STRENGTH.help} (instead of --style-weight and --palette)",
+    )
     run.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
     run.add_argument(
         "--layout-weight",
@@ -168,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--palette",
         type=float,
-        default=defaults.palette,
+        default=None,
         help="0..1: how far the photo's colours move to the painting's before the strokes "
         "are painted (0: the photo's own)",
     )
@@ -291,9 +301,15 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
     given = {
         field.name: getattr(args, field.name)
         for field in dataclasses.fields(StyleSettings)
-        if field.name != "report_every" and hasattr(args, field.name)
+        if field.name != "report_every" and getattr(args, field.name, None) is not None
     }
-    return StyleSettings(**given, report_every=report_every)
+    if args.strength is None:
+        return StyleSettings(**given, report_every=report_every)
+    if "style_weight" in given or "palette" in given:
+        raise BadInputError(
+            f"{STRENGTH.flag} sets the style weight and the palette; give it or them, not both."
+        )
+    return StyleSettings.at_strength(args.strength, **given, report_every=report_every)
 
 
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:

@@ -234,6 +234,16 @@ OPTIONS: tuple[Option, ...] = (
 
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
+# The dialog's Strength, on the command line and in Python too: one number for the style
+# weight and the palette together (style_weight_for, palette_for). The dialog shows it as
+# its own slider, so it has no section here.
+STRENGTH = Option(
+    "strength", "S_trength",
+    "0 (subtle: the photo with a hint of the painting) to 100 (the painting takes over); 50 "
+    "gives the defaults. It sets the style weight and the palette together",
+    float, DEFAULT_STRENGTH, 0.0, MAX_STRENGTH,
+)  # fmt: skip
+
 
 def dialog_options(section: str) -> list[Option]:
     return [option for option in OPTIONS if option.section == section]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .contract import (
     DEFAULT_ITERATIONS,
@@ -16,6 +17,9 @@ from .contract import (
     DEFAULT_STYLE_WEIGHT,
     OPTIONS,
     OPTIONS_BY_NAME,
+    STRENGTH,
+    palette_for,
+    style_weight_for,
 )
 from .errors import BadInputError
 from .network import check_layer_names
@@ -111,6 +115,18 @@ class StyleSettings:
     # the layout, the finest the strokes.
     coarse_content_weight: float = 1.0
     report_every: int = 1
+
+    @classmethod
+    def at_strength(cls, strength: float, **others: Any) -> StyleSettings:
+        """The settings at the dialog's Strength (0..100): its style weight and palette, the
+        rest as given; outside its range, BadInputError in the Option's words."""
+        if isinstance(strength, bool) or not isinstance(strength, numbers.Real):
+            raise BadInputError(f"{STRENGTH.words} must be a number, not {strength!r}.")
+        try:
+            strength = STRENGTH.check(strength)
+        except ValueError as error:
+            raise BadInputError(f"{error}.") from None
+        return cls(style_weight=style_weight_for(strength), palette=palette_for(strength), **others)
 
     def blend_weights(self, style_count: int) -> list[float]:
         """One weight per style image, summing to 1 (equal when no blend is given)."""

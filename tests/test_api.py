@@ -4,12 +4,10 @@ stripes."""
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, make_content, make_style, stripe_orientation, stylize_pair
+from conftest import make_content, make_style, stripe_orientation, stylize_pair
 
 from styleengine.api import stylize, stylize_image_data, to_tensor
 from styleengine.errors import BadInputError
@@ -17,16 +15,13 @@ from styleengine.images import from_array
 from styleengine.settings import StyleSettings
 from stylelab.quality import EmbeddingJudge, Judge
 
-sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
-import engine_link  # noqa: E402
-
 
 def _stylize(setup, content, style, settings):
     return to_tensor(stylize_pair(setup, settings, content, style)[0].rgb)
 
 
 def test_strength_moves_style_up_and_structure_down_monotonically(setup, hed_weights):
-    """The dialog's Strength 0, 50, 100 (through the plug-in's own mapping), at the default
+    """The dialog's Strength 0, 50, 100 (StyleSettings.at_strength, as --strength), at the default
     iterations, judged as the issue judges the picture: the style gap seen by Magenta's
     style embedding (stylelab.quality.EmbeddingJudge). Above 50 the painting's share
     saturates (QUALITY.md): 100 must not be less painted than 50 beyond the judge's noise.
@@ -37,10 +32,7 @@ def test_strength_moves_style_up_and_structure_down_monotonically(setup, hed_wei
     judge, style_judge = Judge(hed_weights), EmbeddingJudge()
     gaps, structures = [], []
     for strength in (0, 50, 100):
-        settings = StyleSettings(
-            style_weight=engine_link.style_weight_for(strength),
-            palette=engine_link.palette_for(strength),
-        )
+        settings = StyleSettings.at_strength(strength)
         result = _stylize(setup, content, style, settings)
         photo, painting = to_tensor(content), to_tensor(style)
         gaps.append(style_judge.style_gap(result, photo, painting))

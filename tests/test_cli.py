@@ -319,3 +319,30 @@ def test_weights_of_another_network_are_refused_in_one_line(tmp_path, engine_env
     message = done.stderr.strip().splitlines()[-1]
     assert "0.weight has the shape (32, 3, 3, 3)" in message and len(message) < 300
     assert "Traceback" not in done.stderr
+
+
+def test_strength_is_the_dialogs_scale_on_the_command_line_too(
+    pair, tmp_path, engine_env, hed_weights
+):
+    """--strength 70 is the dialog's Strength 70: the same picture as its style weight and
+    palette given by hand; outside 0..100, or beside them, one line and nothing written."""
+    from styleengine import cli
+    from styleengine.contract import palette_for, style_weight_for
+
+    content, style = pair
+    common = [str(content), str(style), "--weights", "hed", "--device", "cpu",
+              "--iterations", "8", "--progress", "none"]  # fmt: skip
+    by_strength, by_hand = tmp_path / "strength.png", tmp_path / "hand.png"
+    assert cli.main(["stylize", *common, "-o", str(by_strength), "--strength", "70"]) == 0
+    hand = ["--style-weight", repr(style_weight_for(70)), "--palette", repr(palette_for(70))]
+    assert cli.main(["stylize", *common, "-o", str(by_hand), *hand]) == 0
+    assert np.array_equal(np.asarray(Image.open(by_strength)), np.asarray(Image.open(by_hand)))
+    default = tmp_path / "default.png"
+    assert cli.main(["stylize", *common, "-o", str(default), "--strength", "50"]) == 0
+    assert not np.array_equal(np.asarray(Image.open(default)), np.asarray(Image.open(by_hand)))
+    for wrong, words in ((["--strength", "150"], "Strength must be from 0 to 100, not 150"),
+                         (["--strength", "70", "--palette", "0.2"], "not both")):  # fmt: skip
+        refused = tmp_path / "refused.png"
+        done = run_cli(["stylize", *common, "-o", str(refused), *wrong], engine_env)
+        assert done.returncode == 2 and words in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and not refused.exists()

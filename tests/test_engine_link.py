@@ -48,7 +48,7 @@ def test_npy_reader_refuses_other_dtypes(tmp_path):
 
 
 def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
-    from styleengine.cli import build_parser
+    from styleengine.cli import _settings_from, build_parser
 
     options = {"iterations": 120, "working_size": 512, "preserve_colors": "luminance",
                "style_scale": 1.5, "seed": 3, "device": "gpu"}  # fmt: skip
@@ -61,7 +61,10 @@ def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
     assert parsed.iterations == 120 and parsed.working_size == 512 and parsed.device == "gpu"
     assert parsed.preserve_colors == "luminance" and parsed.style_scale == 1.5
     assert parsed.progress == "json" and parsed.weights == "hed" and parsed.seed == 3
-    assert parsed.palette == pytest.approx(engine_link.palette_for(70))
+    # The dialog's Strength reaches the engine as its own option, the same number.
+    settings = _settings_from(parsed, "cpu")
+    assert parsed.strength == 70 and settings.palette == engine_link.palette_for(70)
+    assert settings.style_weight == engine_link.style_weight_for(70)
     plain = engine_link.engine_arguments(StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto")
     parsed_plain = build_parser().parse_args(plain[2:])
     assert parsed_plain.working_size == 0 and parsed_plain.style_blend is None  # automatic

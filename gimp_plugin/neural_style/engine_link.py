@@ -174,15 +174,14 @@ def engine_arguments(
     arguments = [
         "-m", "styleengine", "stylize", str(content), *map(str, styles), "-o", str(output),
         "--progress", "json", "--cancel-on-stdin-eof",
-        "--style-weight", f"{style_weight_for(request.strength):.6g}",
-        "--palette", f"{palette_for(request.strength):.6g}",
         "--weights", weights,
     ]  # fmt: skip
-    for option in contract.OPTIONS:
-        if option.section is None:
-            continue  # not the plug-in's to set: the engine's default
+    # The options the plug-in sets; the others keep the engine's defaults.
+    given = [(contract.STRENGTH, request.strength)]
+    given += [(o, request.option(o.name)) for o in contract.OPTIONS if o.section is not None]
+    for option, value in given:
         try:
-            arguments += option.command_line(request.option(option.name))
+            arguments += option.command_line(value)
         except (TypeError, ValueError) as error:
             raise LinkError(f"{error}.") from None
     if preview is not None:
