@@ -240,7 +240,7 @@ def _run_with_config(gimp: Gimp, **changes: str):
 image, content, style = make_pair()
 image.clean_all()
 before = len(image.get_layers())
-status = neural_style(image, content, style, iterations=5)
+status = neural_style(image, content, style, iterations=10)
 report(status=status.value_nick, before=before, after=len(image.get_layers()),
        dirty=image.is_dirty(), undo_enabled=image.undo_is_enabled())
 """,
@@ -362,7 +362,7 @@ def test_stopping_a_run_keeps_the_preview_and_leaves_no_process_or_frozen_undo(g
         + f"""
 image, content, style = make_pair()
 dump_pixels(content, "{original}")
-status = neural_style(image, content, style, iterations=100000, **{{"live-preview": "always"}})
+status = neural_style(image, content, style, iterations=5000, **{{"live-preview": "always"}})
 layers = image.get_layers()
 dump_pixels(layers[0], "{shown}")
 report(status=status.value_nick, layers=[layer.get_name() for layer in layers],
@@ -407,7 +407,7 @@ report(status=status.value_nick, layers=[layer.get_name() for layer in layers],
         gimp,
         """
 image, content, style = make_pair()
-report(status=neural_style(image, content, style, iterations=2).value_nick)
+report(status=neural_style(image, content, style, iterations=10).value_nick)
 """,
     )
 
@@ -421,7 +421,7 @@ def test_one_undo_removes_the_layer_and_redo_restores_it(gimp, tmp_path):
 image, content, style = make_pair()
 Gimp.Display.new(image)
 image.select_rectangle(Gimp.ChannelOps.REPLACE, 27, 15, 40, 30)
-status = neural_style(image, content, style, iterations=5, **{{"live-preview": "always"}})
+status = neural_style(image, content, style, iterations=10, **{{"live-preview": "always"}})
 report(status=status.value_nick, layers=len(image.get_layers()))
 open("{ready}", "w").write("ready")
 """,
@@ -565,7 +565,7 @@ def test_hostile_folders_of_another_user_in_tmp_do_not_stop_the_plugin(gimp, tmp
             PRELUDE
             + """
 image, content, style = make_pair()
-status = neural_style(image, content, style, iterations=3)
+status = neural_style(image, content, style, iterations=10)
 report(status=status.value_nick, layers=len(image.get_layers()))
 """,
             timeout=300,
@@ -594,7 +594,7 @@ def test_a_painting_from_a_file_needs_no_open_layer_and_names_the_new_layer(gimp
 from gi.repository import Gio
 image, content, style = make_pair()
 style.get_image().delete()  # no painting open anywhere
-status = neural_style(image, content, None, iterations=5,
+status = neural_style(image, content, None, iterations=10,
                       **{{"style-file": Gio.File.new_for_path("{painting}")}})
 report(status=status.value_nick, layers=[layer.get_name() for layer in image.get_layers()])
 """,
@@ -819,7 +819,7 @@ try:
 {textwrap.indent(setup.strip(), "    ")}
     image.clean_all()
     before = [item.get_name() for item in image.get_layers()]
-    status = neural_style(image, target, style, iterations=3)
+    status = neural_style(image, target, style, iterations=10)
     after = [item.get_name() for item in image.get_layers()]
     top = image.get_layers()[0]
     whole = Gegl.Rectangle.new(0, 0, top.get_width(), top.get_height())
