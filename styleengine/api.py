@@ -11,7 +11,7 @@ from PIL import Image
 
 from .canvas import resize
 from .color import match_histogram, transfer_luminance
-from .contract import GALLERY_PREFIX, OPTIONS_BY_NAME
+from .contract import GALLERY_PREFIX, OPTIONS_BY_NAME, OUTPUT_SIZE, WORKING_SIZE
 from .device import select_device, select_precision
 from .errors import BadInputError, EngineError
 from .gallery import style_source
@@ -21,7 +21,7 @@ from .optimization import Stylizer
 from .planning import Plan
 from .regions import RegionMasks, Regions, mask_tensor
 from .run_progress import ProgressCallback
-from .settings import StyleSettings
+from .settings import StyleSettings, check_option
 from .weights import WeightSet, load_weights
 
 PRESERVE_COLORS_CHOICES = OPTIONS_BY_NAME["preserve_colors"].accepted
@@ -97,10 +97,11 @@ def stylize_image_data(
     0: the content's), ``working_size`` the optimization's (None or 0: automatic).
     ``on_plan`` is told the plan before the work starts. ``regions``: where each style
     paints, from which part of its painting, and how strongly (regions.py)."""
-    if preserve_colors not in PRESERVE_COLORS_CHOICES:
-        raise BadInputError(
-            f"--preserve-colors must be one of {', '.join(PRESERVE_COLORS_CHOICES)}."
-        )
+    # The run's options by the contract's one rule, as on the command line and in GIMP.
+    for option, value in ((OUTPUT_SIZE, output_size or 0), (WORKING_SIZE, working_size or 0),
+                          (OPTIONS_BY_NAME["preserve_colors"], preserve_colors),
+                          (OPTIONS_BY_NAME["detail"], detail)):  # fmt: skip
+        check_option(option, value)
     if not styles:
         raise BadInputError("At least one style image is needed.")
     if not isinstance(settings, StyleSettings):

@@ -9,7 +9,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -53,15 +53,30 @@ def _style_layers(text: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
+def _checked(option: Option) -> Callable[[str], Any]:
+    """The option's own check as the parser's type: a value out of its range is refused here
+    in the words the plug-in and the Python API use (not argparse's)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return option.check(text)
+        except ValueError as error:
+            raise BadInputError(f"{error}.") from None
+
+    return convert
+
+
+def _add_option(
+    parser: argparse.ArgumentParser, option: Option, default: Any = dataclasses.MISSING
+) -> None:
     """A contract option as a command-line option, with its older flags as aliases."""
     parser.add_argument(
         option.flag,
         *option.old_flags,
         dest=option.name,
-        type=option.kind,
-        default=option.default,
-        choices=option.accepted or None,
+        type=_checked(option),
+        default=option.default if default is dataclasses.MISSING else default,
+        metavar="{" + ",".join(option.accepted) + "}" if option.choices else None,
         help=option.help,
     )
 
@@ -134,12 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--style-weight", type=float, default=None, help=f"default {defaults.style_weight:g}"
     )
-    run.add_argument(
-        STRENGTH.flag,
-        type=float,
-        default=None,
-        help=f"{STRENGTH.help} (instead of --style-weight and --palette)",
-    )
+    _add_option(run, STRENGTH, default=None)  # instead of --style-weight and --palette
     run.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
     run.add_argument(
         "--layout-weight",

@@ -13,6 +13,7 @@ the repository, the plug-in loads it from here (``engine_link``).
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from dataclasses import dataclass
@@ -150,18 +151,37 @@ class Option:
         return self.label.replace("_", "")
 
     def check(self, value: Any) -> Any:
-        """``value`` as this option's type, or ValueError saying what is allowed."""
+        """``value`` (or its text, as typed on the command line) as this option's type, or
+        ValueError saying what is allowed: the one rule of the command line, the Python API
+        and the plug-in, in the same words."""
         if self.choices:
             if value not in self.accepted:
                 allowed = ", ".join(self.accepted)
                 raise ValueError(f"{self.words} must be one of {allowed}, not {value!r}")
             return value
-        typed = self.kind(value)
-        low = self.minimum if self.minimum is not None else typed
-        high = self.maximum if self.maximum is not None else typed
-        if not low <= typed <= high:
-            raise ValueError(f"{self.words} must be from {low:g} to {high:g}, not {typed:g}")
-        return typed
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError, OverflowError):
+            number = math.nan
+        if math.isnan(number):
+            raise ValueError(f"{self.words} must be a number, not {value!r}")
+        # The value as a number reads ("5" for 5.0 and for "5.0"), whole numbers exactly.
+        given = self._text(number)
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            given = str(int(value))
+        if self.kind is int and not number.is_integer():
+            raise ValueError(f"{self.words} must be a whole number, not {given}")
+        low = self.minimum if self.minimum is not None else -math.inf
+        high = self.maximum if self.maximum is not None else math.inf
+        if not low <= number <= high:
+            raise ValueError(
+                f"{self.words} must be from {self._text(low)} to {self._text(high)}, not {given}"
+            )
+        return self.kind(number)
+
+    def _text(self, number: float) -> str:
+        whole = self.kind is int and math.isfinite(number) and float(number).is_integer()
+        return str(int(number)) if whole else f"{number:g}"
 
     def command_line(self, value: Any) -> list[str]:
         """The engine's arguments that give this option ``value``."""
@@ -204,7 +224,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "iterations", "_Iterations", "optimization steps (more: a finer result, slower)",
-        int, DEFAULT_ITERATIONS, 10, 5000, section="more",
+        int, DEFAULT_ITERATIONS, 1, 5000, section="more",
     ),
     WORKING_SIZE,
     Option(

@@ -10,6 +10,7 @@ import torch
 
 from .contract import OPTIONS_BY_NAME
 from .errors import BadInputError
+from .settings import check_option
 
 DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
 PRECISION_CHOICES = ("auto", "fp32", "bf16")
@@ -21,10 +22,7 @@ def select_device(
     """``auto`` picks CUDA, then Apple MPS, then the CPU; ``gpu`` CUDA or MPS, whichever is
     here; a named device must be present. (``cuda`` and ``mps`` say what is present; by
     default PyTorch is asked.)"""
-    if name not in DEVICE_CHOICES:
-        raise BadInputError(
-            f"Unknown Device {name!r} (--device); choose one of {', '.join(DEVICE_CHOICES)}."
-        )
+    check_option(OPTIONS_BY_NAME["device"], name)
     cuda = torch.cuda.is_available() if cuda is None else cuda
     mps = torch.backends.mps.is_available() if mps is None else mps
     if name == "auto":

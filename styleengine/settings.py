@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .contract import (
@@ -16,8 +16,8 @@ from .contract import (
     DEFAULT_PALETTE,
     DEFAULT_STYLE_WEIGHT,
     OPTIONS,
-    OPTIONS_BY_NAME,
     STRENGTH,
+    Option,
     palette_for,
     style_weight_for,
 )
@@ -120,12 +120,7 @@ class StyleSettings:
     def at_strength(cls, strength: float, **others: Any) -> StyleSettings:
         """The settings at the dialog's Strength (0..100): its style weight and palette, the
         rest as given; outside its range, BadInputError in the Option's words."""
-        if isinstance(strength, bool) or not isinstance(strength, numbers.Real):
-            raise BadInputError(f"{STRENGTH.words} must be a number, not {strength!r}.")
-        try:
-            strength = STRENGTH.check(strength)
-        except ValueError as error:
-            raise BadInputError(f"{error}.") from None
+        strength = check_option(STRENGTH, strength)
         return cls(style_weight=style_weight_for(strength), palette=palette_for(strength), **others)
 
     def blend_weights(self, style_count: int) -> list[float]:
@@ -141,8 +136,10 @@ class StyleSettings:
 
     def validate(self, style_count: int) -> None:
         """Raise BadInputError for settings that cannot work, saying what to change."""
-        _check(whole_number(self.iterations) and self.iterations >= 1, "iterations",
-               "must be a whole number, at least 1")  # fmt: skip
+        # The dialog's settings: the contract's one rule and words, as on every other side.
+        for option in OPTIONS:
+            if option.name in _FIELD_NAMES and not option.choices:
+                check_option(option, getattr(self, option.name))
         _check(self.optimizer in OPTIMIZERS, "optimizer", _one_of(OPTIMIZERS))
         _check(self.init in INIT_CHOICES, "init", _one_of(INIT_CHOICES))
         _check(self.rescale in RESCALE_CHOICES, "rescale", _one_of(RESCALE_CHOICES))
@@ -150,13 +147,6 @@ class StyleSettings:
                "must be between 0 and 1")  # fmt: skip
         _check(whole_number(self.scales) and self.scales >= 1, "scales",
                "must be a whole number, at least 1")  # fmt: skip
-        seed = OPTIONS_BY_NAME["seed"]
-        _check(whole_number(self.seed) and seed.minimum <= self.seed <= seed.maximum, "seed",
-               f"must be a whole number from {seed.minimum} to {seed.maximum}")  # fmt: skip
-        _check(_finite(self.variation) and 0 <= self.variation <= 1, "variation",
-               "must be between 0 and 1")  # fmt: skip
-        _check(_finite(self.style_scale) and self.style_scale > 0, "style_scale",
-               "must be a finite number above 0")  # fmt: skip
         weights = ("content_weight", "style_weight", "tv_weight", "layout_weight")
         for name in (*weights, "coarse_content_weight"):
             value = getattr(self, name)
@@ -234,6 +224,21 @@ def describe_setting(field_name: str) -> str:
     """'Stroke size (style_scale, --style-scale)'."""
     words, option = SETTING_NAMES[field_name]
     return f"{words} ({field_name}, {option})"
+
+
+_FIELD_NAMES = {f.name for f in fields(StyleSettings)}
+
+
+def check_option(option: Option, value: object) -> Any:
+    """A contract option's value from Python, by the option's one rule (Option.check):
+    BadInputError in the words the command line and the plug-in use. Only numbers count as
+    numbers here; the command line's text is its own parser's to read."""
+    if not option.choices and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+        raise BadInputError(f"{option.words} must be a number, not {value!r}.")
+    try:
+        return option.check(value)
+    except ValueError as error:
+        raise BadInputError(f"{error}.") from None
 
 
 def _check(condition: bool, field_name: str, requirement: str) -> None:

@@ -170,7 +170,7 @@ def test_damaged_weights_file_is_no_weights(pair, tmp_path, engine_env):
 
 
 def test_too_large_is_out_of_memory_with_a_size_that_fits(pair, tmp_path, engine_env):
-    options = ("--size", "400000", "--device", "cpu")
+    options = ("--size", "65536", "--device", "cpu")
     message = _stylize_error(pair, tmp_path, engine_env, ErrorKind.OUT_OF_MEMORY, *options)
     assert re.search(r"at most about \d{3,} px on its longest side \(--output-size", message)
 
@@ -189,7 +189,7 @@ def _start_long_run(pair, tmp_path, engine_env, stdin, *extra):
             "-o",
             str(output),
             "--iterations",
-            "100000",
+            "5000",
             "--progress",
             "json",
             "--device",
@@ -236,8 +236,8 @@ def test_a_reader_that_stops_reading_cannot_keep_a_cancelled_run_alive(
     fcntl.fcntl(write_end, F_SETPIPE_SZ, 4096)  # the smallest pipe: quick to fill
     process = subprocess.Popen(
         [sys.executable, "-m", "styleengine", "stylize", str(content), str(style),
-         "-o", str(tmp_path / "never.png"), "--iterations", "100000", "--progress", "json",
-         "--report-every", "100000", "--device", "cpu", "--cancel-on-stdin-eof"],
+         "-o", str(tmp_path / "never.png"), "--iterations", "5000", "--progress", "json",
+         "--report-every", "5000", "--device", "cpu", "--cancel-on-stdin-eof"],
         stdin=subprocess.PIPE, stdout=write_end, stderr=subprocess.DEVNULL, env=engine_env,
     )  # fmt: skip
     os.close(write_end)

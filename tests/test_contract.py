@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import REPO
 
 from styleengine import contract
 from styleengine.contract import palette_for, style_weight_for
+from styleengine.errors import BadInputError
 from styleengine.settings import DEFAULT_PALETTE, DEFAULT_STYLE_WEIGHT, StyleSettings
+
+sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
+import engine_link  # noqa: E402
 
 
 def test_strength_50_is_the_engines_defaults_and_each_20_points_a_factor_of_ten():
@@ -26,14 +34,64 @@ def test_strength_50_is_the_engines_defaults_and_each_20_points_a_factor_of_ten(
     assert style_weight_for(500) == style_weight_for(100)
 
 
-def test_every_dialog_option_is_a_setting_or_a_run_option_of_the_command_line():
-    from styleengine.cli import build_parser
+def _refusals(option):
+    """Values the option must refuse: beyond each end of its range, a fraction where it
+    counts whole numbers, a word where it takes a number; a choice it does not offer."""
+    if option.choices:
+        return ["sometimes"]
+    wrong = [option.maximum + 1, option.minimum - 1, "many"]
+    return wrong + ([option.minimum + 0.5] if option.kind is int else [])
 
-    defaults = build_parser().parse_args(["stylize", "c.png", "s.png", "-o", "o.png"])
-    for option in contract.OPTIONS:
-        assert getattr(defaults, option.name) == option.default, option.name
-        if option.section is not None:
-            assert option.section in ("look", "more") and option.label and option.help
+
+def _from_python(option, value, setup):
+    """``value`` given to the Python API where a Python caller gives this option."""
+    from styleengine.api import stylize_image_data
+    from styleengine.device import select_device
+    from styleengine.images import from_array
+
+    if option.name in {f.name for f in dataclasses.fields(StyleSettings)}:
+        StyleSettings(**{option.name: value}).validate(style_count=1)
+    elif option is contract.STRENGTH:
+        StyleSettings.at_strength(value)
+    elif option.name == "device":
+        select_device(value)
+    else:
+        pixels = from_array(np.full((8, 8, 3), 0.5, np.float32))
+        stylize_image_data(pixels, [pixels], StyleSettings(), setup, **{option.name: value})
+
+
+@pytest.mark.parametrize(
+    "option", [*contract.OPTIONS, contract.STRENGTH], ids=lambda option: option.name
+)
+def test_every_option_is_refused_by_one_rule_in_the_same_words_everywhere(option, setup):
+    """The command line, the plug-in (as a script passes the value) and the Python API
+    refuse the same values, each with the option's one sentence; its default passes all."""
+    from styleengine.cli import _settings_from, build_parser
+    from styleengine.settings import check_option
+
+    command = ["stylize", "c.png", "s.png", "-o", "o.png"]
+    for value in _refusals(option):
+        with pytest.raises(ValueError) as rule:
+            option.check(value)
+        sentence = f"{rule.value}."
+        with pytest.raises(BadInputError) as typed:
+            build_parser().parse_args([*command, option.flag, str(value)])
+        assert typed.value.message == sentence
+        if option.section is not None or option is contract.STRENGTH:
+            request = (
+                engine_link.StyleRequest(strength=value)
+                if option is contract.STRENGTH
+                else engine_link.StyleRequest(options={option.name: value})
+            )
+            with pytest.raises(engine_link.LinkError) as sent:
+                engine_link.engine_arguments(request, Path("c"), [Path("s")], Path("o"), "hed")
+            assert str(sent.value) == sentence
+        with pytest.raises(BadInputError) as called:
+            _from_python(option, value, setup)
+        assert called.value.message == sentence
+    parsed = build_parser().parse_args([*command, option.flag, str(option.default)])
+    assert check_option(option, getattr(parsed, option.name)) == option.default
+    _settings_from(parsed, "cpu").validate(style_count=1)
 
 
 def test_old_flags_still_work():

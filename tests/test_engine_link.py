@@ -307,9 +307,10 @@ def test_another_users_stale_looking_folder_is_not_touched(tmp_path, monkeypatch
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"iterations": 5}, "Iterations must be from 10 to 5000"),
+        ({"iterations": 0}, "Iterations must be from 1 to 5000, not 0"),
         ({"device": "tpu"}, "Device must be one of auto, gpu, cpu"),
-        ({"style_scale": "big"}, "could not convert"),
+        ({"style_scale": "big"}, "Stroke size must be a number, not 'big'"),
+        ({"seed": 2.5}, "Seed must be a whole number, not 2.5"),
     ],
 )
 def test_a_scripts_value_outside_the_contract_is_one_clear_message(options, message):

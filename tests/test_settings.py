@@ -11,8 +11,10 @@ from styleengine.settings import StyleSettings, parse_style_layers
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ({"style_scale": 0.0}, "Stroke size (style_scale, --style-scale)"),
-        ({"iterations": 0}, "Iterations (iterations, --iterations)"),
+        # The dialog's settings, in the words the plug-in and the command line use too.
+        ({"style_scale": 0.0}, "Stroke size must be from 0.1 to 4, not 0."),
+        ({"iterations": 0}, "Iterations must be from 1 to 5000, not 0."),
+        ({"seed": "7"}, "Seed must be a number, not '7'."),
         ({"palette": 1.5}, "Palette (palette, --palette)"),
         ({"tv_weight": float("nan")}, "Smoothing weight (tv_weight, --tv-weight)"),
         ({"style_layers": {"relu9_9": 1.0}}, "relu9_9"),
