@@ -20,6 +20,7 @@ from .contract import (
     STRENGTH,
     STRENGTH_MAP_FLAG,
     STYLE_REGION_FLAG,
+    DoneEvent,
     Option,
 )
 from .errors import BadInputError, EngineError, ErrorKind, from_os_error
@@ -296,7 +297,7 @@ def run_gallery(args: argparse.Namespace, reporter: Reporter) -> int:
     source = style_source(GALLERY_PREFIX + name)
     output = check_output_path(args.output, [source])
     write_image(output, read_image(source))
-    reporter.done(str(output), time.perf_counter() - started)
+    reporter.done(DoneEvent(str(output), round(time.perf_counter() - started, 3)))
     return 0
 
 
@@ -368,33 +369,13 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         if preview is not None:
             preview.output_size = plan.output_size
         precision = str(setup.dtype).replace("torch.", "")
+        precision = precision.replace("bfloat16", "bf16").replace("float32", "fp32")
         reporter.start(
-            {
-                "device": describe_device(setup.device),
-                "precision": precision.replace("bfloat16", "bf16").replace("float32", "fp32"),
-                "weights": setup.weights.name,
-                **plan.event(),
-            }
+            plan.start_event(describe_device(setup.device), precision, setup.weights.name)
         )
 
     def on_progress(progress: Progress) -> None:
-        reporter.progress(
-            {
-                "stage": progress.stage,
-                "scale": progress.scale,
-                "scales": progress.scales,
-                "width": progress.width,
-                "height": progress.height,
-                "iteration": progress.iteration,
-                "total": progress.total,
-                **({"tile": progress.tile, "tiles": progress.tiles} if progress.tiles else {}),
-                "losses": {
-                    k: round(v, 6) if math.isfinite(v) else None for k, v in progress.losses.items()
-                },
-                "elapsed": round(progress.elapsed, 3),
-                "seconds_left": round(progress.seconds_left, 1),
-            }
-        )
+        reporter.progress(progress.event())
         if preview is not None:
             preview.on_progress(progress)
 
@@ -413,7 +394,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         regions=regions,
     )
     write_image(output, result)
-    reporter.done(str(output), time.perf_counter() - started)
+    reporter.done(DoneEvent(str(output), round(time.perf_counter() - started, 3)))
 
 
 def run_doctor(args: argparse.Namespace) -> int:

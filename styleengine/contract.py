@@ -13,19 +13,19 @@ the repository, the plug-in loads it from here (``engine_link``).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 APP_NAME = "gimp-neural-style"
 # Written by install.py next to the installed plug-in: which Python runs the engine.
 CONFIG_NAME = "neural_style.json"
 PROTOCOL_VERSION = 1
-EVENTS = ("start", "progress", "preview", "done", "error")
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,16 +435,133 @@ def time_left_text(seconds: float) -> str:
     return f"about {int(round(seconds / 60))} min left"
 
 
-def progress_place(event: dict) -> str:
-    """Where a ``progress`` event is: 'scale 1/1, iteration 40/130', 'detail pass, tile 3/48',
-    'detail pass, iteration 2/5'."""
-    if event.get("tiles"):
-        return f"detail pass, tile {event['tile']}/{event['tiles']}"
-    if event.get("stage") == "detail":
-        return f"detail pass, iteration {event['iteration']}/{event['total']}"
-    return (
-        f"scale {event['scale']}/{event['scales']}, iteration {event['iteration']}/{event['total']}"
-    )
+# --------------------------------------------------------------------------------------------
+# The progress protocol's events (styleengine.progress describes the protocol)
+#
+# One class per event, written by the engine (``line``) and read by the plug-in
+# (``read_event``): the only place where an event's fields are named.
+
+
+class ProtocolError(ValueError):
+    """A line that claims to be an event but is not one this side knows how to read."""
+
+
+@dataclass(frozen=True)
+class StartEvent:
+    """The plan, before any work (styleengine.planning). Sizes are [width, height]."""
+
+    device: str
+    precision: str
+    weights: str
+    content_size: list[int]
+    output_size: list[int]
+    working_size: list[int]
+    working_size_automatic: bool
+    scales: list[list[int]]
+    total_iterations: int
+    detail: dict[str, int] | None  # {"iterations": N, "tiles": N}, or None
+    estimated_seconds: float
+    estimated_peak_bytes: int
+    protocol: int = PROTOCOL_VERSION
+    name: ClassVar[str] = "start"
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """After each iteration (and, in the detail pass, after each tile: with ``tile`` and
+    ``tiles`` and no losses). ``iteration`` counts over all scales and the detail pass."""
+
+    stage: str  # "scale" or "detail"
+    scale: int
+    scales: int
+    width: int
+    height: int
+    iteration: int
+    total: int
+    losses: dict[str, float | None]
+    elapsed: float
+    seconds_left: float
+    tile: int | None = None
+    tiles: int | None = None
+    name: ClassVar[str] = "progress"
+
+    def place(self) -> str:
+        """'scale 1/1, iteration 40/130', 'detail pass, tile 3/48', 'detail pass, iteration
+        2/5'."""
+        if self.tiles:
+            return f"detail pass, tile {self.tile}/{self.tiles}"
+        if self.stage == "detail":
+            return f"detail pass, iteration {self.iteration}/{self.total}"
+        return f"scale {self.scale}/{self.scales}, iteration {self.iteration}/{self.total}"
+
+    def fraction(self) -> float:
+        """How much of the run is done, 0 to 1 (within a detail iteration, by its tiles)."""
+        done = self.iteration + (self.tile / self.tiles if self.tiles and self.tile else 0)
+        return min(max(done / max(self.total, 1), 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class PreviewEvent:
+    """The picture so far was written, whole, to ``path``."""
+
+    path: str
+    iteration: int
+    name: ClassVar[str] = "preview"
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    """The last event of a success."""
+
+    output: str
+    elapsed: float
+    name: ClassVar[str] = "done"
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """The last event of a failure; ``kind`` is an ErrorKind's value, ``message`` the user's."""
+
+    kind: str
+    message: str
+    name: ClassVar[str] = "error"
+
+
+Event = StartEvent | ProgressEvent | PreviewEvent | DoneEvent | ErrorEvent
+EVENT_CLASSES: dict[str, type] = {
+    cls.name: cls for cls in (StartEvent, ProgressEvent, PreviewEvent, DoneEvent, ErrorEvent)
+}
+
+
+def event_line(event: Event) -> str:
+    """One line of JSON, the event's name first; optional fields that are unset are left out.
+    ``allow_nan=False``: a strict JSON reader rejects NaN, so a bug that lets one through must
+    show as an error, not as a broken line."""
+    fields = {key: value for key, value in asdict(event).items() if value is not None
+              or key not in _OPTIONAL_FIELDS}  # fmt: skip
+    return json.dumps({"event": event.name, **fields}, allow_nan=False) + "\n"
+
+
+_OPTIONAL_FIELDS = {"tile", "tiles"}
+
+
+def read_event(line: str) -> Event | None:
+    """The event a protocol line carries; None for a line that is no event (the engine may
+    print other lines). ProtocolError for an event this side cannot read: an unknown name, a
+    field missing or unknown (an engine of another version)."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "event" not in data:
+        return None
+    cls = EVENT_CLASSES.get(data.pop("event"))
+    if cls is None:
+        raise ProtocolError(f"an event this plug-in does not know: {line.strip()[:80]}")
+    try:
+        return cls(**data)
+    except TypeError:
+        raise ProtocolError(f"a {cls.name} event of another form: {line.strip()[:80]}") from None
 
 
 # --------------------------------------------------------------------------------------------

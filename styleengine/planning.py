@@ -21,6 +21,7 @@ from .contract import (
     OPTIONS_BY_NAME,
     OUTPUT_SIZE,
     WORKING_SIZE,
+    StartEvent,
     lower_output_size_advice,
     lower_working_size_advice,
 )
@@ -152,25 +153,30 @@ class Plan:
     def peak_bytes(self) -> int:
         return max(self.working_peak_bytes, self.detail.peak_bytes if self.detail else 0)
 
-    def event(self) -> dict:
-        """The plan as the protocol's ``start`` event carries it (sizes as [width, height])."""
+    def start_event(self, device: str, precision: str, weights: str) -> StartEvent:
+        """The plan as the protocol's ``start`` event carries it (sizes as [width, height]),
+        with what the run uses."""
 
         def wh(size: Size) -> list[int]:
             return [size[1], size[0]]
 
-        return {
-            "content_size": wh(self.content_size),
-            "output_size": wh(self.output_size),
-            "working_size": wh(self.working_size),
-            "working_size_automatic": self.automatic_working_size,
-            "scales": [wh(s) for s in self.scale_sizes],
-            "total_iterations": sum(self.scale_iterations),
-            "detail": None
-            if self.detail is None
-            else {"iterations": self.detail.iterations, "tiles": self.detail.tiles},
-            "estimated_seconds": round(self.seconds, 1),
-            "estimated_peak_bytes": self.peak_bytes,
-        }
+        detail = None
+        if self.detail is not None:
+            detail = {"iterations": self.detail.iterations, "tiles": self.detail.tiles}
+        return StartEvent(
+            device=device,
+            precision=precision,
+            weights=weights,
+            content_size=wh(self.content_size),
+            output_size=wh(self.output_size),
+            working_size=wh(self.working_size),
+            working_size_automatic=self.automatic_working_size,
+            scales=[wh(s) for s in self.scale_sizes],
+            total_iterations=sum(self.scale_iterations),
+            detail=detail,
+            estimated_seconds=round(self.seconds, 1),
+            estimated_peak_bytes=self.peak_bytes,
+        )
 
 
 def _working_seconds(size: Size, settings: StyleSettings, machine: Machine) -> float:

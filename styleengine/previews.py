@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from .canvas import resize
+from .contract import PreviewEvent
 from .images import ImageData, write_image
 from .progress import Reporter
 from .run_progress import Progress
@@ -56,4 +57,4 @@ class PreviewWriter:
         pixels = image[0].permute(1, 2, 0).numpy()
         write_image(self.path, ImageData(pixels, None, self.grayscale, self.bit_depth))
         self._last_written = time.monotonic()
-        self.reporter.preview(str(self.path), progress.iteration)
+        self.reporter.preview(PreviewEvent(str(self.path), progress.iteration))

@@ -1,7 +1,11 @@
 """The progress protocol between the engine and whoever runs it (the GIMP plug-in, a script).
 
 With ``--progress json`` the engine writes one JSON object per line on stdout and nothing
-else there (diagnostics go to stderr). Every object has an ``"event"`` key:
+else there (diagnostics go to stderr). Every object has an ``"event"`` key. Each event is one
+class of ``styleengine.contract`` (``StartEvent``, ``ProgressEvent``, ``PreviewEvent``,
+``DoneEvent``, ``ErrorEvent``): the engine writes them with ``event_line``, the plug-in reads
+them back with ``read_event``, which refuses an event of another form (``ProtocolError``); the
+plug-in also stops an engine whose ``start`` names another protocol version.
 
 ``start``
     ``{"event": "start", "protocol": 1, "device": "cuda: NVIDIA H100, 79.1 GiB",
@@ -39,15 +43,22 @@ it; without it a closed stdin means nothing.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import shutil
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
-from .contract import PROTOCOL_VERSION, progress_place
+from .contract import (
+    PROTOCOL_VERSION,
+    DoneEvent,
+    ErrorEvent,
+    PreviewEvent,
+    ProgressEvent,
+    StartEvent,
+    event_line,
+)
 from .errors import EngineError
 
 __all__ = ["PROTOCOL_VERSION", "PROGRESS_MODES", "Reporter", "make_reporter"]
@@ -129,18 +140,18 @@ class SafeStream:
 
 
 class Reporter:
-    """Receives the run's events; the base class ignores them."""
+    """Receives the run's events (contract's event classes); the base class ignores them."""
 
-    def start(self, info: dict[str, Any]) -> None:
+    def start(self, event: StartEvent) -> None:
         pass
 
-    def progress(self, info: dict[str, Any]) -> None:
+    def progress(self, event: ProgressEvent) -> None:
         pass
 
-    def preview(self, path: str, iteration: int) -> None:
+    def preview(self, event: PreviewEvent) -> None:
         pass
 
-    def done(self, output: str, elapsed: float) -> None:
+    def done(self, event: DoneEvent) -> None:
         pass
 
     def error(self, error: EngineError) -> None:
@@ -153,29 +164,20 @@ class JsonReporter(Reporter):
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = SafeStream(stream or sys.stdout)
 
-    @staticmethod
-    def _line(event: str, **fields: Any) -> str:
-        # allow_nan=False: a strict JSON reader rejects NaN; settings.py keeps every loss
-        # finite, and a bug that does not must show as an error, not as a broken line.
-        return json.dumps({"event": event, **fields}, allow_nan=False) + "\n"
+    def start(self, event: StartEvent) -> None:
+        self.stream.write(event_line(event))
 
-    def _emit(self, event: str, **fields: Any) -> None:
-        self.stream.write(self._line(event, **fields))
+    def progress(self, event: ProgressEvent) -> None:
+        self.stream.write(event_line(event))
 
-    def start(self, info: dict[str, Any]) -> None:
-        self._emit("start", protocol=PROTOCOL_VERSION, **info)
+    def preview(self, event: PreviewEvent) -> None:
+        self.stream.write(event_line(event))
 
-    def progress(self, info: dict[str, Any]) -> None:
-        self._emit("progress", **info)
-
-    def preview(self, path: str, iteration: int) -> None:
-        self._emit("preview", path=path, iteration=iteration)
-
-    def done(self, output: str, elapsed: float) -> None:
-        self._emit("done", output=output, elapsed=round(elapsed, 3))
+    def done(self, event: DoneEvent) -> None:
+        self.stream.write(event_line(event))
 
     def error(self, error: EngineError) -> None:
-        self.stream.write_last(self._line("error", kind=error.kind.value, message=error.message))
+        self.stream.write_last(event_line(ErrorEvent(error.kind.value, error.message)))
 
 
 class BarReporter(Reporter):
@@ -186,27 +188,27 @@ class BarReporter(Reporter):
         self.is_terminal = self.stream.isatty()
         self.last_line = 0.0
 
-    def start(self, info: dict[str, Any]) -> None:
-        width, height = info["output_size"]
-        work_width, work_height = info["working_size"]
-        detail = info["detail"]
+    def start(self, event: StartEvent) -> None:
+        width, height = event.output_size
+        work_width, work_height = event.working_size
+        detail = event.detail
         detail_text = (
             f", then a detail pass of {detail['iterations']} iterations in {detail['tiles']} tiles"
             if detail
             else ""
         )
         self.stream.write(
-            f"Stylizing to {width}x{height} on {info['device']} ({info['precision']}, "
-            f"weights: {info['weights']}): {info['total_iterations']} iterations at "
+            f"Stylizing to {width}x{height} on {event.device} ({event.precision}, "
+            f"weights: {event.weights}): {event.total_iterations} iterations at "
             f"{work_width}x{work_height}{detail_text}; about "
-            f"{_clock(info['estimated_seconds'])}\n"
+            f"{_clock(event.estimated_seconds)}\n"
         )
 
-    def progress(self, info: dict[str, Any]) -> None:
-        done, total, elapsed = info["iteration"], info["total"], info["elapsed"]
-        loss = f" loss {info['losses']['total']:.4g}" if info["losses"] else ""
-        left = _clock(info["seconds_left"])
-        text = f"{progress_place(info)}{loss} {_clock(elapsed)} elapsed, ~{left} left"
+    def progress(self, event: ProgressEvent) -> None:
+        done, total, elapsed = event.iteration, event.total, event.elapsed
+        loss = f" loss {event.losses['total']:.4g}" if event.losses else ""
+        left = _clock(event.seconds_left)
+        text = f"{event.place()}{loss} {_clock(elapsed)} elapsed, ~{left} left"
         if self.is_terminal:
             columns = shutil.get_terminal_size().columns
             bar_width = max(10, columns - len(text) - 4)
@@ -218,9 +220,9 @@ class BarReporter(Reporter):
             self.stream.write(text + "\n")
             self.last_line = time.monotonic()
 
-    def done(self, output: str, elapsed: float) -> None:
-        self.stream.write(f"Done in {_clock(elapsed)}.\n")
-        SafeStream(sys.stdout).write(output + "\n")
+    def done(self, event: DoneEvent) -> None:
+        self.stream.write(f"Done in {_clock(event.elapsed)}.\n")
+        SafeStream(sys.stdout).write(event.output + "\n")
 
     def error(self, error: EngineError) -> None:
         end_of_bar = "\n" if self.is_terminal else ""

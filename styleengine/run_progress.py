@@ -4,6 +4,7 @@ speed so far)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .canvas import crop_from_canvas
+from .contract import ProgressEvent
 from .planning import Plan
 from .settings import StyleSettings
 
@@ -37,6 +39,24 @@ class Progress:
     tile: int = 0  # in the detail pass: tiles done of ``tiles`` in this iteration
     tiles: int = 0
     seconds_left: float = 0.0
+
+    def event(self) -> ProgressEvent:
+        """This progress as the protocol's ``progress`` event: losses rounded, and None
+        where one is not finite (JSON has no NaN)."""
+        return ProgressEvent(
+            stage=self.stage,
+            scale=self.scale,
+            scales=self.scales,
+            width=self.width,
+            height=self.height,
+            iteration=self.iteration,
+            total=self.total,
+            losses={k: round(v, 6) if math.isfinite(v) else None for k, v in self.losses.items()},
+            elapsed=round(self.elapsed, 3),
+            seconds_left=round(self.seconds_left, 1),
+            tile=self.tile if self.tiles else None,
+            tiles=self.tiles or None,
+        )
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -120,7 +120,9 @@ def test_the_out_of_memory_advice_names_the_size_by_role_for_both_callers():
     ],
 )  # fmt: skip
 def test_progress_place_reads_as_the_user_sees_the_run(event, text):
-    assert contract.progress_place(event) == text
+    fields = {"stage": "scale", "width": 8, "height": 8, "losses": {}, "elapsed": 1.0,
+              "seconds_left": 1.0, "scale": 1, "scales": 1, **event}  # fmt: skip
+    assert contract.ProgressEvent(**fields).place() == text
 
 
 @pytest.mark.parametrize(

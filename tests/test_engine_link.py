@@ -14,7 +14,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
 import engine_link  # noqa: E402
-from engine_link import LinkError, StyleRequest  # noqa: E402
+from engine_link import LinkError, StyleRequest, contract  # noqa: E402
 
 
 @pytest.mark.parametrize("shape", [(3, 5, 1), (4, 2, 3), (7, 9, 4)])
@@ -96,29 +96,69 @@ def test_live_preview_is_for_the_dialog_unless_a_script_asks():
     assert "--preview" not in without
 
 
-def test_progress_lines():
-    line = json.dumps(
-        {"event": "progress", "scale": 2, "scales": 3, "iteration": 140, "total": 300}
-    )
-    event = engine_link.parse_event(line)
-    assert engine_link.progress_text(event) == "Neural Style: scale 2/3, iteration 140/300"
-    timed = {**event, "seconds_left": 150.0}
-    assert engine_link.progress_text(timed) == (
+def _progress(**changes):
+    fields = dict(stage="scale", scale=2, scales=3, width=64, height=48, iteration=140,
+                  total=300, losses={}, elapsed=10.0, seconds_left=150.0)  # fmt: skip
+    return contract.ProgressEvent(**{**fields, **changes})
+
+
+def test_progress_lines_read_as_the_user_sees_the_run():
+    event = engine_link.parse_event(contract.event_line(_progress()))
+    assert event == _progress()
+    assert engine_link.progress_text(event) == (
         "Neural Style: scale 2/3, iteration 140/300, about 2 min left"
     )
-    tile = {**timed, "stage": "detail", "tile": 3, "tiles": 12, "iteration": 300, "total": 305}
+    assert event.fraction() == pytest.approx(140 / 300)
+    tile = _progress(stage="detail", tile=3, tiles=12, iteration=300, total=305)
     assert engine_link.progress_text(tile) == (
         "Neural Style: detail pass, tile 3/12, about 2 min left"
     )
-    assert engine_link.progress_fraction(tile) == pytest.approx(300.25 / 305)
-    start = {"working_size": [800, 600], "detail": {"iterations": 5, "tiles": 48},
-             "estimated_seconds": 400}  # fmt: skip
+    assert tile.fraction() == pytest.approx(300.25 / 305)
+    start = contract.StartEvent(
+        device="cpu", precision="fp32", weights="hed", content_size=[800, 600],
+        output_size=[800, 600], working_size=[800, 600], working_size_automatic=True,
+        scales=[[800, 600]], total_iterations=115, detail={"iterations": 5, "tiles": 48},
+        estimated_seconds=400, estimated_peak_bytes=1,
+    )  # fmt: skip
     assert engine_link.plan_text(start) == (
         "Neural Style: working at 800x600, then a detail pass in 48 tiles, about 7 min left"
     )
-    assert engine_link.progress_fraction(event) == pytest.approx(140 / 300)
     assert engine_link.parse_event("Traceback (most recent call last):") is None
     assert engine_link.parse_event("[1, 2]") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('{"event": "start", "protocol": 2}', "another version of the progress protocol"),
+        ('{"event": "painting", "stroke": 1}', "another version of the progress protocol"),
+    ],
+)
+def test_an_event_of_another_protocol_is_one_message_saying_what_to_do(line, words):
+    with pytest.raises(LinkError, match=words) as raised:
+        engine_link.parse_event(line)
+    assert "install.py" in str(raised.value)
+
+
+def test_an_engine_of_another_protocol_version_is_stopped_at_its_first_event(tmp_path):
+    """An engine that starts with protocol 2 (newer) or 0 (older) is stopped there, and the
+    user is told which of the two is newer."""
+    for version, age in ((2, "newer"), (0, "older")):
+        start = contract.StartEvent(
+            device="cpu", precision="fp32", weights="hed", content_size=[8, 8],
+            output_size=[8, 8], working_size=[8, 8], working_size_automatic=True,
+            scales=[[8, 8]], total_iterations=1, detail=None, estimated_seconds=1.0,
+            estimated_peak_bytes=1, protocol=version,
+        )  # fmt: skip
+        engine = tmp_path / "engine.py"
+        engine.write_text(
+            f"import time\nprint({contract.event_line(start)!r}, end='', flush=True)\n"
+            "time.sleep(60)\n"
+        )
+        seen = []
+        with pytest.raises(LinkError, match=f"engine is {age} than this plug-in"):
+            engine_link.run_engine(sys.executable, [str(engine)], seen.append)
+        assert seen == []
 
 
 def test_config_missing_or_damaged_says_how_to_repair(tmp_path):
@@ -252,7 +292,7 @@ def test_a_sandbox_refusal_says_the_command_that_allows_it(tmp_path, monkeypatch
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     monkeypatch.setattr(engine_link, "in_flatpak", lambda info=None: True)
     result = engine_link.run_engine(sys.executable, ["-c", "pass"], lambda event: None)
-    assert not result.ok and result.kind == "sandbox"
+    assert not result.ok and result.sandbox_refused
     message = engine_link.failure_message(result)
     assert engine_link.FLATPAK_ALLOW in message and "Traceback" not in message
 
@@ -320,13 +360,24 @@ def test_a_scripts_value_outside_the_contract_is_one_clear_message(options, mess
         )
 
 
-def test_the_plugin_reads_the_engines_own_contract():
-    """From the repository, the plug-in loads styleengine/contract.py itself (install.py
-    copies that file beside the installed plug-in: test_install.py)."""
-    from styleengine import contract
+def test_every_event_the_engine_writes_the_plugin_reads_back_whole():
+    """The plug-in reads with its own copy of the contract (beside it when installed): each
+    event the engine's contract writes comes back as the same event in the plug-in's class."""
+    from styleengine import contract as engine_contract
 
-    assert Path(engine_link.contract.__file__).resolve() == Path(contract.__file__).resolve()
-    assert [o.flag for o in engine_link.contract.OPTIONS] == [o.flag for o in contract.OPTIONS]
+    written = [
+        engine_contract.ProgressEvent(
+            stage="detail", scale=1, scales=1, width=8, height=8, iteration=3, total=5,
+            losses={"total": 1.5, "style": None}, elapsed=2.0, seconds_left=9.0, tile=2,
+            tiles=4,
+        ),
+        engine_contract.PreviewEvent("/tmp/p.npy", 3),
+        engine_contract.DoneEvent("/tmp/out.png", 2.5),
+        engine_contract.ErrorEvent("bad_input", "No such file."),
+    ]  # fmt: skip
+    for event in written:
+        read = engine_link.parse_event(engine_contract.event_line(event))
+        assert type(read) is contract.EVENT_CLASSES[event.name] and vars(read) == vars(event)
 
 
 def test_regions_and_a_strength_map_reach_the_engine_as_its_own_options():

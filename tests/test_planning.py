@@ -91,13 +91,13 @@ def test_peak_memory_counts_the_stroke_size_and_the_output():
 
 def test_start_event_carries_the_plan():
     plan = make_plan(PHOTO_12MP, StyleSettings(), THIS_CPU)
-    event = plan.event()
-    assert event["output_size"] == [4000, 3000]
+    event = plan.start_event("cpu", "fp32", "hed")
+    assert event.output_size == [4000, 3000] and event.device == "cpu"
     # what the user is told is what the plan will spend: minutes on this CPU, not 0
-    assert event["estimated_seconds"] == pytest.approx(plan.seconds, abs=0.1)
-    assert 60 < event["estimated_seconds"] < 2 * TIME_BUDGET_SECONDS["cpu"]
-    assert event["estimated_peak_bytes"] == plan.peak_bytes
-    assert event["working_size_automatic"] is True
+    assert event.estimated_seconds == pytest.approx(plan.seconds, abs=0.1)
+    assert 60 < event.estimated_seconds < 2 * TIME_BUDGET_SECONDS["cpu"]
+    assert event.estimated_peak_bytes == plan.peak_bytes
+    assert event.working_size_automatic is True
 
 
 def test_scale_plan():

@@ -247,38 +247,47 @@ def engine_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
 # Progress lines
 
 
-def parse_event(line: str) -> dict | None:
-    """One protocol line as a dict, or None for anything that is not a protocol event."""
+def parse_event(line: str):
+    """One protocol line as its event (the contract's event classes), None for a line that is
+    no event; LinkError for an engine that speaks another version of the protocol."""
     try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) and "event" in event else None
+        return contract.read_event(line)
+    except contract.ProtocolError as error:
+        raise LinkError(version_mismatch_message(str(error))) from None
+
+
+def check_protocol(event: contract.StartEvent) -> None:
+    """An engine of another protocol version is stopped at its first event, with the reason."""
+    if event.protocol != contract.PROTOCOL_VERSION:
+        age = "newer" if event.protocol > contract.PROTOCOL_VERSION else "older"
+        raise LinkError(
+            f"The style engine is {age} than this plug-in (progress protocol {event.protocol}, "
+            f"the plug-in's {contract.PROTOCOL_VERSION}). {INSTALL_HINT}"
+        )
+
+
+def version_mismatch_message(detail: str) -> str:
+    return (
+        f"The style engine speaks another version of the progress protocol ({detail}); "
+        f"install the engine and the plug-in from the same version. {INSTALL_HINT}"
+    )
 
 
 LOADING_TEXT = "Neural Style: loading the network…"
 
 
-def progress_fraction(event: dict) -> float:
-    total = max(int(event.get("total", 1)), 1)
-    done = int(event.get("iteration", 0))
-    if event.get("tiles"):  # within a detail iteration
-        done += int(event["tile"]) / max(int(event["tiles"]), 1)
-    return min(max(done / total, 0.0), 1.0)
-
-
-def plan_text(event: dict) -> str:
+def plan_text(event: contract.StartEvent) -> str:
     """The start event's plan, before the long part begins."""
-    width, height = event["working_size"]
-    detail = event.get("detail")
-    then = f", then a detail pass in {detail['tiles']} tiles" if detail else ""
-    seconds = float(event.get("estimated_seconds", 0))
-    return f"Neural Style: working at {width}x{height}{then}, {time_left_text(seconds)}"
+    width, height = event.working_size
+    then = f", then a detail pass in {event.detail['tiles']} tiles" if event.detail else ""
+    return (
+        f"Neural Style: working at {width}x{height}{then}, "
+        f"{time_left_text(event.estimated_seconds)}"
+    )
 
 
-def progress_text(event: dict) -> str:
-    left = time_left_text(float(event["seconds_left"])) if "seconds_left" in event else ""
-    return f"Neural Style: {contract.progress_place(event)}" + (f", {left}" if left else "")
+def progress_text(event: contract.ProgressEvent) -> str:
+    return f"Neural Style: {event.place()}, {time_left_text(event.seconds_left)}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,8 +434,10 @@ def _read_pid(path: Path) -> int | None:
 class EngineResult:
     ok: bool
     message: str = ""
-    kind: str = ""
+    kind: str = ""  # the engine's ErrorKind value
     stderr_tail: list[str] = field(default_factory=list)
+    # A Flatpak GIMP's sandbox refused to start the engine: the message says how to allow it.
+    sandbox_refused: bool = False
 
 
 def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
@@ -453,12 +464,14 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
     stderr_lines: list[str] = []
     drain = threading.Thread(target=_collect, args=(process.stderr, stderr_lines), daemon=True)
     drain.start()
-    last: dict | None = None
+    last = None
     try:
         for line in process.stdout:
             event = parse_event(line)
             if event is None:
                 continue
+            if isinstance(event, contract.StartEvent):
+                check_protocol(event)
             last = event
             on_event(event)
         process.wait()
@@ -473,12 +486,12 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
         if process.stdin:
             process.stdin.close()
         drain.join(timeout=5)
-    if last is not None and last.get("event") == "done" and process.returncode == 0:
+    if isinstance(last, contract.DoneEvent) and process.returncode == 0:
         return EngineResult(True)
-    if last is not None and last.get("event") == "error":
-        return EngineResult(False, last.get("message", ""), last.get("kind", ""), stderr_lines)
+    if isinstance(last, contract.ErrorEvent):
+        return EngineResult(False, last.message, last.kind, stderr_lines)
     if sandboxed and last is None:  # refused by the sandbox before the engine said anything
-        return EngineResult(False, FLATPAK_HINT, "sandbox", stderr_lines)
+        return EngineResult(False, FLATPAK_HINT, "internal", stderr_lines, sandbox_refused=True)
     tail = " ".join(stderr_lines[-3:]) or f"exit code {process.returncode}"
     return EngineResult(False, f"The engine stopped unexpectedly: {tail}", "internal", stderr_lines)
 
@@ -501,7 +514,7 @@ def write_error_log(lines: list[str]) -> Path:
 
 def failure_message(result: EngineResult) -> str:
     """One message for a failed run, in the dialog's words, naming the log for details."""
-    if result.kind == "sandbox":
+    if result.sandbox_refused:
         return result.message
     message = f"Neural Style failed: {result.message}"
     if result.kind in ("internal", "") and result.stderr_tail:

@@ -451,8 +451,9 @@ class NeuralStyle(Gimp.PlugIn):
             Gimp.progress_init(engine_link.LOADING_TEXT)
 
             def on_event(event):
-                if event.get("event") == "preview" and preview is not None:
-                    preview.show(Path(event["path"]))
+                if isinstance(event, contract.PreviewEvent):
+                    if preview is not None:
+                        preview.show(Path(event.path))
                 else:
                     self.show_progress(event)
 
@@ -487,11 +488,11 @@ class NeuralStyle(Gimp.PlugIn):
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
 
     def show_progress(self, event):
-        if event.get("event") == "start":
+        if isinstance(event, contract.StartEvent):
             Gimp.progress_set_text(engine_link.plan_text(event))
-        elif event.get("event") == "progress":
+        elif isinstance(event, contract.ProgressEvent):
             Gimp.progress_set_text(engine_link.progress_text(event))
-            Gimp.progress_update(engine_link.progress_fraction(event))
+            Gimp.progress_update(event.fraction())
 
 
 def _image_of(painting, shape, pixels):
