@@ -33,6 +33,11 @@ def style_source(text: str) -> str:
 
 
 def unknown_name_message(name: str) -> str:
+    if not name.strip():
+        return (
+            f"Give a painting's name after {GALLERY_PREFIX} (list them with: python -m "
+            "styleengine gallery)."
+        )
     nearest = difflib.get_close_matches(name.strip().lower(), GALLERY_BY_NAME, n=3, cutoff=0.4)
     if not nearest:  # a painter's name alone ("hokusai") is nearest to its paintings
         nearest = [known for known in GALLERY_BY_NAME if name.strip().lower() in known][:3]

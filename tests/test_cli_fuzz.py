@@ -133,6 +133,12 @@ INPUT_FORMS: dict[str, Callable[[Path], str]] = {
     "text named .png": lambda f: _file(f, "t.png", b"not an image"),
     "an empty argument": lambda f: "",
     "a device": lambda f: os.devnull,
+    # The gallery's names, wherever a painting (or, wrongly, a photo) is taken.
+    "a gallery painting": lambda f: "gallery:munch_the_scream",
+    "a gallery name as typed": lambda f: "gallery:Munch_The_Scream ",
+    "an unknown gallery name": lambda f: "gallery:munch",
+    "an empty gallery name": lambda f: "gallery:",
+    "a file named like a gallery name": lambda f: _photo(f, "gallery:scream.png"),
 }
 
 OUTPUT_FORMS: dict[str, Callable[[Path], str]] = {

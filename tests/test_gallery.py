@@ -65,6 +65,7 @@ def test_a_name_is_found_or_the_message_names_the_nearest(typed, nearest):
 def test_a_path_is_not_a_gallery_name_and_nothing_near_says_how_to_list():
     assert style_source("paintings/wave.jpg") == "paintings/wave.jpg"
     assert "python -m styleengine gallery" in unknown_name_message("zzzz")
+    assert unknown_name_message(" ").startswith("Give a painting's name after gallery:")
 
 
 def test_stylize_takes_every_gallery_name(tmp_path, hed_weights):
