@@ -24,7 +24,6 @@ from .run_progress import ProgressCallback
 from .settings import StyleSettings, check_option
 from .weights import WeightSet, load_weights
 
-PRESERVE_COLORS_CHOICES = OPTIONS_BY_NAME["preserve_colors"].accepted
 ImageLike = ImageData | np.ndarray | Image.Image
 # A style may also be a painting of the gallery, by name: "gallery:hokusai_great_wave".
 StyleLike = ImageLike | str

@@ -63,8 +63,8 @@ def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
     assert parsed.progress == "json" and parsed.weights == "hed" and parsed.seed == 3
     # The dialog's Strength reaches the engine as its own option, the same number.
     settings = _settings_from(parsed, "cpu")
-    assert parsed.strength == 70 and settings.palette == engine_link.palette_for(70)
-    assert settings.style_weight == engine_link.style_weight_for(70)
+    assert parsed.strength == 70 and settings.palette == contract.palette_for(70)
+    assert settings.style_weight == contract.style_weight_for(70)
     plain = engine_link.engine_arguments(StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto")
     parsed_plain = build_parser().parse_args(plain[2:])
     assert parsed_plain.working_size == 0 and parsed_plain.style_blend is None  # automatic

@@ -51,8 +51,6 @@ def _load_contract():
 
 contract = _load_contract()
 CONFIG_NAME = contract.CONFIG_NAME
-style_weight_for = contract.style_weight_for
-palette_for = contract.palette_for
 time_left_text = contract.time_left_text
 
 TEMP_PREFIX = "gimp-neural-style-"
