@@ -32,6 +32,7 @@ from .objective import (
     style_loss,
     style_statistic,
 )
+from .painted_start import PaintedStart
 from .planning import (
     LBFGS_HISTORY,
     Plan,
@@ -57,16 +58,20 @@ TORCH_OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryE
 
 
 def starting_image(
-    content: torch.Tensor, settings: StyleSettings, generator: torch.Generator
+    content: torch.Tensor,
+    settings: StyleSettings,
+    generator: torch.Generator,
+    painted: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The first scale's start: the content (with the seed's noise mixed in by
-    ``variation``), or noise."""
+    """The first scale's start: the painted start or the content (with the seed's noise
+    mixed in by ``variation``), or noise."""
     if settings.init == "noise":
         return torch.rand(content.shape, generator=generator)
+    start = content if painted is None else painted
     if settings.variation == 0:
-        return content.clone()
-    noise = torch.randn(content.shape, generator=generator)
-    return (content + settings.variation * noise).clamp(0, 1)
+        return start.clone()
+    noise = torch.randn(start.shape, generator=generator)
+    return (start + settings.variation * noise).clamp(0, 1)
 
 
 class Stylizer:
@@ -90,6 +95,8 @@ class Stylizer:
         self.network.stack.to(dtype=dtype, memory_format=torch.channels_last)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+        # Loaded on the first painted start: runs that start elsewhere never read its weights.
+        self._painter: PaintedStart | None = None
 
     def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.network(image.to(self.device))
@@ -267,7 +274,12 @@ class Stylizer:
             ):
                 content_scaled = resize(content, scale_size)
                 if image is None:
-                    image = starting_image(content_scaled, settings, generator)
+                    painted = self._painted_start(photo, styles, groups, settings, plan)
+                    if painted is not None:
+                        painted = resize(painted, scale_size)
+                    image = starting_image(content_scaled, settings, generator, painted)
+                    if painted is not None:
+                        run.start_done(image)
                 else:
                     image = start_of_finer_scale(image, content, scale_size, settings.rescale)
                 longest = max(scale_size) * settings.style_scale
@@ -298,6 +310,27 @@ class Stylizer:
             if "can't allocate memory" in str(error) or "out of memory" in str(error):
                 raise self._out_of_memory(plan, styles, settings) from error
             raise
+
+    def _painted_start(
+        self,
+        photo: torch.Tensor,
+        styles: list[StyleImage],
+        groups: list[RegionGroup] | None,
+        settings: StyleSettings,
+        plan: Plan,
+    ) -> torch.Tensor | None:
+        """The painted start at the working size (the network's strokes are sized in pixels,
+        so it paints where the finest scale will refine), or None for another start."""
+        if settings.init != "painted":
+            return None
+        if self._painter is None:
+            self._painter = PaintedStart(self.device)
+        if groups is None:
+            groups = [
+                RegionGroup(list(range(len(styles))), settings.blend_weights(len(styles)), None)
+            ]
+        working = resize(photo, plan.scale_sizes[-1])
+        return self._painter.start(working, styles, groups, settings.painted_share)
 
     def _out_of_memory(self, plan: Plan, styles: list[StyleImage], settings: StyleSettings):
         machine = self.machine(measured=False)

@@ -13,6 +13,7 @@ Masks here are float tensors (1, 1, H, W) in [0, 1] at the content's size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,6 +127,25 @@ class Regions:
         return photo + strength * (result - photo)
 
 
+def mixed_by_regions(
+    content: torch.Tensor,
+    groups: list[RegionGroup],
+    made: Callable[[RegionGroup], torch.Tensor],
+) -> torch.Tensor:
+    """``content`` changed region by region into what ``made`` makes of it for each region
+    (the sky's own palette, the sky's own painted start), mixed by the masks; what no region
+    covers stays ``content``."""
+    change = torch.zeros_like(content)
+    cover = torch.zeros(1, 1, *content.shape[-2:])
+    for group in groups:
+        mask = (
+            torch.ones_like(cover) if group.mask is None else resize(group.mask, content.shape[-2:])
+        )
+        change += mask * (made(group) - content)
+        cover += mask
+    return (content + change / cover.clamp_min(1.0)).clamp(0, 1)
+
+
 def toward_palettes(
     content: torch.Tensor,
     palettes: list[tuple[torch.Tensor, torch.Tensor | None]],
@@ -133,16 +153,9 @@ def toward_palettes(
     share: float,
 ) -> torch.Tensor:
     """``content`` recoloured region by region toward its own paintings' palette (the sky
-    toward the sky's painting), by the masks; what no region covers keeps the photo's
-    colours."""
-    change = torch.zeros_like(content)
-    cover = torch.zeros(1, 1, *content.shape[-2:])
-    for group in groups:
-        chosen = [palettes[i] for i in group.styles]
-        toned = toward_palette(content, chosen, group.blend, share)
-        mask = (
-            torch.ones_like(cover) if group.mask is None else resize(group.mask, content.shape[-2:])
-        )
-        change += mask * (toned - content)
-        cover += mask
-    return (content + change / cover.clamp_min(1.0)).clamp(0, 1)
+    toward the sky's painting), by the masks."""
+
+    def toned(group: RegionGroup) -> torch.Tensor:
+        return toward_palette(content, [palettes[i] for i in group.styles], group.blend, share)
+
+    return mixed_by_regions(content, groups, toned)

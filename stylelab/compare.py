@@ -30,7 +30,7 @@ from styleengine.images import ImageData, read_image
 from styleengine.settings import StyleSettings, parse_layer_list, parse_style_layers
 
 from . import SHARED_IMAGES
-from .quality import EmbeddingJudge, Judge
+from .quality import EmbeddingJudge, Judge, RandomTextureJudge
 
 CONTENT_PHOTOS = ("tubingen", "golden_gate", "hoovertowernight", "amber")
 PAINTINGS = ("starry_night", "the_scream", "shipwreck", "mosaic", "candy", "udnie")
@@ -41,7 +41,7 @@ SHEET_TEXT_HEIGHT = 14
 SHEET_BACKGROUND = (255, 255, 255)
 SHEET_TEXT = (0, 0, 0)
 RESULTS_FILE = "results.json"
-SCORE_NAMES = ("structure", "judged", "style", "colour")
+SCORE_NAMES = ("structure", "judged", "texture", "style", "colour")
 # A pair whose judged style falls by more than this against the baseline is counted as worse.
 JUDGED_TOLERANCE = 0.02
 
@@ -143,15 +143,23 @@ def run_compare(args: argparse.Namespace) -> int:
     pairs = _load_previous(out / RESULTS_FILE, record)
     judge = Judge(setup.weights)
     embedding_judge = EmbeddingJudge()
+    texture_judge = RandomTextureJudge()
     contents = [c for c in args.contents.split(",") if c]
     styles = [s for s in args.styles.split(",") if s]
     for content_name in contents:
         content = _load(images, content_name)
         for style_name in styles:
             name = _pair_name(content_name, style_name)
-            if name in pairs and (out / "results" / f"{name}.png").is_file():
-                continue
+            saved = out / "results" / f"{name}.png"
             style = _load(images, style_name)
+            if name in pairs and saved.is_file():
+                if "texture" not in pairs[name]:  # measured before the second judge existed
+                    result_t = to_tensor(np.asarray(Image.open(saved).convert("RGB")) / 255.0)
+                    pairs[name]["texture"] = texture_judge.style_gap(
+                        result_t, to_tensor(content.rgb), to_tensor(style.rgb)
+                    )
+                    _write_results(out, record, label, pairs)
+                continue
             started = time.perf_counter()
             # The size under test is worked at directly: no automatic size, no detail pass.
             result = stylize_image_data(
@@ -165,17 +173,18 @@ def run_compare(args: argparse.Namespace) -> int:
             content_t = to_tensor(content.rgb)
             scores = judge.scores(result_t, content_t, style_t)
             judged = embedding_judge.style_gap(result_t, content_t, to_tensor(style.rgb))
+            texture = texture_judge.style_gap(result_t, content_t, to_tensor(style.rgb))
             pixels = np.round(np.clip(result.rgb, 0, 1) * 255).astype(np.uint8)
-            Image.fromarray(pixels).save(out / "results" / f"{name}.png")
-            pairs[name] = {**scores.as_dict(), "judged": judged, "seconds": seconds}
+            Image.fromarray(pixels).save(saved)
+            pairs[name] = {**scores.as_dict(), "judged": judged, "texture": texture,
+                           "seconds": seconds}  # fmt: skip
             print(
                 f"{name}: structure {scores.structure:.3f}, judged style {judged:.3f}, "
-                f"style {scores.style:.3f}, colour {scores.colour:.3f}, {seconds:.1f} s",
+                f"texture style {texture:.3f}, style {scores.style:.3f}, "
+                f"colour {scores.colour:.3f}, {seconds:.1f} s",
                 flush=True,
             )
-            (out / RESULTS_FILE).write_text(
-                json.dumps({"settings": record, "label": label, "pairs": pairs}, indent=1)
-            )
+            _write_results(out, record, label, pairs)
     baseline = _read_baseline(args.baseline)
     (out / "table.md").write_text(table(label, pairs, baseline))
     sheet = make_sheet(images, out, label, pairs, baseline, not args.sheet_without_inputs)
@@ -183,6 +192,12 @@ def run_compare(args: argparse.Namespace) -> int:
     print(f"wrote {out / 'table.md'} and {out / 'sheet.png'}")
     print(summary_line(label, pairs))
     return 0
+
+
+def _write_results(out: Path, record: dict, label: str, pairs: dict[str, dict]) -> None:
+    (out / RESULTS_FILE).write_text(
+        json.dumps({"settings": record, "label": label, "pairs": pairs}, indent=1)
+    )
 
 
 def _read_baseline(folder: str | None) -> tuple[Path, dict] | None:
@@ -206,7 +221,8 @@ def summary_line(label: str, pairs: dict[str, dict]) -> str:
     mean = means(pairs)
     return (
         f"{label}: {len(pairs)} pairs, mean structure {mean['structure']:.3f}, judged style "
-        f"{mean['judged']:.3f}, style {mean['style']:.3f}, colour {mean['colour']:.3f}, "
+        f"{mean['judged']:.3f}, texture style {mean['texture']:.3f}, style {mean['style']:.3f}, "
+        f"colour {mean['colour']:.3f}, "
         f"{mean['seconds']:.1f} s"
     )
 
@@ -218,7 +234,7 @@ def _score_cells(scores: dict) -> str:
 def table(label: str, pairs: dict[str, dict], baseline: tuple[Path, dict] | None) -> str:
     """A markdown table per pair; with a baseline, its scores beside and the change."""
     base = baseline[1]["pairs"] if baseline else {}
-    header = "| pair | structure | judged style | style | colour | seconds |"
+    header = "| pair | structure | judged style | texture style | style | colour | seconds |"
     if base:
         header += " baseline structure | baseline judged | judged change |"
     lines = [f"Settings: {label}", "", header, "|" + " --- |" * (header.count("|") - 1)]
@@ -261,7 +277,10 @@ def _thumb(image: Image.Image) -> Image.Image:
 
 
 def _caption(scores: dict) -> str:
-    return f"s {scores['structure']:.2f} j {scores.get('judged', float('nan')):.2f}"
+    return (
+        f"s {scores['structure']:.2f} j {scores.get('judged', float('nan')):.2f} "
+        f"t {scores.get('texture', float('nan')):.2f}"
+    )
 
 
 def make_sheet(

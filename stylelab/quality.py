@@ -18,7 +18,11 @@
   of an image into a 100-number style vector: with cosine similarity ``sim``,
   ``(sim(result, style) - sim(content, style)) / (1 - sim(content, style))``. Our own VGG-16
   measure above did not see the crumpled-foil texture of an unconverged result; this one
-  does. It needs ``onnxruntime`` (a harness dependency only, never the engine's).
+  does. It needs ``onnxruntime`` (a harness dependency only, never the engine's);
+- texture style gap closed (``RandomTextureJudge``): the same share in Gram statistics of a
+  VGG-shaped network with fixed random weights. Since the engine starts from the output of a
+  network of Magenta's family (the painted start), the judge above can flatter it; this one
+  is related to no network the engine runs.
 """
 
 from __future__ import annotations
@@ -213,3 +217,55 @@ class EmbeddingJudge:
 
 def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+# The second judge's network: VGG-16's first four blocks in shape, with fixed random weights.
+TEXTURE_CHANNELS = ((64, 64), (128, 128), (256, 256, 256), (512,))
+TEXTURE_SEED = 2017
+
+
+class RandomTextureJudge:
+    """The share of the style distance closed, seen by a network that shares nothing with the
+    engine: VGG-16's shape with fixed random weights (no training, so neither the engine's VGG
+    nor Magenta's networks are related to it). Gram matrices of random convolutional features
+    still capture texture (Ustyuzhaninov et al., ICLR 2017). Per block, the distance is the
+    Frobenius norm between the Gram matrices of the block's first ReLU; the score is the mean
+    over blocks of ``1 - d(result, style) / d(content, style)``."""
+
+    def __init__(self) -> None:
+        generator = torch.Generator().manual_seed(TEXTURE_SEED)
+        self.blocks: list[list[torch.Tensor]] = []
+        inputs = 3
+        for block in TEXTURE_CHANNELS:
+            kernels = []
+            for outputs in block:
+                # He initialization keeps the activations' scale from block to block.
+                std = (2.0 / (inputs * 9)) ** 0.5
+                kernels.append(torch.randn(outputs, inputs, 3, 3, generator=generator) * std)
+                inputs = outputs
+            self.blocks.append(kernels)
+
+    @torch.no_grad()
+    def grams(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """One Gram matrix per block of ``image`` (1, 3, H, W) in [0, 1]."""
+        features = image.float() - 0.5
+        grams = []
+        for index, kernels in enumerate(self.blocks):
+            if index:
+                features = F.max_pool2d(features, 2)
+            for position, kernel in enumerate(kernels):
+                features = F.relu(F.conv2d(features, kernel, padding=1))
+                if position == 0:
+                    flat = features[0].flatten(1)
+                    grams.append(flat @ flat.T / flat.shape[1])
+        return grams
+
+    def style_gap(self, result: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> float:
+        """1: as close to the style as the style itself; 0: no closer than the content."""
+        content = F.interpolate(content.float(), size=result.shape[-2:], mode="area")
+        result_g, content_g, style_g = (self.grams(i) for i in (result, content, style))
+        closed = [
+            gap_closed(float((r - s).norm()), float((c - s).norm()))
+            for r, c, s in zip(result_g, content_g, style_g)
+        ]
+        return sum(closed) / len(closed)

@@ -1,0 +1,118 @@
+"""The painted start: the photo painted by Magenta's network, refined by the optimization."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from styleengine.api import to_tensor
+from styleengine.errors import NoWeightsError
+from styleengine.objective import StyleImage
+from styleengine.painted_start import PaintedStart
+from styleengine.regions import RegionGroup
+from styleengine.settings import StyleSettings
+from tests.conftest import make_content, make_style, stylize_pair
+from tests.test_feedforward import _gallery
+
+
+@pytest.fixture(scope="module")
+def painter():
+    return PaintedStart(torch.device("cpu"))
+
+
+def _whole(styles: int = 1, blend: list[float] | None = None) -> list[RegionGroup]:
+    return [RegionGroup(list(range(styles)), blend or [1.0 / styles] * styles, None)]
+
+
+def _gap(painter: PaintedStart, image: torch.Tensor, style: torch.Tensor) -> float:
+    """How far apart two pictures' styles are, in the network's own embedding (1 - cosine)."""
+    first, second = painter.embedding(image), painter.embedding(style)
+    return 1.0 - float(torch.nn.functional.cosine_similarity(first, second))
+
+
+def test_the_start_is_painted_and_its_share_says_how_much(painter):
+    """Share 1 paints the photo in the painting's style, 0 leaves the photo as it is, and a
+    half-painted start is in between, in pixels as in style."""
+    photo = to_tensor(_gallery("monet_water_lilies_1919", 192))
+    painting = to_tensor(_gallery("van_gogh_starry_night", 256))
+    styles = [StyleImage(painting)]
+    starts = {share: painter.start(photo, styles, _whole(), share) for share in (0.0, 0.5, 1.0)}
+    assert torch.equal(starts[0.0], photo)
+    moved = {share: float((start - photo).abs().mean()) for share, start in starts.items()}
+    assert 0 < moved[0.5] < moved[1.0]
+    gaps = {share: _gap(painter, start, painting) for share, start in starts.items()}
+    assert gaps[1.0] < gaps[0.5] < gaps[0.0]
+
+
+def test_a_blend_paints_between_its_paintings(painter):
+    photo = to_tensor(_gallery("monet_water_lilies_1919", 192))
+    first = to_tensor(_gallery("van_gogh_starry_night", 256))
+    second = to_tensor(_gallery("hokusai_great_wave", 256))
+    styles = [StyleImage(first), StyleImage(second)]
+    only_first = painter.start(photo, styles, _whole(2, [1.0, 0.0]), 1.0)
+    half = painter.start(photo, styles, _whole(2, [0.5, 0.5]), 1.0)
+    only_second = painter.start(photo, styles, _whole(2, [0.0, 1.0]), 1.0)
+    assert _gap(painter, only_first, first) < _gap(painter, half, first)
+    assert _gap(painter, only_second, second) < _gap(painter, half, second)
+
+
+def test_a_region_is_painted_and_what_no_region_covers_stays_the_photo(painter):
+    photo = to_tensor(make_content(96, 128))
+    painting = to_tensor(make_style(96, 96))
+    left = torch.zeros(1, 1, 96, 128)
+    left[..., :64] = 1.0
+    start = painter.start(photo, [StyleImage(painting)], [RegionGroup([0], [1.0], left)], 1.0)
+    assert torch.equal(start[..., 64:], photo[..., 64:])
+    assert float((start[..., :64] - photo[..., :64]).abs().mean()) > 0.05
+
+
+def test_a_run_shows_its_painted_start_before_the_first_iteration(setup):
+    """The preview's first picture: the painted start, reported as iteration 0 before any
+    iteration ran; a run from the photo has nothing new to show before its first."""
+    content = _gallery("monet_water_lilies_1919", 96)
+    style = _gallery("van_gogh_starry_night", 96)
+    firsts = {}
+    for init in ("content", "painted"):
+        _, seen = stylize_pair(setup, StyleSettings(init=init, iterations=3), content=content,
+                               style=style)  # fmt: skip
+        assert [p.iteration for p in seen][-3:] == [1, 2, 3]
+        firsts[init] = seen[0]
+    assert firsts["content"].iteration == 1
+    start = firsts["painted"]
+    assert start.iteration == 0 and start.losses == {}
+    shown = start.current_image()[0].permute(1, 2, 0).numpy()
+    assert shown.shape == content.shape
+    assert np.abs(shown - content).mean() > 0.05
+
+
+def test_without_the_network_the_painted_start_says_how_to_install_it(monkeypatch, tmp_path):
+    from styleengine import weights
+
+    monkeypatch.setenv("STYLEENGINE_CACHE", str(tmp_path))
+    monkeypatch.setattr(weights, "_package_file", lambda package, parts: None)
+    with pytest.raises(NoWeightsError, match="install.py.*--init content"):
+        PaintedStart(torch.device("cpu"))
+
+
+def test_a_damaged_converted_file_is_refused_and_named(monkeypatch, tmp_path):
+    from styleengine.weights import FEEDFORWARD_CACHE_FILE
+
+    monkeypatch.setenv("STYLEENGINE_CACHE", str(tmp_path))
+    (tmp_path / FEEDFORWARD_CACHE_FILE).write_bytes(b"not torch")
+    with pytest.raises(NoWeightsError, match=FEEDFORWARD_CACHE_FILE):
+        PaintedStart(torch.device("cpu"))
+    torch.save({"predictor": {}, "transformer": {}}, tmp_path / FEEDFORWARD_CACHE_FILE)
+    with pytest.raises(NoWeightsError, match="Delete it"):
+        PaintedStart(torch.device("cpu"))
+
+
+def test_an_unwritable_cache_still_paints(monkeypatch, tmp_path):
+    """A cache folder that is a file costs the conversion again, not the run."""
+    blocker = tmp_path / "cache"
+    blocker.write_bytes(b"")
+    monkeypatch.setenv("STYLEENGINE_CACHE", str(blocker))
+    painter = PaintedStart(torch.device("cpu"))
+    photo = to_tensor(make_content(32, 32))
+    assert painter.paint(photo, torch.zeros(1, 100)).shape == photo.shape
+    assert np.array_equal(blocker.read_bytes(), b"")
