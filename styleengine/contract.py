@@ -68,6 +68,8 @@ DEFAULT_ITERATIONS = 115
 DEFAULT_STYLE_WEIGHT = 40.0
 # How far the photo's colours move to the painting's before the strokes are painted.
 DEFAULT_PALETTE = 0.7
+# How much of the painted start (painted_start.py) is the painted picture; the rest is the photo.
+DEFAULT_PAINTED_SHARE = 1.0
 
 # Strength, the dialog's one control for how much of the painting: 50 gives the engine's
 # defaults; every 20 points multiply or divide the style weight by ten, so that 0 is the photo
@@ -90,13 +92,24 @@ def style_weight_for(strength: float) -> float:
 
 
 def palette_for(strength: float) -> float:
-    """The engine's palette shift at a strength of 0..100: linear from 0 to the default at
-    the default strength, then on to 1 at the maximum."""
+    """The engine's palette shift at a strength of 0..100."""
+    return _rising(strength, DEFAULT_PALETTE)
+
+
+def painted_share_for(strength: float) -> float:
+    """How much of the painted start is painted at a strength of 0..100: none at 0 (the
+    photo itself, for a hint of texture), all of it at 100."""
+    return _rising(strength, DEFAULT_PAINTED_SHARE)
+
+
+def _rising(strength: float, at_default: float) -> float:
+    """0 at strength 0, linear to ``at_default`` at the default strength, then on to 1 at
+    the maximum."""
     strength = _clamped_strength(strength)
     if strength <= DEFAULT_STRENGTH:
-        return DEFAULT_PALETTE * strength / DEFAULT_STRENGTH
+        return at_default * strength / DEFAULT_STRENGTH
     above = (strength - DEFAULT_STRENGTH) / (MAX_STRENGTH - DEFAULT_STRENGTH)
-    return DEFAULT_PALETTE + (1.0 - DEFAULT_PALETTE) * above
+    return at_default + (1.0 - at_default) * above
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,12 +268,14 @@ OPTIONS: tuple[Option, ...] = (
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
 # The dialog's Strength, on the command line and in Python too: one number for the style
-# weight and the palette together (style_weight_for, palette_for). The dialog shows it as
+# weight, the palette and the painted start's share together (style_weight_for, palette_for,
+# painted_share_for). The dialog shows it as
 # its own slider, so it has no section here.
 STRENGTH = Option(
     "strength", "S_trength",
     "0 (subtle: the photo with a hint of the painting) to 100 (the painting takes over); 50 "
-    "gives the defaults. It sets the style weight and the palette together",
+    "gives the defaults. It sets the style weight, the palette and how painted the start is "
+    "together",
     float, DEFAULT_STRENGTH, 0.0, MAX_STRENGTH,
 )  # fmt: skip
 
@@ -487,7 +502,9 @@ class ProgressEvent:
 
     def place(self) -> str:
         """'scale 1/1, iteration 40/130', 'detail pass, tile 3/48', 'detail pass, iteration
-        2/5'."""
+        2/5', 'painted start' (iteration 0: the picture the optimization starts from)."""
+        if self.stage == "scale" and self.iteration == 0:
+            return "painted start"
         if self.tiles:
             return f"detail pass, tile {self.tile}/{self.tiles}"
         if self.stage == "detail":

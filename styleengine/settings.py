@@ -13,11 +13,13 @@ from typing import Any
 
 from .contract import (
     DEFAULT_ITERATIONS,
+    DEFAULT_PAINTED_SHARE,
     DEFAULT_PALETTE,
     DEFAULT_STYLE_WEIGHT,
     OPTIONS,
     STRENGTH,
     Option,
+    painted_share_for,
     palette_for,
     style_weight_for,
 )
@@ -102,7 +104,7 @@ class StyleSettings:
     sliced_layers: tuple[str, ...] = DEFAULT_SLICED_LAYERS
     init: str = "content"
     # How much of the painted start is the painted picture; the rest is the photo.
-    painted_share: float = 1.0
+    painted_share: float = DEFAULT_PAINTED_SHARE
     # Standard deviation of the seeded noise added to the content start: 0 gives the same
     # picture for every seed; above 0, each seed gives its own variant.
     variation: float = 0.0
@@ -122,10 +124,16 @@ class StyleSettings:
 
     @classmethod
     def at_strength(cls, strength: float, **others: Any) -> StyleSettings:
-        """The settings at the dialog's Strength (0..100): its style weight and palette, the
+        """The settings at the dialog's Strength (0..100): its style weight, palette and painted
+        start's share, the
         rest as given; outside its range, BadInputError in the Option's words."""
         strength = check_option(STRENGTH, strength)
-        return cls(style_weight=style_weight_for(strength), palette=palette_for(strength), **others)
+        return cls(
+            style_weight=style_weight_for(strength),
+            palette=palette_for(strength),
+            painted_share=painted_share_for(strength),
+            **others,
+        )
 
     def blend_weights(self, style_count: int) -> list[float]:
         """One weight per style image, summing to 1 (equal when no blend is given)."""

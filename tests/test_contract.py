@@ -32,6 +32,10 @@ def test_strength_50_is_the_engines_defaults_and_each_20_points_a_factor_of_ten(
     assert DEFAULT_PALETTE < palette_for(75) < 1.0
     assert style_weight_for(75) > style_weight_for(25)
     assert style_weight_for(500) == style_weight_for(100)
+    # the painted start: the photo itself at 0, the default share at 50, all painted at 100
+    settings = {s: StyleSettings.at_strength(s).painted_share for s in (0, 25, 50, 75, 100)}
+    assert settings[0] == 0 < settings[25] <= settings[50] <= settings[75] <= settings[100] == 1
+    assert settings[50] == pytest.approx(StyleSettings().painted_share)
 
 
 def _refusals(option):
@@ -117,6 +121,7 @@ def test_the_out_of_memory_advice_names_the_size_by_role_for_both_callers():
         ({"stage": "detail", "scale": 1, "scales": 1, "iteration": 2, "total": 5},
          "detail pass, iteration 2/5"),
         ({"tile": 3, "tiles": 48, "iteration": 1, "total": 5}, "detail pass, tile 3/48"),
+        ({"iteration": 0, "total": 40}, "painted start"),
     ],
 )  # fmt: skip
 def test_progress_place_reads_as_the_user_sees_the_run(event, text):

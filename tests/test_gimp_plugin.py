@@ -362,6 +362,16 @@ def _preview_files() -> list[Path]:
     return [d / "preview.npy" for d in _work_dirs() if (d / "preview.npy").is_file()]
 
 
+def _first_preview(deadline: float) -> np.ndarray:
+    """The pixels of the first preview the engine writes (read as soon as it is there)."""
+    while True:
+        assert time.monotonic() < deadline, "no preview was written"
+        for path in _preview_files():
+            with contextlib.suppress(OSError, ValueError):
+                return np.load(path)
+        time.sleep(0.05)
+
+
 def _wait_for_previews(count: int, deadline: float) -> None:
     """Until the engine has written ``count`` previews (each one replaces the file)."""
     seen: set[int] = set()
@@ -396,6 +406,13 @@ report(status=status.value_nick, layers=[layer.get_name() for layer in layers],
             engines = _started_by(process.pid, "styleengine stylize")
             time.sleep(0.5)
         assert engines, "the engine never started"
+        started = time.monotonic()
+        # The first picture shown is the painted start, made before the first iteration.
+        first = _first_preview(started + 120)
+        print(f"first preview {time.monotonic() - started:.1f} s after the engine started")
+        content = np.fromfile(original, dtype="<f4").reshape(64, 96, 3)
+        assert first.shape == content.shape
+        assert np.abs(first - content).mean() > 0.05
         _wait_for_previews(2, time.monotonic() + 120)
         time.sleep(1.5)  # the plug-in draws the preview it was told of
         plugins = _started_by(process.pid, "neural_style/neural_style.py")
