@@ -19,6 +19,12 @@ _RGB_TO_YIQ = torch.tensor(
 )
 
 
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB -> (N, 1, H, W) luminance: YIQ's Y, BT.601's luma."""
+    weights = _RGB_TO_YIQ[0].to(image.dtype).to(image.device).view(1, 3, 1, 1)
+    return (image * weights).sum(dim=1, keepdim=True)
+
+
 def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ij,jhw->ihw", matrix.to(image.dtype), image)
 

@@ -8,6 +8,13 @@ own objective and needs far fewer iterations to look painted.
 Blends mix the paintings' style embeddings (the network was trained so that they interpolate);
 regions get a start each, mixed by their masks; the Strength sets how much of the start is the
 painted picture and how much the photo.
+
+The network's picture keeps the photo's shapes but moves its light and shade (a dark sky
+patch, a bright roof), which the optimization's few iterations cannot move back: the start
+takes the photo's luminance at coarse scales (a Gaussian blur of about a quarter of the
+picture's structure scale) and the network's strokes and colours at the fine ones. Starting
+instead from a mix with the photo's pixels brings back the photo's flat areas, and with them
+the crumpled relief the optimization paints into flat skies (QUALITY.md, 2026-12-02).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .color import luminance
 from .feedforward import PREDICTOR_SIDE, StylePredictor, StyleTransformer
 from .objective import StyleImage
 from .regions import RegionGroup, mixed_by_regions
@@ -22,6 +30,12 @@ from .weights import feedforward_state
 
 # The transformer halves the picture twice and doubles it back: sides must be multiples of 4.
 _SIDE_MULTIPLE = 4
+# Its reflection padding (4 px at full size, 1 px at a quarter) needs sides larger than that:
+# a thin strip or a tiny picture is padded to this side, painted, and cropped back.
+MIN_PAINT_SIDE = 32
+# The blur that separates the photo's light and shade (kept) from the strokes (painted), as a
+# share of the longest side: 4 px at 384, the structure measure's scale (QUALITY.md).
+LAYOUT_BLUR_SHARE = 4 / 384
 
 
 class PaintedStart:
@@ -55,7 +69,8 @@ class PaintedStart:
     def paint(self, photo: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         """``photo`` (1, 3, H, W) painted with ``embedding``, at the photo's size, on the CPU."""
         height, width = photo.shape[-2:]
-        pad_h, pad_w = -height % _SIDE_MULTIPLE, -width % _SIDE_MULTIPLE
+        pad_h = max(MIN_PAINT_SIDE - height, -height % _SIDE_MULTIPLE)
+        pad_w = max(MIN_PAINT_SIDE - width, -width % _SIDE_MULTIPLE)
         pixels = photo.to(self.device, torch.float32)
         if pad_h or pad_w:
             pixels = F.pad(pixels, (0, pad_w, 0, pad_h), mode="replicate")
@@ -75,6 +90,28 @@ class PaintedStart:
 
         def painted(group: RegionGroup) -> torch.Tensor:
             blend = sum(w * paintings[i] for i, w in zip(group.styles, group.blend))
-            return photo + share * (self.paint(photo, blend) - photo)
+            start = photo + share * (self.paint(photo, blend) - photo)
+            return with_photo_layout(start, photo)
 
         return mixed_by_regions(photo, groups, painted)
+
+
+def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """A separable Gaussian blur, edges replicated (so any size works, however thin)."""
+    radius = int(3 * sigma)
+    if radius < 1:
+        return image
+    offsets = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
+    taps = torch.exp(-(offsets**2) / (2 * sigma**2))
+    taps = taps / taps.sum()
+    channels = image.shape[1]
+    padded = F.pad(image, (radius,) * 4, mode="replicate")
+    rows = F.conv2d(padded, taps.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
+    return F.conv2d(rows, taps.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
+
+
+def with_photo_layout(painted: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """``painted`` with the photo's coarse light and shade instead of its own."""
+    sigma = LAYOUT_BLUR_SHARE * max(photo.shape[-2:])
+    shift = gaussian_blur(luminance(photo), sigma) - gaussian_blur(luminance(painted), sigma)
+    return (painted + shift).clamp(0, 1)

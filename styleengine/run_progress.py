@@ -91,7 +91,10 @@ class RunProgress:
         elapsed = time.perf_counter() - self.started
         if planned_done <= 0 or elapsed <= 0:
             return self.plan.seconds
-        return max(0.0, (self.plan.seconds - planned_done) * elapsed / planned_done)
+        left = self.plan.seconds - planned_done
+        if left <= self.plan.seconds * 1e-9:  # the sum of the parts, rounded: nothing is left
+            return 0.0
+        return left * elapsed / planned_done
 
     def start_done(self, image: torch.Tensor) -> None:
         """The painted start is made: worth showing at once (the preview's first picture),

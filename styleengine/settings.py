@@ -102,7 +102,7 @@ class StyleSettings:
     style_layers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
     # Of the style layers, those whose style is their whole distribution (sliced.py).
     sliced_layers: tuple[str, ...] = DEFAULT_SLICED_LAYERS
-    init: str = "content"
+    init: str = "painted"
     # How much of the painted start is the painted picture; the rest is the photo.
     painted_share: float = DEFAULT_PAINTED_SHARE
     # Standard deviation of the seeded noise added to the content start: 0 gives the same

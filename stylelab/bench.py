@@ -355,7 +355,9 @@ def same_start(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
 
 
 def compared_settings(**fields) -> StyleSettings:
-    return StyleSettings(palette=0.0, **fields)
+    # The tutorial's loop starts from the photo: so does the engine here, not from its painted
+    # start, so that both optimize from the same pixels.
+    return StyleSettings(palette=0.0, init="content", **fields)
 
 
 def measure_one(setup: EngineSetup, impl: str, size: int, iterations: int) -> Row:

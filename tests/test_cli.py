@@ -66,9 +66,11 @@ def test_full_cli_run_with_real_weights(pair, tmp_path, engine_env, hed_weights)
     assert events[0]["event"] == "start" and events[0]["weights"] == "hed"
     assert events[0]["output_size"] == [128, 96] and events[0]["total_iterations"] == 24
     progress = [e for e in events if e["event"] == "progress"]
-    assert [e["iteration"] for e in progress] == list(range(1, 25))
-    assert progress[-1]["losses"]["total"] < progress[0]["losses"]["total"]
-    assert sum(e["event"] == "preview" for e in events) == 3
+    # The painted start first (iteration 0, no losses yet), then every iteration.
+    assert [e["iteration"] for e in progress] == list(range(0, 25))
+    assert progress[0]["losses"] == {}
+    assert progress[-1]["losses"]["total"] < progress[1]["losses"]["total"]
+    assert sum(e["event"] == "preview" for e in events) == 4  # the start, 8, 16, 24
     assert events[-1] == {**events[-1], "event": "done", "output": str(output)}
     assert preview.is_file()  # the last preview stays where it was asked for
     result = np.asarray(Image.open(output)).astype(np.float32) / 255
@@ -78,7 +80,7 @@ def test_full_cli_run_with_real_weights(pair, tmp_path, engine_env, hed_weights)
     assert edge_correlation(result, original) > 0.3
 
 
-def test_timed_previews_come_at_the_results_size_from_the_first_iteration(
+def test_timed_previews_come_at_the_results_size_from_the_painted_start(
     pair, tmp_path, engine_env, hed_weights
 ):
     """What the GIMP plug-in's preview layer reads: a picture it can show in the result's
@@ -94,9 +96,9 @@ def test_timed_previews_come_at_the_results_size_from_the_first_iteration(
     assert done.returncode == 0, done.stderr
     events = _events(done.stdout)
     previews = [e for e in events if e["event"] == "preview"]
-    # Only the first iteration's picture: the next is an hour away.
-    assert [e["iteration"] for e in previews] == [1]
-    assert events.index(previews[0]) == 2  # start, iteration 1, its preview
+    # Only the painted start's picture, before any iteration: the next is an hour away.
+    assert [e["iteration"] for e in previews] == [0]
+    assert events.index(previews[0]) == 2  # start, the painted start (iteration 0), its preview
     assert np.load(preview).shape == (96, 128, 3)
 
 
@@ -330,8 +332,10 @@ def test_strength_is_the_dialogs_scale_on_the_command_line_too(
     from styleengine.contract import palette_for, style_weight_for
 
     content, style = pair
+    # From the photo: the painted start's share has no flag of its own (test_contract checks
+    # that the Strength sets it).
     common = [str(content), str(style), "--weights", "hed", "--device", "cpu",
-              "--iterations", "8", "--progress", "none"]  # fmt: skip
+              "--iterations", "8", "--progress", "none", "--init", "content"]  # fmt: skip
     by_strength, by_hand = tmp_path / "strength.png", tmp_path / "hand.png"
     assert cli.main(["stylize", *common, "-o", str(by_strength), "--strength", "70"]) == 0
     hand = ["--style-weight", repr(style_weight_for(70)), "--palette", repr(palette_for(70))]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from styleengine.api import to_tensor
 from styleengine.errors import NoWeightsError
@@ -116,3 +118,20 @@ def test_an_unwritable_cache_still_paints(monkeypatch, tmp_path):
     photo = to_tensor(make_content(32, 32))
     assert painter.paint(photo, torch.zeros(1, 100)).shape == photo.shape
     assert np.array_equal(blocker.read_bytes(), b"")
+
+
+@settings(
+    max_examples=25, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 40), st.integers(1, 40))
+def test_any_photo_and_painting_shape_gets_a_start_of_the_photos_shape(
+    painter, height, width, style_height, style_width
+):
+    """Strips, single pixels and odd sides, in the photo as in the painting (the network
+    pads what its reflection padding cannot take)."""
+    photo = torch.rand(1, 3, height, width)
+    painting = torch.rand(1, 3, style_height, style_width)
+    start = painter.start(photo, [StyleImage(painting)], _whole(), 1.0)
+    assert start.shape == photo.shape
+    assert torch.isfinite(start).all() and 0 <= float(start.min()) <= float(start.max()) <= 1

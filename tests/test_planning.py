@@ -13,6 +13,7 @@ from styleengine.cost import Machine
 from styleengine.errors import OutOfMemoryError
 from styleengine.planning import (
     DETAIL_MIN_ITERATIONS,
+    PAINTED_START_ITERATIONS,
     TIME_BUDGET_SECONDS,
     iterations_per_scale,
     make_plan,
@@ -54,7 +55,8 @@ def test_a_gpus_fixed_cost_is_counted_once_an_iteration():
     pixels_only = Machine("cuda", torch.bfloat16, 70 * GIB, GPU.seconds_per_megapixel)
     plan = make_plan((600, 800), StyleSettings(), GPU)
     without = make_plan((600, 800), StyleSettings(), pixels_only)
-    iterations = StyleSettings().iterations
+    # The painted start is counted as a share of an iteration, fixed cost included.
+    iterations = StyleSettings().iterations + PAINTED_START_ITERATIONS
     assert plan.seconds == pytest.approx(without.seconds + iterations * GPU.seconds_per_iteration)
 
 

@@ -17,9 +17,11 @@ def test_reports_come_every_nth_iteration_and_at_the_last_with_the_time_left():
     seen = []
     run = RunProgress(settings, seen.append, plan)
     pixels = torch.zeros(1, 3, 48, 64)
+    run.start_done(pixels)  # the painted start, shown before the first iteration
     for step in range(25):
         run.iteration_done(0, 64, 48, {"total": torch.tensor(2.0)}, pixels, last=step == 24)
-    assert [p.iteration for p in seen] == [10, 20, 25]
-    assert all(p.total == 25 and p.losses == {"total": 2.0} for p in seen)
+    assert [p.iteration for p in seen] == [0, 10, 20, 25]
+    assert seen[0].losses == {}
+    assert all(p.total == 25 and p.losses == {"total": 2.0} for p in seen[1:])
     assert seen[-1].seconds_left == 0.0 and seen[0].seconds_left >= seen[1].seconds_left
     assert tuple(seen[-1].current_image().shape) == (1, 3, 48, 64)
