@@ -330,7 +330,9 @@ class Stylizer:
                 RegionGroup(list(range(len(styles))), settings.blend_weights(len(styles)), None)
             ]
         working = resize(photo, plan.scale_sizes[-1])
-        return self._painter.start(working, styles, groups, settings.painted_share)
+        return self._painter.start(
+            working, styles, groups, settings.painted_share, settings.palette
+        )
 
     def _out_of_memory(self, plan: Plan, styles: list[StyleImage], settings: StyleSettings):
         machine = self.machine(measured=False)

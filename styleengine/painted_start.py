@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .color import luminance
+from .color import luminance, toward_palette
 from .feedforward import PREDICTOR_SIDE, StylePredictor, StyleTransformer
 from .objective import StyleImage
 from .regions import RegionGroup, mixed_by_regions
@@ -34,8 +34,10 @@ _SIDE_MULTIPLE = 4
 # a thin strip or a tiny picture is padded to this side, painted, and cropped back.
 MIN_PAINT_SIDE = 32
 # The blur that separates the photo's light and shade (kept) from the strokes (painted), as a
-# share of the longest side: 4 px at 384, the structure measure's scale (QUALITY.md).
+# share of the longest side: 4 px at 384, the structure measure's scale (QUALITY.md); and how
+# much of the photo's light and shade is put back (QUALITY.md, 2026-12-02).
 LAYOUT_BLUR_SHARE = 4 / 384
+LAYOUT_SHARE = 0.5
 
 
 class PaintedStart:
@@ -83,15 +85,21 @@ class PaintedStart:
         styles: list[StyleImage],
         groups: list[RegionGroup],
         share: float,
+        palette: float = 0.0,
     ) -> torch.Tensor:
         """The start for ``photo``: each region painted with its blend of ``styles``, mixed
-        with the photo, ``share`` (0..1) of it painted."""
+        with the photo, ``share`` (0..1) of it painted, and its colours moved ``palette`` of
+        the way to its paintings' palette (as the photo's are, settings.palette)."""
         paintings = [self.embedding(style.rgb) for style in styles]
+        palettes = [(style.rgb, style.alpha) for style in styles]
 
         def painted(group: RegionGroup) -> torch.Tensor:
             blend = sum(w * paintings[i] for i, w in zip(group.styles, group.blend))
-            start = photo + share * (self.paint(photo, blend) - photo)
-            return with_photo_layout(start, photo)
+            start = with_photo_layout(photo + share * (self.paint(photo, blend) - photo), photo)
+            if palette <= 0:
+                return start
+            chosen = [palettes[i] for i in group.styles]
+            return toward_palette(start, chosen, group.blend, palette).clamp(0, 1)
 
         return mixed_by_regions(photo, groups, painted)
 
@@ -111,7 +119,8 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def with_photo_layout(painted: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
-    """``painted`` with the photo's coarse light and shade instead of its own."""
+    """``painted`` with its coarse light and shade moved LAYOUT_SHARE of the way to the
+    photo's."""
     sigma = LAYOUT_BLUR_SHARE * max(photo.shape[-2:])
     shift = gaussian_blur(luminance(photo), sigma) - gaussian_blur(luminance(painted), sigma)
-    return (painted + shift).clamp(0, 1)
+    return (painted + LAYOUT_SHARE * shift).clamp(0, 1)

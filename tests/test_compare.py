@@ -32,3 +32,4 @@ def test_compare_harness_writes_table_sheet_and_resumes(tmp_path, engine_env, he
     table = (out / "table.md").read_text()
     assert "lower than the baseline's by more than 0.02 on 0 of 1 pairs" in table
     assert -1 <= scores["judged"] <= 1.01
+    assert -1 <= scores["texture"] <= 1.01

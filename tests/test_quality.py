@@ -47,3 +47,20 @@ def test_the_style_judge_sees_the_painting_in_a_blend_and_not_in_the_photo():
     assert judge.style_gap(photo, photo, painting) == pytest.approx(0.0)
     assert judge.style_gap(painting, photo, painting) == pytest.approx(1.0, abs=1e-5)
     assert 0.1 < judge.style_gap(halfway, photo, painting) < 0.95
+
+
+def test_the_second_judge_sees_the_painting_in_a_blend_and_not_in_the_photo():
+    """Gram statistics of a network with fixed random weights: no network the engine runs
+    (its VGG-16, the painted start's) is related to it, and it gives the same numbers every
+    time."""
+    from stylelab.quality import RandomTextureJudge
+
+    judge = RandomTextureJudge()
+    photo = to_tensor(make_content(96, 128))
+    painting = to_tensor(make_style(96, 96))
+    halfway = 0.5 * photo + 0.5 * to_tensor(make_style(96, 128))
+    assert judge.style_gap(photo, photo, painting) == pytest.approx(0.0)
+    assert judge.style_gap(painting, photo, painting) == pytest.approx(1.0, abs=1e-5)
+    gap = judge.style_gap(halfway, photo, painting)
+    assert 0.1 < gap < 0.95
+    assert RandomTextureJudge().style_gap(halfway, photo, painting) == gap
