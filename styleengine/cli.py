@@ -424,6 +424,13 @@ def run_doctor(args: argparse.Namespace) -> int:
     if not torch.isfinite(activations).all():
         raise EngineError("The network produced NaN or infinity; the weights file is damaged.")
     print(f"using:       {weights.name} ({weights.path})")
+    from .painted_start import PaintedStart
+
+    painter = PaintedStart(device)  # NoWeightsError, with the repair, when it cannot load
+    painted = painter.paint(torch.rand(1, 3, 64, 64), torch.zeros(1, 100))
+    if not torch.isfinite(painted).all():
+        raise EngineError("The painted start's network produced NaN; its weights are damaged.")
+    print("painted start: Magenta's arbitrary-style network, ok (--init content runs without)")
     print("ok: the engine can run")
     return 0
 

@@ -284,6 +284,7 @@ def test_doctor_reports_and_succeeds(engine_env, hed_weights):
     done = run_cli(["doctor", "--weights", "hed"], engine_env)
     assert done.returncode == 0, done.stderr
     assert "torchvision" in done.stdout and "device:" in done.stdout and "ok" in done.stdout
+    assert "painted start:" in done.stdout
 
 
 def test_doctor_fails_without_weights(engine_env, tmp_path):
