@@ -70,6 +70,8 @@ DEFAULT_STYLE_WEIGHT = 40.0
 DEFAULT_PALETTE = 0.7
 # How much of the painted start (painted_start.py) is the painted picture; the rest is the photo.
 DEFAULT_PAINTED_SHARE = 1.0
+# How much of the photo's coarse light and shade the painted start keeps (QUALITY.md).
+DEFAULT_PHOTO_LIGHT = 0.5
 
 # Strength, the dialog's one control for how much of the painting: 50 gives the engine's
 # defaults; every 20 points multiply or divide the style weight by ten, so that 0 is the photo
@@ -100,6 +102,16 @@ def painted_share_for(strength: float) -> float:
     """How much of the painted start is painted at a strength of 0..100: none at 0 (the
     photo itself, for a hint of texture), all of it at 100."""
     return _rising(strength, DEFAULT_PAINTED_SHARE)
+
+
+def photo_light_for(strength: float) -> float:
+    """How much of the photo's coarse light and shade the painted start keeps at a strength
+    of 0..100: the default up to the default strength, then less, to none at 100 (the
+    network's picture as it is: the painting taking over)."""
+    strength = _clamped_strength(strength)
+    if strength <= DEFAULT_STRENGTH:
+        return DEFAULT_PHOTO_LIGHT
+    return DEFAULT_PHOTO_LIGHT * (MAX_STRENGTH - strength) / (MAX_STRENGTH - DEFAULT_STRENGTH)
 
 
 def _rising(strength: float, at_default: float) -> float:

@@ -331,7 +331,7 @@ class Stylizer:
             ]
         working = resize(photo, plan.scale_sizes[-1])
         return self._painter.start(
-            working, styles, groups, settings.painted_share, settings.palette
+            working, styles, groups, settings.painted_share, settings.palette, settings.photo_light
         )
 
     def _out_of_memory(self, plan: Plan, styles: list[StyleImage], settings: StyleSettings):

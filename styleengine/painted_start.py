@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .color import luminance, toward_palette
+from .contract import DEFAULT_PHOTO_LIGHT
 from .feedforward import PREDICTOR_SIDE, StylePredictor, StyleTransformer
 from .objective import StyleImage
 from .regions import RegionGroup, mixed_by_regions
@@ -34,10 +35,8 @@ _SIDE_MULTIPLE = 4
 # a thin strip or a tiny picture is padded to this side, painted, and cropped back.
 MIN_PAINT_SIDE = 32
 # The blur that separates the photo's light and shade (kept) from the strokes (painted), as a
-# share of the longest side: 4 px at 384, the structure measure's scale (QUALITY.md); and how
-# much of the photo's light and shade is put back (QUALITY.md, 2026-12-02).
+# share of the longest side: 4 px at 384, the structure measure's scale (QUALITY.md).
 LAYOUT_BLUR_SHARE = 4 / 384
-LAYOUT_SHARE = 0.5
 
 
 class PaintedStart:
@@ -86,16 +85,19 @@ class PaintedStart:
         groups: list[RegionGroup],
         share: float,
         palette: float = 0.0,
+        photo_light: float = DEFAULT_PHOTO_LIGHT,
     ) -> torch.Tensor:
         """The start for ``photo``: each region painted with its blend of ``styles``, mixed
-        with the photo, ``share`` (0..1) of it painted, and its colours moved ``palette`` of
+        with the photo, ``share`` (0..1) of it painted, its coarse light and shade moved
+        ``photo_light`` of the way back to the photo's, and its colours moved ``palette`` of
         the way to its paintings' palette (as the photo's are, settings.palette)."""
         paintings = [self.embedding(style.rgb) for style in styles]
         palettes = [(style.rgb, style.alpha) for style in styles]
 
         def painted(group: RegionGroup) -> torch.Tensor:
             blend = sum(w * paintings[i] for i, w in zip(group.styles, group.blend))
-            start = with_photo_layout(photo + share * (self.paint(photo, blend) - photo), photo)
+            mixed = photo + share * (self.paint(photo, blend) - photo)
+            start = with_photo_layout(mixed, photo, photo_light)
             if palette <= 0:
                 return start
             chosen = [palettes[i] for i in group.styles]
@@ -118,9 +120,9 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(rows, taps.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
 
 
-def with_photo_layout(painted: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
-    """``painted`` with its coarse light and shade moved LAYOUT_SHARE of the way to the
+def with_photo_layout(painted: torch.Tensor, photo: torch.Tensor, share: float) -> torch.Tensor:
+    """``painted`` with its coarse light and shade moved ``share`` of the way to the
     photo's."""
     sigma = LAYOUT_BLUR_SHARE * max(photo.shape[-2:])
     shift = gaussian_blur(luminance(photo), sigma) - gaussian_blur(luminance(painted), sigma)
-    return (painted + LAYOUT_SHARE * shift).clamp(0, 1)
+    return (painted + share * shift).clamp(0, 1)

@@ -15,12 +15,14 @@ from .contract import (
     DEFAULT_ITERATIONS,
     DEFAULT_PAINTED_SHARE,
     DEFAULT_PALETTE,
+    DEFAULT_PHOTO_LIGHT,
     DEFAULT_STYLE_WEIGHT,
     OPTIONS,
     STRENGTH,
     Option,
     painted_share_for,
     palette_for,
+    photo_light_for,
     style_weight_for,
 )
 from .errors import BadInputError
@@ -105,6 +107,8 @@ class StyleSettings:
     init: str = "painted"
     # How much of the painted start is the painted picture; the rest is the photo.
     painted_share: float = DEFAULT_PAINTED_SHARE
+    # How much of the photo's coarse light and shade the painted start keeps.
+    photo_light: float = DEFAULT_PHOTO_LIGHT
     # Standard deviation of the seeded noise added to the content start: 0 gives the same
     # picture for every seed; above 0, each seed gives its own variant.
     variation: float = 0.0
@@ -132,6 +136,7 @@ class StyleSettings:
             style_weight=style_weight_for(strength),
             palette=palette_for(strength),
             painted_share=painted_share_for(strength),
+            photo_light=photo_light_for(strength),
             **others,
         )
 
@@ -154,6 +159,8 @@ class StyleSettings:
                 check_option(option, getattr(self, option.name))
         _check(self.optimizer in OPTIMIZERS, "optimizer", _one_of(OPTIMIZERS))
         _check(self.init in INIT_CHOICES, "init", _one_of(INIT_CHOICES))
+        _check(_finite(self.photo_light) and 0 <= self.photo_light <= 1, "photo_light",
+               "must be from 0 to 1")  # fmt: skip
         _check(_finite(self.painted_share) and 0 <= self.painted_share <= 1, "painted_share",
                "must be from 0 to 1")  # fmt: skip
         _check(self.rescale in RESCALE_CHOICES, "rescale", _one_of(RESCALE_CHOICES))

@@ -36,6 +36,9 @@ def test_strength_50_is_the_engines_defaults_and_each_20_points_a_factor_of_ten(
     settings = {s: StyleSettings.at_strength(s).painted_share for s in (0, 25, 50, 75, 100)}
     assert settings[0] == 0 < settings[25] <= settings[50] <= settings[75] <= settings[100] == 1
     assert settings[50] == pytest.approx(StyleSettings().painted_share)
+    # above 50 the start keeps less of the photo's light and shade, none at 100
+    light = {s: StyleSettings.at_strength(s).photo_light for s in (0, 50, 75, 100)}
+    assert light[0] == light[50] == StyleSettings().photo_light > light[75] > light[100] == 0
 
 
 def _refusals(option):
