@@ -213,24 +213,38 @@ def conv_flops_per_iteration(height: int, width: int, deepest: str) -> float:
 
 
 class PeakMemory:
-    """Peak memory of a block: CUDA's allocator peak, or the process RSS sampled on CPU."""
+    """Peak memory of a block: CUDA's allocator peak, or the process's resident peak on CPU.
+
+    On Linux the kernel keeps the resident high-water mark (VmHWM) and lets a process reset it,
+    so the CPU peak is exact. Sampling RSS instead misses short peaks, more of them when the
+    machine is busy, and a ratio of two sampled peaks then drifts with the load.
+    """
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
         self.peak = 0
         self._running = False
+        self._exact = False
 
     @staticmethod
-    def _rss() -> int:
+    def _status(field: str) -> int:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) * 1024
         return 0
 
+    @staticmethod
+    def _reset_high_water_mark() -> bool:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            return False
+        return True
+
     def _sample(self) -> None:
         while self._running:
-            self.peak = max(self.peak, self._rss() - self.start)
+            self.peak = max(self.peak, self._status("VmRSS") - self.start)
             time.sleep(0.005)
 
     def __enter__(self) -> PeakMemory:
@@ -239,8 +253,10 @@ class PeakMemory:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
             self.start = torch.cuda.memory_allocated()
-        else:
-            self.start = self._rss()
+            return self
+        self._exact = self._reset_high_water_mark()
+        self.start = self._status("VmRSS")
+        if not self._exact:
             self._running = True
             self._thread = threading.Thread(target=self._sample, daemon=True)
             self._thread.start()
@@ -250,6 +266,8 @@ class PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
             self.peak = torch.cuda.max_memory_allocated() - self.start
+        elif self._exact:
+            self.peak = max(0, self._status("VmHWM") - self.start)
         else:
             self._running = False
             self._thread.join()
