@@ -72,6 +72,12 @@ DEFAULT_PALETTE = 0.7
 DEFAULT_PAINTED_SHARE = 1.0
 # How much of the photo's coarse light and shade the painted start keeps (QUALITY.md).
 DEFAULT_PHOTO_LIGHT = 0.5
+# The painted start's strokes, in multiples of the size the network paints them at: larger
+# above the default Strength, up to STROKE_SIZE_AT_MAX at 100, where the painting takes over
+# (QUALITY.md). MAX_STROKE_SIZE bounds what a caller may ask.
+DEFAULT_STROKE_SIZE = 1.0
+STROKE_SIZE_AT_MAX = 2.0
+MAX_STROKE_SIZE = 4.0
 
 # Strength, the dialog's one control for how much of the painting: 50 gives the engine's
 # defaults; every 20 points multiply or divide the style weight by ten, so that 0 is the photo
@@ -112,6 +118,14 @@ def photo_light_for(strength: float) -> float:
     if strength <= DEFAULT_STRENGTH:
         return DEFAULT_PHOTO_LIGHT
     return DEFAULT_PHOTO_LIGHT * (MAX_STRENGTH - strength) / (MAX_STRENGTH - DEFAULT_STRENGTH)
+
+
+def stroke_size_for(strength: float) -> float:
+    """The painted start's stroke size at a strength of 0..100: the default up to the default
+    strength, then larger, to STROKE_SIZE_AT_MAX at 100."""
+    above = max(_clamped_strength(strength) - DEFAULT_STRENGTH, 0.0)
+    share = above / (MAX_STRENGTH - DEFAULT_STRENGTH)
+    return DEFAULT_STROKE_SIZE + share * (STROKE_SIZE_AT_MAX - DEFAULT_STROKE_SIZE)
 
 
 def _rising(strength: float, at_default: float) -> float:

@@ -331,8 +331,9 @@ class Stylizer:
             ]
         working = resize(photo, plan.scale_sizes[-1])
         return self._painter.start(
-            working, styles, groups, settings.painted_share, settings.palette, settings.photo_light
-        )
+            working, styles, groups, settings.painted_share, settings.palette,
+            settings.photo_light, settings.stroke_size,
+        )  # fmt: skip
 
     def _out_of_memory(self, plan: Plan, styles: list[StyleImage], settings: StyleSettings):
         machine = self.machine(measured=False)

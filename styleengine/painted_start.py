@@ -67,8 +67,18 @@ class PaintedStart:
         return self.predictor(square)
 
     @torch.no_grad()
-    def paint(self, photo: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
-        """``photo`` (1, 3, H, W) painted with ``embedding``, at the photo's size, on the CPU."""
+    def paint(
+        self, photo: torch.Tensor, embedding: torch.Tensor, stroke_size: float = 1.0
+    ) -> torch.Tensor:
+        """``photo`` (1, 3, H, W) painted with ``embedding``, at the photo's size, on the CPU.
+        The network's strokes have a size in pixels: ``stroke_size`` above 1 paints a copy
+        that many times smaller and enlarges the picture, so its strokes are that much larger."""
+        if stroke_size > 1:
+            size = photo.shape[-2:]
+            smaller = [max(1, round(side / stroke_size)) for side in size]
+            small = F.interpolate(photo, size=smaller, mode="bilinear", antialias=True)
+            painted = self.paint(small.clamp(0, 1), embedding)
+            return F.interpolate(painted, size=size, mode="bicubic").clamp(0, 1)
         height, width = photo.shape[-2:]
         pad_h = max(MIN_PAINT_SIDE - height, -height % _SIDE_MULTIPLE)
         pad_w = max(MIN_PAINT_SIDE - width, -width % _SIDE_MULTIPLE)
@@ -86,17 +96,19 @@ class PaintedStart:
         share: float,
         palette: float = 0.0,
         photo_light: float = DEFAULT_PHOTO_LIGHT,
+        stroke_size: float = 1.0,
     ) -> torch.Tensor:
         """The start for ``photo``: each region painted with its blend of ``styles``, mixed
         with the photo, ``share`` (0..1) of it painted, its coarse light and shade moved
         ``photo_light`` of the way back to the photo's, and its colours moved ``palette`` of
-        the way to its paintings' palette (as the photo's are, settings.palette)."""
+        the way to its paintings' palette (as the photo's are, settings.palette), its strokes
+        ``stroke_size`` times the network's."""
         paintings = [self.embedding(style.rgb) for style in styles]
         palettes = [(style.rgb, style.alpha) for style in styles]
 
         def painted(group: RegionGroup) -> torch.Tensor:
             blend = sum(w * paintings[i] for i, w in zip(group.styles, group.blend))
-            mixed = photo + share * (self.paint(photo, blend) - photo)
+            mixed = photo + share * (self.paint(photo, blend, stroke_size) - photo)
             start = with_photo_layout(mixed, photo, photo_light)
             if palette <= 0:
                 return start

@@ -16,13 +16,16 @@ from .contract import (
     DEFAULT_PAINTED_SHARE,
     DEFAULT_PALETTE,
     DEFAULT_PHOTO_LIGHT,
+    DEFAULT_STROKE_SIZE,
     DEFAULT_STYLE_WEIGHT,
+    MAX_STROKE_SIZE,
     OPTIONS,
     STRENGTH,
     Option,
     painted_share_for,
     palette_for,
     photo_light_for,
+    stroke_size_for,
     style_weight_for,
 )
 from .errors import BadInputError
@@ -109,6 +112,8 @@ class StyleSettings:
     painted_share: float = DEFAULT_PAINTED_SHARE
     # How much of the photo's coarse light and shade the painted start keeps.
     photo_light: float = DEFAULT_PHOTO_LIGHT
+    # How many times larger than the network paints them the painted start's strokes are.
+    stroke_size: float = DEFAULT_STROKE_SIZE
     # Standard deviation of the seeded noise added to the content start: 0 gives the same
     # picture for every seed; above 0, each seed gives its own variant.
     variation: float = 0.0
@@ -137,6 +142,7 @@ class StyleSettings:
             palette=palette_for(strength),
             painted_share=painted_share_for(strength),
             photo_light=photo_light_for(strength),
+            stroke_size=stroke_size_for(strength),
             **others,
         )
 
@@ -163,6 +169,8 @@ class StyleSettings:
                "must be from 0 to 1")  # fmt: skip
         _check(_finite(self.painted_share) and 0 <= self.painted_share <= 1, "painted_share",
                "must be from 0 to 1")  # fmt: skip
+        _check(_finite(self.stroke_size) and 1 <= self.stroke_size <= MAX_STROKE_SIZE,
+               "stroke_size", f"must be from 1 to {MAX_STROKE_SIZE:g}")  # fmt: skip
         _check(self.rescale in RESCALE_CHOICES, "rescale", _one_of(RESCALE_CHOICES))
         _check(_finite(self.palette) and 0 <= self.palette <= 1, "palette",
                "must be between 0 and 1")  # fmt: skip

@@ -59,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="a StyleSettings field, e.g. --set style_weight=3 --set scales=2",
     )
+    parser.add_argument(
+        "--strength",
+        type=float,
+        default=None,
+        help="start from the settings at the dialog's Strength (0..100), then apply --set",
+    )
     parser.add_argument("--label", default=None, help="the settings' name on the sheet")
     parser.add_argument("--baseline", default=None, help="an earlier --out folder to compare")
     parser.add_argument(
@@ -71,10 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto")
 
 
-def settings_from(assignments: list[str]) -> StyleSettings:
-    """StyleSettings with ``name=value`` overrides, each parsed as its field's type."""
+def settings_from(assignments: list[str], strength: float | None = None) -> StyleSettings:
+    """StyleSettings (at ``strength``, if given) with ``name=value`` overrides, each parsed as
+    its field's type."""
 
-    defaults = StyleSettings()
+    defaults = StyleSettings() if strength is None else StyleSettings.at_strength(strength)
     changes: dict[str, object] = {}
     fields = {f.name for f in dataclasses.fields(StyleSettings)}
     for assignment in assignments:
@@ -135,11 +142,12 @@ def run_compare(args: argparse.Namespace) -> int:
         raise BadInputError(f"{images}: no such folder of sample images.")
     out = Path(args.out)
     (out / "results").mkdir(parents=True, exist_ok=True)
-    settings = settings_from(args.set)
+    settings = settings_from(args.set, args.strength)
     setup = EngineSetup.create(args.weights, args.device)
     settings.validate(1)
     record = _settings_record(settings, args.size, setup.weights.name)
-    label = args.label or (", ".join(args.set) or "defaults")
+    at_strength = [] if args.strength is None else [f"Strength {args.strength:g}"]
+    label = args.label or (", ".join([*at_strength, *args.set]) or "defaults")
     pairs = _load_previous(out / RESULTS_FILE, record)
     judge = Judge(setup.weights)
     embedding_judge = EmbeddingJudge()

@@ -33,3 +33,13 @@ def test_compare_harness_writes_table_sheet_and_resumes(tmp_path, engine_env, he
     assert "lower than the baseline's by more than 0.02 on 0 of 1 pairs" in table
     assert -1 <= scores["judged"] <= 1.01
     assert -1 <= scores["texture"] <= 1.01
+
+
+def test_compare_settings_start_from_the_strength_and_take_overrides():
+    from styleengine.settings import StyleSettings
+    from stylelab.compare import settings_from
+
+    at_100 = settings_from(["iterations=3"], strength=100)
+    assert at_100 == StyleSettings.at_strength(100, iterations=3)
+    assert at_100.style_weight > StyleSettings().style_weight
+    assert settings_from([]) == StyleSettings()

@@ -39,6 +39,9 @@ def test_strength_50_is_the_engines_defaults_and_each_20_points_a_factor_of_ten(
     # above 50 the start keeps less of the photo's light and shade, none at 100
     light = {s: StyleSettings.at_strength(s).photo_light for s in (0, 50, 75, 100)}
     assert light[0] == light[50] == StyleSettings().photo_light > light[75] > light[100] == 0
+    # and its strokes grow: the painting taking over
+    strokes = {s: StyleSettings.at_strength(s).stroke_size for s in (0, 50, 75, 100)}
+    assert strokes[0] == strokes[50] == StyleSettings().stroke_size < strokes[75] < strokes[100]
 
 
 def _refusals(option):

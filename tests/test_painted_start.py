@@ -47,6 +47,24 @@ def test_the_start_is_painted_and_its_share_says_how_much(painter):
     assert gaps[1.0] < gaps[0.5] < gaps[0.0]
 
 
+def _fine_detail(image: torch.Tensor) -> float:
+    """The mean size of the picture's pixel-to-pixel changes: smaller with larger strokes."""
+    return float((image[..., 1:, :] - image[..., :-1, :]).abs().mean())
+
+
+def test_larger_strokes_paint_a_picture_of_the_same_size_with_less_fine_detail(painter):
+    photo = to_tensor(_gallery("monet_water_lilies_1919", 192))
+    styles = [StyleImage(to_tensor(_gallery("van_gogh_starry_night", 256)))]
+    starts = {
+        size: painter.start(photo, styles, _whole(), 1.0, stroke_size=size) for size in (1, 2)
+    }
+    assert starts[2].shape == starts[1].shape == photo.shape
+    assert _fine_detail(starts[2]) < 0.8 * _fine_detail(starts[1])
+    # still painted, not the photo blurred: as far from the photo as the start of usual strokes
+    moved = {size: float((start - photo).abs().mean()) for size, start in starts.items()}
+    assert moved[2] > 0.8 * moved[1]
+
+
 def test_a_blend_paints_between_its_paintings(painter):
     photo = to_tensor(_gallery("monet_water_lilies_1919", 192))
     first = to_tensor(_gallery("van_gogh_starry_night", 256))
@@ -124,14 +142,18 @@ def test_an_unwritable_cache_still_paints(monkeypatch, tmp_path):
     max_examples=25, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )  # fmt: skip
-@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 40), st.integers(1, 40))
+@given(
+    st.integers(1, 70), st.integers(1, 70), st.integers(1, 40), st.integers(1, 40),
+    st.floats(1.0, 4.0),
+)  # fmt: skip
 def test_any_photo_and_painting_shape_gets_a_start_of_the_photos_shape(
-    painter, height, width, style_height, style_width
+    painter, height, width, style_height, style_width, stroke_size
 ):
-    """Strips, single pixels and odd sides, in the photo as in the painting (the network
-    pads what its reflection padding cannot take)."""
+    """Strips, single pixels and odd sides, in the photo as in the painting, at any stroke
+    size (the network pads what its reflection padding cannot take; larger strokes paint a
+    copy smaller still)."""
     photo = torch.rand(1, 3, height, width)
     painting = torch.rand(1, 3, style_height, style_width)
-    start = painter.start(photo, [StyleImage(painting)], _whole(), 1.0)
+    start = painter.start(photo, [StyleImage(painting)], _whole(), 1.0, stroke_size=stroke_size)
     assert start.shape == photo.shape
     assert torch.isfinite(start).all() and 0 <= float(start.min()) <= float(start.max()) <= 1
