@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .canvas import resize
 from .color import luminance, toward_palette
 from .contract import DEFAULT_PHOTO_LIGHT
 from .feedforward import PREDICTOR_SIDE, StylePredictor, StyleTransformer
@@ -71,14 +72,13 @@ class PaintedStart:
         self, photo: torch.Tensor, embedding: torch.Tensor, stroke_size: float = 1.0
     ) -> torch.Tensor:
         """``photo`` (1, 3, H, W) painted with ``embedding``, at the photo's size, on the CPU.
-        The network's strokes have a size in pixels: ``stroke_size`` above 1 paints a copy
-        that many times smaller and enlarges the picture, so its strokes are that much larger."""
-        if stroke_size > 1:
-            size = photo.shape[-2:]
-            smaller = [max(1, round(side / stroke_size)) for side in size]
-            small = F.interpolate(photo, size=smaller, mode="bilinear", antialias=True)
-            painted = self.paint(small.clamp(0, 1), embedding)
-            return F.interpolate(painted, size=size, mode="bicubic").clamp(0, 1)
+        The network's strokes have a size in pixels: another ``stroke_size`` paints a copy
+        that many times smaller (or larger, below 1) and brings the picture back to the
+        photo's size, so its strokes are that much larger (or finer)."""
+        if stroke_size != 1:
+            size = tuple(photo.shape[-2:])
+            scaled = tuple(max(1, round(side / stroke_size)) for side in size)
+            return resize(self.paint(resize(photo, scaled), embedding), size)
         height, width = photo.shape[-2:]
         pad_h = max(MIN_PAINT_SIDE - height, -height % _SIDE_MULTIPLE)
         pad_w = max(MIN_PAINT_SIDE - width, -width % _SIDE_MULTIPLE)

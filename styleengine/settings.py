@@ -169,8 +169,9 @@ class StyleSettings:
                "must be from 0 to 1")  # fmt: skip
         _check(_finite(self.painted_share) and 0 <= self.painted_share <= 1, "painted_share",
                "must be from 0 to 1")  # fmt: skip
-        _check(_finite(self.stroke_size) and 1 <= self.stroke_size <= MAX_STROKE_SIZE,
-               "stroke_size", f"must be from 1 to {MAX_STROKE_SIZE:g}")  # fmt: skip
+        finest, largest = 1 / MAX_STROKE_SIZE, MAX_STROKE_SIZE
+        _check(_finite(self.stroke_size) and finest <= self.stroke_size <= largest,
+               "stroke_size", f"must be from {finest:g} to {largest:g}")  # fmt: skip
         _check(self.rescale in RESCALE_CHOICES, "rescale", _one_of(RESCALE_CHOICES))
         _check(_finite(self.palette) and 0 <= self.palette <= 1, "palette",
                "must be between 0 and 1")  # fmt: skip

@@ -144,7 +144,7 @@ def test_an_unwritable_cache_still_paints(monkeypatch, tmp_path):
 )  # fmt: skip
 @given(
     st.integers(1, 70), st.integers(1, 70), st.integers(1, 40), st.integers(1, 40),
-    st.floats(1.0, 4.0),
+    st.floats(0.25, 4.0),
 )  # fmt: skip
 def test_any_photo_and_painting_shape_gets_a_start_of_the_photos_shape(
     painter, height, width, style_height, style_width, stroke_size

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from gimp_harness import SERIES, Gimp, collect, default_root, ensure_root  # noqa: E402
+from gimp_harness import PRELUDE, SERIES, Gimp, collect, default_root, ensure_root  # noqa: E402
 
 BATCH = """
 import time
@@ -69,37 +70,40 @@ def main(argv: list[str] | None = None) -> int:
     root = default_root(series)
     ensure_root(series, root)
     work = Path(tempfile.mkdtemp(prefix="first-preview-", dir="/tmp"))
-    (work / "home").mkdir()
-    shared = [REPO, Path(sys.prefix), Path(sys.base_prefix), images]
-    gimp = Gimp(series, root, work / "home", shared)
-    subprocess.run(
-        [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--no-sample",
-         "--gimp-plugins-dir", str(gimp.plugins_dir)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    batch = BATCH.format(
-        photo=images / f"{args.photo}.jpg", painting=images / f"{args.painting}.jpg",
-        longest=args.longest,
-    )  # fmt: skip
-    stop, found = threading.Event(), []
-    watcher = threading.Thread(target=first_preview_time, args=(stop, found), daemon=True)
-    watcher.start()
-    process = gimp.popen(batch)
-    output, _ = process.communicate(timeout=3600)
-    stop.set()
-    results = collect(process.returncode, output).results
-    if not results or not found:
-        print(output[-3000:], file=sys.stderr)
-        return 1
-    run = results[0]
-    print(
-        json.dumps({
-            "gimp": series.series, "photo": args.photo, "painting": args.painting,
-            "size": run["size"], "status": run["status"], "layers": run["layers"],
-            "first_preview_seconds": round(found[0] - run["started"], 1),
-            "layer_seconds": round(run["ended"] - run["started"], 1),
-        })
-    )  # fmt: skip
+    try:
+        (work / "home").mkdir()
+        shared = [REPO, Path(sys.prefix), Path(sys.base_prefix), Path("/tmp"), images]
+        gimp = Gimp(series, root, work / "home", shared)
+        subprocess.run(
+            [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--no-sample",
+             "--gimp-plugins-dir", str(gimp.plugins_dir)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        batch = BATCH.format(
+            photo=images / f"{args.photo}.jpg", painting=images / f"{args.painting}.jpg",
+            longest=args.longest,
+        )  # fmt: skip
+        stop, found = threading.Event(), []
+        watcher = threading.Thread(target=first_preview_time, args=(stop, found), daemon=True)
+        watcher.start()
+        process = gimp.popen(PRELUDE + batch)
+        output, _ = process.communicate(timeout=3600)
+        stop.set()
+        results = collect(process.returncode, output).results
+        if not results or not found:
+            print(output[-3000:], file=sys.stderr)
+            return 1
+        run = results[0]
+        print(
+            json.dumps({
+                "gimp": series.series, "photo": args.photo, "painting": args.painting,
+                "size": run["size"], "status": run["status"], "layers": run["layers"],
+                "first_preview_seconds": round(found[0] - run["started"], 1),
+                "layer_seconds": round(run["ended"] - run["started"], 1),
+            })
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
