@@ -62,8 +62,8 @@ _EXIT_CODES = {
 
 
 # Chosen with the quality harness on the whole shared set (QUALITY.md; settings.py says why).
-# 115: the time 130 iterations took before relu1_2's Gram matrix made each one 5% slower
-# (124) and the sliced-Wasserstein layers' sorts another 8% (QUALITY.md).
+# From the painted start (painted_start.py) 40 iterations paint more than 115 did from the
+# photo, in 40% of the time (QUALITY.md, 2026-12-02).
 DEFAULT_ITERATIONS = 40
 DEFAULT_STYLE_WEIGHT = 40.0
 # How far the photo's colours move to the painting's before the strokes are painted.
