@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from .contract import user_cache_dir
-from .errors import NoWeightsError
+from .errors import EngineError, NoWeightsError
 from .feedforward import StylePredictor, StyleTransformer, state_from_onnx
 from .network import (
     VGG16_CONV_LAYERS,
@@ -139,6 +139,8 @@ def _read_torch_file(path: Path, what: str, repair: str) -> object:
     """A torch file read without unpickling code; NoWeightsError naming it and the repair."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
+    except EngineError:
+        raise  # a cancel that arrived while reading (cancellation.py) is not a bad file
     except Exception as error:  # torch raises many types for a bad file; all mean the same
         raise NoWeightsError(
             f"The {what} file {path} could not be read ({type(error).__name__}). {repair}"

@@ -85,3 +85,20 @@ def test_missing_imagenet_weights_name_the_install_command(tmp_path, monkeypatch
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     with pytest.raises(NoWeightsError, match="install.py --weights imagenet"):
         load_weights("imagenet")
+
+
+def test_a_cancel_while_a_weights_file_is_read_is_a_cancel_not_a_bad_file(monkeypatch, tmp_path):
+    """The cancel's signal raises in the main thread wherever it is; while torch reads a file
+    it used to come out as 'could not be read' (exit code 3 instead of 5)."""
+    import pytest
+    import torch
+
+    from styleengine import weights
+    from styleengine.errors import CancelledError
+
+    def cancelled(*args, **kwargs):
+        raise CancelledError()
+
+    monkeypatch.setattr(torch, "load", cancelled)
+    with pytest.raises(CancelledError):
+        weights._read_torch_file(tmp_path / "any.pth", "weights", "Repair.")
