@@ -11,7 +11,7 @@ from PIL import Image
 
 from .canvas import resize
 from .color import match_histogram, transfer_luminance
-from .contract import GALLERY_PREFIX, OPTIONS_BY_NAME, OUTPUT_SIZE, WORKING_SIZE
+from .contract import GALLERY_PREFIX, OPTIONS_BY_NAME
 from .device import select_device, select_precision
 from .errors import BadInputError, EngineError
 from .gallery import style_source
@@ -97,10 +97,11 @@ def stylize_image_data(
     ``on_plan`` is told the plan before the work starts. ``regions``: where each style
     paints, from which part of its painting, and how strongly (regions.py)."""
     # The run's options by the contract's one rule, as on the command line and in GIMP.
-    for option, value in ((OUTPUT_SIZE, output_size or 0), (WORKING_SIZE, working_size or 0),
-                          (OPTIONS_BY_NAME["preserve_colors"], preserve_colors),
-                          (OPTIONS_BY_NAME["detail"], detail)):  # fmt: skip
-        check_option(option, value)
+    run_options = {"output_size": output_size or 0, "working_size": working_size or 0,
+                   "preserve_colors": preserve_colors, "detail": detail,
+                   "detail_iterations": detail_iterations or 0}  # fmt: skip
+    for name, value in run_options.items():
+        check_option(OPTIONS_BY_NAME[name], value)
     if not styles:
         raise BadInputError("At least one style image is needed.")
     if not isinstance(settings, StyleSettings):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import math
 import os
 import sys
 import time
@@ -18,7 +17,6 @@ from .contract import (
     OPTIONS,
     PAINTING_REGION_FLAG,
     STRENGTH,
-    STRENGTH_MAP_FLAG,
     STYLE_REGION_FLAG,
     DoneEvent,
     Option,
@@ -36,59 +34,39 @@ class _Parser(argparse.ArgumentParser):
         raise BadInputError(f"{message} (see: {command} --help)")
 
 
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas, got {text!r}"
-        ) from None
-
-
-def _style_layers(text: str) -> dict[str, float]:
-    from .settings import parse_style_layers
-
-    try:
-        return parse_style_layers(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def _checked(option: Option) -> Callable[[str], Any]:
     """The option's own check as the parser's type: a value out of its range is refused here
     in the words the plug-in and the Python API use (not argparse's)."""
 
     def convert(text: str) -> Any:
         try:
-            return option.check(text)
+            return option.parse(text)
         except ValueError as error:
             raise BadInputError(f"{error}.") from None
 
     return convert
 
 
-def _add_option(
-    parser: argparse.ArgumentParser, option: Option, default: Any = dataclasses.MISSING
-) -> None:
-    """A contract option as a command-line option, with its older flags as aliases."""
+def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
+    """A contract option as a command-line option, with its older flags as aliases. The
+    Strength and the options it sets are None unless typed, so that a typed one can be told
+    from the default."""
+    flags = [*filter(None, [option.short_flag]), option.flag, *option.old_flags]
+    if option.kind is bool:
+        parser.add_argument(*flags, dest=option.name, action="store_true", help=option.help)
+        return
+    default = None if option.set_by_strength or option is STRENGTH else option.default
+    choices = "{" + ",".join(option.accepted) + "}" if option.choices else None
     parser.add_argument(
-        option.flag,
-        *option.old_flags,
+        *flags,
         dest=option.name,
         type=_checked(option),
-        default=option.default if default is dataclasses.MISSING else default,
-        metavar="{" + ",".join(option.accepted) + "}" if option.choices else None,
+        action="append" if option.per_style else "store",
+        default=[] if option.per_style else default,
+        required=option.required,
+        metavar=option.metavar or choices,
         help=option.help,
     )
-
-
-def _numbered_path(text: str) -> tuple[int, str]:
-    number, separator, path = text.partition("=")
-    if not separator or not number.strip().isdigit() or not path:
-        raise argparse.ArgumentTypeError(
-            f"expected N=PATH (a style's number, from 1), got {text!r}"
-        )
-    return int(number), path
 
 
 def _region_masks(args: argparse.Namespace) -> Any:
@@ -111,16 +89,8 @@ def _region_masks(args: argparse.Namespace) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .device import DEVICE_CHOICES, PRECISION_CHOICES
-    from .settings import (
-        INIT_CHOICES,
-        OPTIMIZERS,
-        RESCALE_CHOICES,
-        StyleSettings,
-        parse_layer_list,
-    )
+    from .device import DEVICE_CHOICES
 
-    defaults = StyleSettings()
     parser = _Parser(
         prog="styleengine", description="Neural style transfer (Gatys et al.) on VGG-16."
     )
@@ -135,117 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"style image(s): a file, or a painting of the gallery ({GALLERY_PREFIX}NAME; "
         "see: python -m styleengine gallery)",
     )
-    run.add_argument("-o", "--output", required=True, help="result: .png, .jpg, .tif or .npy")
     for option in OPTIONS:
         _add_option(run, option)
-    run.add_argument(
-        "--detail-iterations",
-        type=int,
-        default=0,
-        help="iterations of the detail pass (default: as many as the time allows, 3-20)",
-    )
-    run.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    run.add_argument("--content-weight", type=float, default=defaults.content_weight)
-    # None: not given, so that --strength can tell a weight typed by the user from the default.
-    run.add_argument(
-        "--style-weight", type=float, default=None, help=f"default {defaults.style_weight:g}"
-    )
-    _add_option(run, STRENGTH, default=None)  # instead of --style-weight and --palette
-    run.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
-    run.add_argument(
-        "--layout-weight",
-        type=float,
-        default=defaults.layout_weight,
-        help="how firmly the photo's layout (its edges at a quarter of the size) is kept",
-    )
-    run.add_argument("--content-layers", type=parse_layer_list, default=defaults.content_layers)
-    run.add_argument(
-        "--style-layers",
-        type=_style_layers,
-        default=defaults.style_layers,
-        help="comma-separated, optionally with weights: relu1_1:0.5,relu2_1:1",
-    )
-    run.add_argument(
-        "--sliced-layers",
-        type=parse_layer_list,
-        default=defaults.sliced_layers,
-        help="style layers compared as whole distributions (sliced Wasserstein) rather than "
-        "by Gram matrices; empty for none",
-    )
-    run.add_argument("--init", choices=INIT_CHOICES, default=defaults.init)
-    run.add_argument(
-        "--rescale",
-        choices=RESCALE_CHOICES,
-        default=defaults.rescale,
-        help="how a finer scale starts: the coarser result enlarged, or with the content's "
-        "detail added back",
-    )
-    run.add_argument(
-        "--coarse-content-weight",
-        type=float,
-        default=defaults.coarse_content_weight,
-        help="multiplies the content weight at every scale but the finest",
-    )
-    run.add_argument(
-        "--palette",
-        type=float,
-        default=None,
-        help="0..1: how far the photo's colours move to the painting's before the strokes "
-        "are painted (0: the photo's own)",
-    )
-    run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto")
-    run.add_argument("--weights", default="auto", help="auto, imagenet, hed, or a .pth file")
-    run.add_argument("--scales", type=int, default=defaults.scales, help="coarse-to-fine scales")
-    run.add_argument(
-        "--style-blend", type=_float_list, default=None, help="one weight per style image"
-    )
-    run.add_argument("--progress", choices=PROGRESS_MODES, default="bar")
-    run.add_argument(
-        "--report-every",
-        type=int,
-        default=0,
-        help="iterations between progress events (default: 1 on CPU, 10 on GPU)",
-    )
-    run.add_argument(
-        "--preview-every", type=int, default=0, help="write the image so far every N iterations"
-    )
-    run.add_argument(
-        "--preview-seconds",
-        type=float,
-        default=0,
-        help="write the image so far when this many seconds have passed since the last "
-        "preview (the first as soon as there is one): for a program that shows it",
-    )
-    run.add_argument("--preview", default=None, help="where previews go (at the result's size)")
-    run.add_argument(
-        STYLE_REGION_FLAG,
-        action="append",
-        default=[],
-        type=_numbered_path,
-        metavar="N=PATH",
-        help="where style N paints: an image (white: paint, black: not; grey blends) of the "
-        "photo's aspect; the styles without one paint everything else",
-    )
-    run.add_argument(
-        PAINTING_REGION_FLAG,
-        action="append",
-        default=[],
-        type=_numbered_path,
-        metavar="N=PATH",
-        help="which part of painting N the style is taken from (white)",
-    )
-    run.add_argument(
-        STRENGTH_MAP_FLAG,
-        default=None,
-        metavar="PATH",
-        help="how strongly to paint, pixel by pixel: white fully, black keeps the photo",
-    )
-    run.add_argument(
-        "--cancel-on-stdin-eof",
-        action="store_true",
-        help="cancel when stdin (a pipe) is closed: for a parent that holds the pipe open "
-        "while it wants the run, as the GIMP plug-in does",
-    )
 
     doctor = commands.add_parser("doctor", help="check the installation and say what would be used")
     doctor.add_argument("--weights", default="auto")
@@ -316,9 +177,11 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
     }
     if args.strength is None:
         return StyleSettings(**given, report_every=report_every)
-    if "style_weight" in given or "palette" in given:
+    typed = [o.flag for o in OPTIONS if o.set_by_strength and getattr(args, o.name) is not None]
+    if typed:
         raise BadInputError(
-            f"{STRENGTH.flag} sets the style weight and the palette; give it or them, not both."
+            f"{STRENGTH.flag} sets {', '.join(typed)} with the others it sets; give it or "
+            "them, not both."
         )
     return StyleSettings.at_strength(args.strength, **given, report_every=report_every)
 
@@ -343,8 +206,6 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     ]
     output = check_output_path(args.output, inputs)
     wants_preview = bool(args.preview_every or args.preview_seconds)
-    if args.preview_every < 0 or not (0 <= args.preview_seconds < math.inf):
-        raise BadInputError("--preview-every and --preview-seconds must be 0 or more.")
     preview_path = None
     if wants_preview:
         if not args.preview:

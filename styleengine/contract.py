@@ -2,9 +2,9 @@
 
 The options a user sets (with their command-line flag, dialog label, type, range, default and
 help), the Strength scale, the progress events' fields and texts, the error kinds and their
-exit codes, the out-of-memory advice, and the per-user folders. The command line and the
-plug-in's dialog are generated from ``OPTIONS``: an option the dialog shows is one entry here
-plus its use in the engine.
+exit codes, the out-of-memory advice, and the per-user folders. Every ``stylize`` flag, the
+plug-in's arguments and dialog and ``StyleSettings``' defaults and checks are made from
+``OPTIONS``: a new option is one entry here plus its use in the engine.
 
 Standard library only, and no imports from the engine: GIMP's Python loads this very file.
 ``install.py`` copies it beside the installed plug-in as ``styleengine_contract.py``; run from
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import platform
 from dataclasses import asdict, dataclass
@@ -58,10 +59,10 @@ _EXIT_CODES = {
 
 
 # --------------------------------------------------------------------------------------------
-# The engine's defaults that the plug-in's Strength scale is built around
+# The engine's defaults, each with the reason it was chosen
 
 
-# Chosen with the quality harness on the whole shared set (QUALITY.md; settings.py says why).
+# Chosen with the quality harness on the whole shared set (QUALITY.md; the layers below say why).
 # From the painted start (painted_start.py) 40 iterations paint more than 115 did from the
 # photo, in 40% of the time (QUALITY.md, 2026-12-02).
 DEFAULT_ITERATIONS = 40
@@ -78,6 +79,61 @@ DEFAULT_PHOTO_LIGHT = 0.5
 DEFAULT_STROKE_SIZE = 1.0
 STROKE_SIZE_AT_MAX = 2.0
 MAX_STROKE_SIZE = 4.0
+
+# Layers of Gatys et al., and relu1_2. In the 115 iterations a run makes, L-BFGS does not
+# converge: how far it moves from the photo, and in what, is decided by which layers'
+# gradients lead. Led by the first layers (the painting's colours and its paint texture) the
+# picture takes more of the painting, as an independent judge sees it, than led by the deep
+# layers, which in that time only emboss the photo with creases. relu1_2 adds the texture of
+# the paint at the scale of a few pixels (crisp stroke edges, not a soft sheen): more of the
+# painting for the judge at little cost to the layout, which lives at coarser scales. The
+# network computes relu1_2 on its way to relu2_1 anyway; its Gram matrix at the full size
+# still makes an iteration 5% slower on a CPU, which six fewer iterations pay for
+# (QUALITY.md, 2026-11-30). From the painted start the picture already carries the painting's
+# strokes and its layout; in 40 iterations the first layers' fine texture is what it can still
+# gain, and leading with them four times as strongly as from the photo raised both style
+# judges at a small cost to structure (QUALITY.md, 2026-12-02, "The first layers lead").
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+DEFAULT_STYLE_LAYERS = {
+    "relu1_1": 8.0,
+    "relu1_2": 8.0,
+    "relu2_1": 8.0,
+    "relu3_1": 1.0,
+    "relu4_1": 0.5,
+    "relu5_1": 0.5,
+}
+# Chosen with the quality harness (QUALITY.md) on every photo x painting of the shared set:
+# coarse-to-fine erased the photo's layout at the coarse scale (the finer scales start from
+# it and cannot bring it back), so the default works at one scale, with the iterations that
+# cost what the old three scales cost (100 each at 1/16, 1/4 and 1 of the pixels); from a
+# content start and unconverged, the picture keeps the layout, and the style weight (the
+# losses are normalized, losses.py) then sets how much of the painting it carries; total
+# variation in the same ratio to style as before keeps flat areas free of crumpled shading.
+DEFAULT_CONTENT_WEIGHT = 1.0
+DEFAULT_TV_WEIGHT = 16.0
+# The layout term (losses.LayoutLoss) holds the photo's edges at a quarter of the picture's
+# size, where the layout is read and the strokes are not. At 0.03 it keeps more of the
+# towers, bridges and windows at almost no cost to the painting: on the screening set its
+# structure +0.028 for judged style -0.001, where every other way to keep more of the layout
+# (a second content layer, larger strokes) cost about a point of judged style per point of
+# structure; on all 24 pairs at 384 px, structure +0.027 for judged style -0.001 (QUALITY.md,
+# 2026-11-30, fourth session).
+DEFAULT_LAYOUT_WEIGHT = 0.03
+# The style layers compared as whole distributions (sliced.py) rather than by Gram matrices.
+# Every Gram-matrix setting screened ended at the same judged style, whatever it gave up of
+# the layout: the deep layers' Gram matrices are satisfied by a picture that co-occurs like
+# the painting without its strokes. Their distributions ask for the strokes and were the one
+# change that moved the frontier (QUALITY.md, 2026-11-30, fifth session). At the first
+# layers, at the picture's full size, sorting would cost more than the rest of an iteration.
+DEFAULT_SLICED_LAYERS = ("relu3_1", "relu4_1", "relu5_1")
+DEFAULT_SCALES = 1
+
+
+# The largest weight of any term. The losses are relative errors (losses.py), of order 1 to
+# 1e3 at the start of a run, and everything is summed in float32 (largest 3.4e38): 1e39
+# gave infinity, then NaN, then a black picture. Far above this, one term already drowns the
+# others completely, so a larger weight could change nothing a user wants.
+MAX_WEIGHT = 1e6
 
 # Strength, the dialog's one control for how much of the painting: 50 gives the engine's
 # defaults; every 20 points multiply or divide the style weight by ten, so that 0 is the photo
@@ -144,9 +200,14 @@ def _rising(strength: float, at_default: float) -> float:
 
 @dataclass(frozen=True)
 class Option:
-    """One setting a user can give, from the command line and, with a ``section``, from the
-    dialog. ``name`` is the Python name (a ``StyleSettings`` field or a run option); the flag
-    and the dialog's argument are made from it."""
+    """One setting a user can give: every ``stylize`` flag is one, and with a ``section`` the
+    dialog shows it too. ``name`` is the Python name (a ``StyleSettings`` field or a run
+    option); the flag and the dialog's argument are made from it.
+
+    ``kind`` says what a value is: ``int``, ``float`` or ``str`` (with ``choices``, one of
+    them), ``bool`` (a switch: the flag alone), ``list`` (names: ``relu3_1,relu4_1``),
+    ``dict`` (names with weights: ``relu1_1:8,relu2_1``) or ``tuple`` (numbers: ``1,2``).
+    ``minimum`` and ``maximum`` bound a number and each number or weight of a collection."""
 
     name: str
     label: str  # the dialog's words, with its mnemonic
@@ -164,6 +225,14 @@ class Option:
     # Older command-line flags and dialog argument names that still work
     old_flags: tuple[str, ...] = ()
     old_arguments: tuple[str, ...] = ()
+    # The command line's other spelling ("-o"); whether it must be given
+    short_flag: str = ""
+    required: bool = False
+    # "N=VALUE", once per style (by its number, from 1), the flag given as often as needed
+    per_style: bool = False
+    # Set by the Strength together with the others so marked: give it or them, not both
+    set_by_strength: bool = False
+    metavar: str | None = None
 
     @property
     def flag(self) -> str:
@@ -189,50 +258,148 @@ class Option:
         """The label as a sentence names it: 'Working size'."""
         return self.label.replace("_", "")
 
+    @property
+    def named(self) -> str:
+        """How a refusal names it: by its words where the dialog shows them, with its flag
+        where only the command line and Python have it ('Smoothing weight (--tv-weight)')."""
+        if self.section is not None or self.name == "strength":
+            return self.words
+        return f"{self.words} ({self.flag})"
+
     def check(self, value: Any) -> Any:
-        """``value`` (or its text, as typed on the command line) as this option's type, or
+        """``value``, as a Python caller or the plug-in gives it, as this option's type, or
         ValueError saying what is allowed: the one rule of the command line, the Python API
-        and the plug-in, in the same words."""
+        and the plug-in, in the same words. Text is the command line's: ``parse``."""
+        if value is None and self.default is None:
+            return None
+        if self.per_style:
+            return self._numbered(value)
         if self.choices:
             if value not in self.accepted:
                 allowed = ", ".join(self.accepted)
-                raise ValueError(f"{self.words} must be one of {allowed}, not {value!r}")
+                raise ValueError(f"{self.named} must be one of {allowed}, not {value!r}")
             return value
-        try:
-            number = float(value) if not isinstance(value, bool) else math.nan
-        except (TypeError, ValueError, OverflowError):
-            number = math.nan
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"{self.named} must be true or false, not {value!r}")
+            return value
+        if self.kind is str:
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{self.named} must be a file's path or a name, not {value!r}")
+            return value
+        if self.kind is list:
+            if not _sequence_of(value, str):
+                raise ValueError(f"{self.named} must be a list of names, not {value!r}")
+            return tuple(value)
+        if self.kind is dict:
+            if not isinstance(value, dict) or not _sequence_of(list(value), str):
+                raise ValueError(f"{self.named} must map names to weights, not {value!r}")
+            return {name: self._number(weight, f"{self.named}: the weight of {name}")
+                    for name, weight in value.items()}  # fmt: skip
+        if self.kind is tuple:
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"{self.named} must be a list of numbers, not {value!r}")
+            return tuple(float(self._number(number, self.named)) for number in value)
+        return self._number(value, self.named)
+
+    def parse(self, text: str) -> Any:
+        """The command line's ``text`` as this option's value, by the same rule as ``check``."""
+        if self.per_style or self.choices or self.kind is str:
+            return self.check(text)
+        if self.kind is list:
+            return self.check(_comma_parts(text))
+        if self.kind is dict:
+            weights: dict[str, Any] = {}
+            for part in _comma_parts(text):
+                name, _, weight = part.partition(":")
+                weights[name] = _as_number(weight) if weight else 1.0
+            return self.check(weights)
+        if self.kind is tuple:
+            return self.check([_as_number(part) for part in _comma_parts(text)])
+        # A whole number reads as typed ("5", not "5.0").
+        number = _as_number(text)
+        if isinstance(number, float) and text.strip().lstrip("+-").isdigit():
+            number = int(text)
+        return self.check(number)
+
+    def _number(self, value: Any, words: str) -> int | float:
+        """A number in this option's range, ``int`` for an int option."""
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{words} must be a number, not {value!r}")
+        number = float(value)
+        # The value as a number reads ("5" for 5 and 5.0), whole numbers exactly.
+        given = str(value) if isinstance(value, numbers.Integral) else self._text(number)
         if math.isnan(number):
-            raise ValueError(f"{self.words} must be a number, not {value!r}")
-        # The value as a number reads ("5" for 5.0 and for "5.0"), whole numbers exactly.
-        given = self._text(number)
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-            given = str(int(value))
-        if self.kind is int and not number.is_integer():
-            raise ValueError(f"{self.words} must be a whole number, not {given}")
+            raise ValueError(f"{words} must be a number, not {given}")
+        if self.kind is int and math.isfinite(number) and not number.is_integer():
+            raise ValueError(f"{words} must be a whole number, not {given}")
         low = self.minimum if self.minimum is not None else -math.inf
         high = self.maximum if self.maximum is not None else math.inf
         if not low <= number <= high:
+            if high == math.inf:
+                raise ValueError(f"{words} must be {self._text(low)} or more, not {given}")
             raise ValueError(
-                f"{self.words} must be from {self._text(low)} to {self._text(high)}, not {given}"
+                f"{words} must be from {self._text(low)} to {self._text(high)}, not {given}"
             )
-        return self.kind(number)
+        if math.isinf(number):
+            raise ValueError(f"{words} must be a finite number, not {given}")
+        return int(value) if self.kind is int else float(number)
+
+    def _numbered(self, value: Any) -> tuple[int, str]:
+        """(N, VALUE) from "N=VALUE" or a pair: a style's number, from 1, and what it takes."""
+        if isinstance(value, str):
+            number, separator, rest = value.partition("=")
+            value = (int(number), rest) if separator and number.strip().isdigit() else None
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str)
+                and isinstance(value[0], int) and value[0] >= 1 and value[1]):  # fmt: skip
+            raise ValueError(f"{self.named} must be N=PATH (a style's number, from 1), not "
+                             f"{value!r}")  # fmt: skip
+        return value
 
     def _text(self, number: float) -> str:
         whole = self.kind is int and math.isfinite(number) and float(number).is_integer()
         return str(int(number)) if whole else f"{number:g}"
 
     def command_line(self, value: Any) -> list[str]:
-        """The engine's arguments that give this option ``value``."""
+        """The engine's arguments that give this option ``value`` (none for a switch that is
+        off or a value left out)."""
         value = self.check(value)
-        text = f"{value:.6g}" if self.kind is float else str(value)
-        return [self.flag, text]
+        if value is None or value is False:
+            return []
+        if value is True:
+            return [self.flag]
+        if self.per_style:
+            return [self.flag, f"{value[0]}={value[1]}"]
+        return [self.flag, _value_text(value)]
 
 
-# Painting by regions: masks as image files, for each style by its number (from 1).
-STYLE_REGION_FLAG = "--style-region"  # N=PATH: where on the photo style N paints
-PAINTING_REGION_FLAG = "--painting-region"  # N=PATH: which part of painting N to take
-STRENGTH_MAP_FLAG = "--strength-map"  # PATH: how strongly, 0 (the photo) to 1, pixel by pixel
+def _comma_parts(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _as_number(text: str) -> Any:
+    """A number from text, or the text itself (which the check then refuses by name)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError, OverflowError):
+        return text
+
+
+def _sequence_of(values: object, kind: type) -> bool:
+    """A list or tuple (not a string) whose items are all ``kind``."""
+    return isinstance(values, (list, tuple)) and all(isinstance(v, kind) for v in values)
+
+
+def _value_text(value: Any) -> str:
+    """A value as the command line reads it back."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ",".join(f"{name}:{_value_text(weight)}" for name, weight in value.items())
+    if isinstance(value, tuple):
+        return ",".join(_value_text(item) for item in value)
+    return str(value)
+
 
 # The two sizes, by role: the output size is the result's (in GIMP: the layer's); the working
 # size is where the optimization runs, the result then enlarged and refined to the output.
@@ -248,7 +415,50 @@ WORKING_SIZE = Option(
     int, 0, 0, 16384, section="more", old_flags=("--work-size",), old_arguments=("size",),
 )  # fmt: skip
 
+# The dialog's Strength, on the command line and in Python too: one number for the style
+# weight, the palette and the painted start (style_weight_for, palette_for, painted_share_for,
+# photo_light_for, stroke_size_for). The dialog shows it as its own slider, above the
+# sections.
+STRENGTH = Option(
+    "strength", "S_trength",
+    "0 (subtle: the photo with a hint of the painting) to 100 (the painting takes over); 50 "
+    "gives the defaults. It sets the style weight, the palette and the painted start "
+    "together",
+    float, DEFAULT_STRENGTH, 0.0, MAX_STRENGTH,
+)  # fmt: skip
+
+
+def _weight(name: str, words: str, default: float, meaning: str, **more: Any) -> Option:
+    """A loss's weight: any number from 0 to MAX_WEIGHT."""
+    return Option(name, words, meaning, float, default, 0.0, MAX_WEIGHT, **more)
+
+
+# Painting by regions: masks as image files, for each style by its number (from 1).
+STYLE_REGION = Option(
+    "style_region", "Style region",
+    "where style N paints: an image (white: paint, black: not; grey blends) of the photo's "
+    "aspect; the styles without one paint everything else",
+    str, (), per_style=True, metavar="N=PATH",
+)  # fmt: skip
+PAINTING_REGION = Option(
+    "painting_region", "Painting region",
+    "which part of painting N the style is taken from (white)",
+    str, (), per_style=True, metavar="N=PATH",
+)  # fmt: skip
+STRENGTH_MAP = Option(
+    "strength_map", "Strength map",
+    "how strongly to paint, pixel by pixel: white fully, black keeps the photo",
+    str, None, metavar="PATH",
+)  # fmt: skip
+STYLE_REGION_FLAG = STYLE_REGION.flag
+PAINTING_REGION_FLAG = PAINTING_REGION.flag
+STRENGTH_MAP_FLAG = STRENGTH_MAP.flag
+
+# Every option of ``python -m styleengine stylize`` but its images: the parser, StyleSettings'
+# defaults and checks and the plug-in's arguments are all made from these.
 OPTIONS: tuple[Option, ...] = (
+    Option("output", "Output", "result: .png, .jpg, .tif or .npy", str, None,
+           short_flag="-o", required=True, metavar="PATH"),  # fmt: skip
     OUTPUT_SIZE,
     Option(
         "style_scale", "Stroke si_ze", "size of the painting's strokes relative to the photo",
@@ -275,6 +485,11 @@ OPTIONS: tuple[Option, ...] = (
         section="more",
     ),
     Option(
+        "detail_iterations", "Detail iterations",
+        "iterations of the detail pass (0: as many as the time allows, 3-20)",
+        int, 0, 0, 5000,
+    ),
+    Option(
         "device", "_Device", "where the engine runs (gpu: CUDA or Apple's MPS)",
         str, "auto",
         choices=(("auto", "Automatic"), ("gpu", "GPU"), ("cpu", "CPU")),
@@ -289,21 +504,108 @@ OPTIONS: tuple[Option, ...] = (
         "seed", "S_eed", "which variant, when Variation is above 0",
         int, 0, 0, 2**31 - 1, section="more",
     ),
+    STRENGTH,
+    Option(
+        "optimizer", "Optimizer", "how the picture is optimized",
+        str, "lbfgs", choices=(("lbfgs", "L-BFGS"), ("adam", "Adam")),
+    ),
+    _weight("content_weight", "Content weight", DEFAULT_CONTENT_WEIGHT,
+            "how firmly the photo's content (its deep features) is kept"),
+    _weight("style_weight", "Style weight", DEFAULT_STYLE_WEIGHT,
+            f"how strongly the painting's style is asked for (default {DEFAULT_STYLE_WEIGHT:g})",
+            set_by_strength=True),
+    _weight("tv_weight", "Smoothing weight", DEFAULT_TV_WEIGHT,
+            "total variation: how smooth flat areas stay"),
+    _weight("layout_weight", "Layout weight", DEFAULT_LAYOUT_WEIGHT,
+            "how firmly the photo's layout (its edges at a quarter of the size) is kept"),
+    Option("content_layers", "Content layers", "VGG-16 layers by name, comma-separated",
+           list, DEFAULT_CONTENT_LAYERS),  # fmt: skip
+    Option(
+        "style_layers", "Style layers",
+        "comma-separated, optionally with weights: relu1_1:0.5,relu2_1:1",
+        dict, DEFAULT_STYLE_LAYERS, 0.0, MAX_WEIGHT,
+    ),
+    Option(
+        "sliced_layers", "Sliced-Wasserstein layers",
+        "style layers compared as whole distributions (sliced Wasserstein) rather than by "
+        "Gram matrices; empty for none",
+        list, DEFAULT_SLICED_LAYERS,
+    ),
+    Option(
+        "init", "Starting image",
+        "where the optimization starts: the photo painted by a fast network, the photo, or "
+        "noise",
+        str, "painted",
+        choices=(("painted", "Painted start"), ("content", "The photo"), ("noise", "Noise")),
+    ),
+    Option("painted_share", "Painted share",
+           "0..1: how much of the painted start is the painted picture; the rest is the photo",
+           float, DEFAULT_PAINTED_SHARE, 0.0, 1.0, set_by_strength=True),  # fmt: skip
+    Option("photo_light", "Photo light",
+           "0..1: how much of the photo's coarse light and shade the painted start keeps",
+           float, DEFAULT_PHOTO_LIGHT, 0.0, 1.0, set_by_strength=True),  # fmt: skip
+    Option("stroke_size", "Painted stroke size",
+           "the painted start's strokes, in multiples of the size the network paints them at",
+           float, DEFAULT_STROKE_SIZE, 1 / MAX_STROKE_SIZE, MAX_STROKE_SIZE,
+           set_by_strength=True),  # fmt: skip
+    Option("scales", "Scales", "coarse-to-fine scales", int, DEFAULT_SCALES, 1, None),
+    Option(
+        "rescale", "Rescaling between scales",
+        "how a finer scale starts: the coarser result enlarged, or with the content's detail "
+        "added back",
+        str, "upsample",
+        choices=(("upsample", "Enlarged"), ("content_detail", "With the photo's detail")),
+    ),
+    _weight("coarse_content_weight", "Content weight at coarse scales", 1.0,
+            "multiplies the content weight at every scale but the finest"),
+    Option(
+        "palette", "Palette",
+        "0..1: how far the photo's colours move to the painting's before the strokes are "
+        "painted (0: the photo's own)",
+        float, DEFAULT_PALETTE, 0.0, 1.0, set_by_strength=True,
+    ),
+    Option(
+        "style_blend", "Style blend", "one weight per style image", tuple, None, 0.0,
+        MAX_WEIGHT, metavar="W,W,...",
+    ),
+    Option(
+        "precision", "Precision", "the numbers' precision (auto: bf16 where a GPU does it "
+        "natively, else fp32)",
+        str, "auto", choices=(("auto", "Automatic"), ("fp32", "fp32"), ("bf16", "bf16")),
+    ),
+    Option("weights", "Weights", "auto, imagenet, hed, or a .pth file", str, "auto"),
+    Option(
+        "progress", "Progress", "how progress is shown (json: one event per line, for programs)",
+        str, "bar", choices=(("bar", "A bar"), ("json", "JSON lines"), ("none", "None")),
+    ),
+    Option(
+        "report_every", "Report every",
+        "iterations between progress events (0: 1 on CPU, 10 on GPU)", int, 0, 0, None,
+    ),
+    Option("preview", "Preview", "where previews go (at the result's size)", str, None,
+           metavar="PATH"),  # fmt: skip
+    Option("preview_every", "Preview every", "write the image so far every N iterations",
+           int, 0, 0, None),  # fmt: skip
+    Option(
+        "preview_seconds", "Preview seconds",
+        "write the image so far when this many seconds have passed since the last preview "
+        "(the first as soon as there is one): for a program that shows it",
+        float, 0.0, 0.0, None,
+    ),
+    STYLE_REGION,
+    PAINTING_REGION,
+    STRENGTH_MAP,
+    Option(
+        "cancel_on_stdin_eof", "Cancel on stdin's end",
+        "cancel when stdin (a pipe) is closed: for a parent that holds the pipe open while "
+        "it wants the run, as the GIMP plug-in does",
+        bool, False,
+    ),
 )  # fmt: skip
 
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
-
-# The dialog's Strength, on the command line and in Python too: one number for the style
-# weight, the palette and the painted start's share together (style_weight_for, palette_for,
-# painted_share_for). The dialog shows it as
-# its own slider, so it has no section here.
-STRENGTH = Option(
-    "strength", "S_trength",
-    "0 (subtle: the photo with a hint of the painting) to 100 (the painting takes over); 50 "
-    "gives the defaults. It sets the style weight, the palette and how painted the start is "
-    "together",
-    float, DEFAULT_STRENGTH, 0.0, MAX_STRENGTH,
-)  # fmt: skip
+PROGRESS_MODES = OPTIONS_BY_NAME["progress"].accepted
+PRECISION_CHOICES = OPTIONS_BY_NAME["precision"].accepted
 
 
 def dialog_options(section: str) -> list[Option]:

@@ -13,7 +13,6 @@ from .errors import BadInputError
 from .settings import check_option
 
 DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
-PRECISION_CHOICES = ("auto", "fp32", "bf16")
 
 
 def select_device(
@@ -55,10 +54,7 @@ def select_precision(name: str, device: torch.device) -> torch.dtype:
     kernels ran 10x faster in some processes than in others (0.008 against 0.10 s for the
     same convolution), so they are not the same code from run to run, and the same seed
     gave another picture (the first of ten runs in GIMP). ``bf16`` still asks for it."""
-    if name not in PRECISION_CHOICES:
-        raise BadInputError(
-            f"Unknown precision {name!r}; choose one of {', '.join(PRECISION_CHOICES)}."
-        )
+    check_option(OPTIONS_BY_NAME["precision"], name)
     if name == "fp32":
         return torch.float32
     if name == "bf16":

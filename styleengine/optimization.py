@@ -18,6 +18,7 @@ from .canvas import (
     start_of_finer_scale,
 )
 from .color import toward_palette
+from .contract import DEFAULT_CONTENT_LAYERS, DEFAULT_SLICED_LAYERS, DEFAULT_STYLE_LAYERS
 from .cost import Machine, machine_for
 from .detail import detail_pass
 from .lbfgs import LBFGS
@@ -42,12 +43,7 @@ from .planning import (
 )
 from .regions import RegionGroup, Regions, toward_palettes
 from .run_progress import ProgressCallback, RunProgress
-from .settings import (
-    DEFAULT_CONTENT_LAYERS,
-    DEFAULT_SLICED_LAYERS,
-    DEFAULT_STYLE_LAYERS,
-    StyleSettings,
-)
+from .settings import StyleSettings
 from .tiling import style_statistics_in_tiles
 from .weights import WeightSet
 

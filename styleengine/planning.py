@@ -26,8 +26,8 @@ from .contract import (
     lower_working_size_advice,
 )
 from .cost import Machine, estimate_peak_bytes
-from .errors import BadInputError, OutOfMemoryError
-from .settings import StyleSettings, whole_number
+from .errors import OutOfMemoryError
+from .settings import StyleSettings, check_option
 from .tiling import halo_for, plan_tiles
 
 # The painted start (painted_start.py) costs about a fifth of an iteration at the working size
@@ -64,7 +64,7 @@ DETAIL_FULL_SIZE_COPIES = 8
 DETAIL_PAIR_COPIES = 1  # s and y of a pair, each half a float32 copy
 DETAIL_CONTENT_VALUES_PER_PIXEL = 8
 DETAIL = OPTIONS_BY_NAME["detail"]
-DETAIL_MODES = DETAIL.accepted
+DETAIL_ITERATIONS = OPTIONS_BY_NAME["detail_iterations"]
 # The detail pass's cost, in iterations over its crops' pixels at the working size's speed:
 # each iteration (the pass without gradients, the one with them, the per-tile Gram products,
 # the full-size L-BFGS and total-variation work), and once before the first (the style
@@ -85,10 +85,8 @@ def fit(size: Size, longest: int) -> Size:
 
 def output_size(content: Size, output_side: int | None) -> Size:
     """The result's size: the content's, or with the longest side ``output_side``."""
-    if output_side is None or output_side == 0:
+    if not check_option(OUTPUT_SIZE, output_side or 0):
         return content
-    if not whole_number(output_side) or output_side < 1:
-        raise BadInputError(f"Output size ({OUTPUT_SIZE.flag}) must be a positive number of px.")
     return fit(content, output_side)
 
 
@@ -301,19 +299,10 @@ def make_plan(
     """The plan for stylizing content of size ``content``. ``working_side`` None or 0: the
     automatic working size. ``style_aspect``: the largest short/long side ratio among the
     style images (their pass through the network counts in the peak memory)."""
-    if detail not in DETAIL_MODES:
-        raise BadInputError(f"Detail pass (--detail) must be one of {', '.join(DETAIL_MODES)}.")
-    if detail_iterations is not None and not (
-        whole_number(detail_iterations) and detail_iterations >= 0
-    ):
-        raise BadInputError(
-            "Detail iterations (--detail-iterations) must be 0 (as many as the time allows) "
-            "or more."
-        )
-    if working_side is not None and not (whole_number(working_side) and working_side >= 0):
-        raise BadInputError(
-            f"Working size ({WORKING_SIZE.flag}) must be 0 (automatic) or more pixels."
-        )
+    # By the options' one rule, for a Python caller that plans without the API.
+    check_option(DETAIL, detail)
+    check_option(DETAIL_ITERATIONS, detail_iterations or 0)
+    check_option(WORKING_SIZE, working_side or 0)
     output = output_size(content, output_side)
     style_area = settings.style_scale**2 * style_aspect
     automatic = not working_side

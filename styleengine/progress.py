@@ -51,6 +51,7 @@ import time
 from typing import TextIO
 
 from .contract import (
+    PROGRESS_MODES,
     PROTOCOL_VERSION,
     DoneEvent,
     ErrorEvent,
@@ -62,7 +63,6 @@ from .contract import (
 from .errors import EngineError
 
 __all__ = ["PROTOCOL_VERSION", "PROGRESS_MODES", "Reporter", "make_reporter"]
-PROGRESS_MODES = ("bar", "json", "none")
 # How long the last event (an error, a cancel's included) waits for a reader that is not
 # reading before the engine ends without it: "within a second or two" of a cancel.
 LAST_WRITE_PATIENCE_S = 1.0

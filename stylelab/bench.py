@@ -34,6 +34,7 @@ from torch.profiler import ProfilerActivity, profile
 from styleengine.api import EngineSetup, to_tensor
 from styleengine.canvas import resize
 from styleengine.color import toward_palette
+from styleengine.contract import DEFAULT_PALETTE
 from styleengine.device import describe_device
 from styleengine.errors import BadInputError
 from styleengine.images import read_image
@@ -43,7 +44,7 @@ from styleengine.objective import StyleImage, weighted_total
 from styleengine.regions import Regions
 from styleengine.run_progress import Progress, default_report_every
 from styleengine.sample import sample_content, sample_style
-from styleengine.settings import DEFAULT_PALETTE, StyleSettings
+from styleengine.settings import StyleSettings
 from styleengine.sliced import SlicedLoss, quantile_table
 
 from . import REPOSITORY, SHARED_IMAGES

@@ -25,9 +25,10 @@ from PIL import Image, ImageDraw
 
 from styleengine.api import EngineSetup, stylize_image_data, to_tensor
 from styleengine.canvas import resize
+from styleengine.contract import OPTIONS_BY_NAME
 from styleengine.errors import BadInputError
 from styleengine.images import ImageData, read_image
-from styleengine.settings import StyleSettings, parse_layer_list, parse_style_layers
+from styleengine.settings import StyleSettings
 
 from . import SHARED_IMAGES
 from .quality import EmbeddingJudge, Judge, RandomTextureJudge
@@ -78,8 +79,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(assignments: list[str], strength: float | None = None) -> StyleSettings:
-    """StyleSettings (at ``strength``, if given) with ``name=value`` overrides, each parsed as
-    its field's type."""
+    """StyleSettings (at ``strength``, if given) with ``name=value`` overrides, each read as
+    the command line reads its option."""
 
     defaults = StyleSettings() if strength is None else StyleSettings.at_strength(strength)
     changes: dict[str, object] = {}
@@ -92,15 +93,10 @@ def settings_from(assignments: list[str], strength: float | None = None) -> Styl
                 f"--set {assignment!r}: expected NAME=VALUE with NAME one of "
                 f"{', '.join(sorted(fields))}."
             )
-        current = getattr(defaults, name)
-        if name == "style_layers":
-            changes[name] = parse_style_layers(text)
-        elif name in ("content_layers", "sliced_layers"):
-            changes[name] = parse_layer_list(text)
-        elif name == "style_blend":
-            changes[name] = tuple(float(v) for v in text.split(","))
-        else:
-            changes[name] = type(current)(text)
+        try:
+            changes[name] = OPTIONS_BY_NAME[name].parse(text)
+        except ValueError as error:
+            raise BadInputError(f"--set {assignment!r}: {error}.") from None
     return dataclasses.replace(defaults, **changes)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 from pathlib import Path
@@ -11,9 +12,14 @@ import pytest
 from conftest import REPO
 
 from styleengine import contract
-from styleengine.contract import palette_for, style_weight_for
+from styleengine.contract import (
+    DEFAULT_PALETTE,
+    DEFAULT_STYLE_WEIGHT,
+    palette_for,
+    style_weight_for,
+)
 from styleengine.errors import BadInputError
-from styleengine.settings import DEFAULT_PALETTE, DEFAULT_STYLE_WEIGHT, StyleSettings
+from styleengine.settings import StyleSettings
 
 sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
 import engine_link  # noqa: E402
@@ -24,8 +30,6 @@ def test_strength_50_is_the_engines_defaults_and_each_20_points_a_factor_of_ten(
     decades = 50 / contract.STRENGTH_DECADE
     assert style_weight_for(100) == pytest.approx(DEFAULT_STYLE_WEIGHT * 10**decades)
     assert style_weight_for(0) == pytest.approx(DEFAULT_STYLE_WEIGHT / 10**decades)
-    # the dialog's defaults are the engine's
-    assert contract.OPTIONS_BY_NAME["iterations"].default == StyleSettings().iterations
     assert palette_for(50) == pytest.approx(DEFAULT_PALETTE)
     assert palette_for(100) == pytest.approx(1.0)
     assert palette_for(0) == 0 < palette_for(25) < DEFAULT_PALETTE
@@ -45,18 +49,37 @@ def test_strength_50_is_the_engines_defaults_and_each_20_points_a_factor_of_ten(
 
 
 def _refusals(option):
-    """Values the option must refuse: beyond each end of its range, a fraction where it
-    counts whole numbers, a word where it takes a number; a choice it does not offer."""
+    """(text on the command line, the same value from Python) pairs the option must refuse:
+    beyond each end of its range, a fraction where it counts whole numbers, a word where it
+    takes a number; a choice it does not offer; a weight out of range in a list."""
     if option.choices:
-        return ["sometimes"]
-    wrong = [option.maximum + 1, option.minimum - 1, "many"]
-    return wrong + ([option.minimum + 0.5] if option.kind is int else [])
+        return [("sometimes", "sometimes")]
+    if option.per_style:
+        return [("mask.png", "mask.png"), ("0=mask.png", "0=mask.png")]
+    if option.kind is str:
+        return [("", "")]
+    if option.kind is dict:
+        return [("relu1_1:-1", {"relu1_1": -1.0}), ("relu1_1:heavy", {"relu1_1": "heavy"})]
+    if option.kind is tuple:
+        return [("1,-2", (1.0, -2.0)), ("1,x", (1.0, "x"))]
+    if option.kind in (bool, list):  # a switch, and names: any text is one
+        return []
+    wrong = [option.minimum - 1, "many", "inf"]
+    wrong += [option.maximum + 1] if option.maximum is not None else []
+    wrong += [option.minimum + 0.5] if option.kind is int else []
+    return [(str(value), float(value) if value == "inf" else value) for value in wrong]
+
+
+# The options a Python caller gives, and where (the others are the command line's own).
+_PYTHON_RUN_OPTIONS = {"output_size", "working_size", "preserve_colors", "detail",
+                       "detail_iterations"}  # fmt: skip
 
 
 def _from_python(option, value, setup):
-    """``value`` given to the Python API where a Python caller gives this option."""
+    """``value`` given to the Python API where a Python caller gives this option; False
+    where Python has no such option."""
     from styleengine.api import stylize_image_data
-    from styleengine.device import select_device
+    from styleengine.device import select_device, select_precision
     from styleengine.images import from_array
 
     if option.name in {f.name for f in dataclasses.fields(StyleSettings)}:
@@ -65,27 +88,34 @@ def _from_python(option, value, setup):
         StyleSettings.at_strength(value)
     elif option.name == "device":
         select_device(value)
-    else:
+    elif option.name == "precision":
+        select_precision(value, setup.device)
+    elif option.name in _PYTHON_RUN_OPTIONS:
         pixels = from_array(np.full((8, 8, 3), 0.5, np.float32))
         stylize_image_data(pixels, [pixels], StyleSettings(), setup, **{option.name: value})
+    else:
+        return False
+    return True
 
 
-@pytest.mark.parametrize(
-    "option", [*contract.OPTIONS, contract.STRENGTH], ids=lambda option: option.name
-)
+def _typed(option, text):
+    command = ["stylize", "c.png", "s.png"] + ([] if option.name == "output" else ["-o", "o.png"])
+    return command + ([option.flag] if option.kind is bool else [option.flag, text])
+
+
+@pytest.mark.parametrize("option", contract.OPTIONS, ids=lambda option: option.name)
 def test_every_option_is_refused_by_one_rule_in_the_same_words_everywhere(option, setup):
     """The command line, the plug-in (as a script passes the value) and the Python API
     refuse the same values, each with the option's one sentence; its default passes all."""
     from styleengine.cli import _settings_from, build_parser
     from styleengine.settings import check_option
 
-    command = ["stylize", "c.png", "s.png", "-o", "o.png"]
-    for value in _refusals(option):
+    for text, value in _refusals(option):
         with pytest.raises(ValueError) as rule:
             option.check(value)
         sentence = f"{rule.value}."
         with pytest.raises(BadInputError) as typed:
-            build_parser().parse_args([*command, option.flag, str(value)])
+            build_parser().parse_args(_typed(option, text))
         assert typed.value.message == sentence
         if option.section is not None or option is contract.STRENGTH:
             request = (
@@ -97,11 +127,40 @@ def test_every_option_is_refused_by_one_rule_in_the_same_words_everywhere(option
                 engine_link.engine_arguments(request, Path("c"), [Path("s")], Path("o"), "hed")
             assert str(sent.value) == sentence
         with pytest.raises(BadInputError) as called:
-            _from_python(option, value, setup)
+            if not _from_python(option, value, setup):
+                raise BadInputError(sentence)  # the command line's own
         assert called.value.message == sentence
-    parsed = build_parser().parse_args([*command, option.flag, str(option.default)])
+    if option.default in (None, ()) or option.kind is bool:  # nothing to type for these
+        return
+    parsed = build_parser().parse_args(_typed(option, option.command_line(option.default)[-1]))
     assert check_option(option, getattr(parsed, option.name)) == option.default
     _settings_from(parsed, "cpu").validate(style_count=1)
+
+
+def test_every_flag_of_stylize_is_a_contract_option():
+    """The parser is made from the contract: nothing hand-declared beside it but the images."""
+    from styleengine.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    actions = [a for a in commands.choices["stylize"]._actions if a.dest != "help"]
+    assert [a.dest for a in actions if not a.option_strings] == ["content", "styles"]
+    flagged = {a.dest: a.option_strings for a in actions if a.option_strings}
+    assert flagged == {
+        o.name: [*filter(None, [o.short_flag]), o.flag, *o.old_flags] for o in contract.OPTIONS
+    }
+
+
+def test_the_strength_and_what_it_sets_are_given_one_way():
+    from styleengine.cli import _settings_from, build_parser
+
+    base = ["stylize", "c.png", "s.png", "-o", "o.png", "--strength", "80"]
+    for option in [o for o in contract.OPTIONS if o.set_by_strength]:
+        parsed = build_parser().parse_args([*base, *option.command_line(option.default)])
+        with pytest.raises(BadInputError, match=f"--strength sets {option.flag}"):
+            _settings_from(parsed, "cpu")
+    parsed = build_parser().parse_args(base)
+    assert _settings_from(parsed, "cpu").style_weight == style_weight_for(80)
 
 
 def test_old_flags_still_work():

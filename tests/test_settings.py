@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from styleengine.contract import OPTIONS_BY_NAME
 from styleengine.errors import BadInputError
-from styleengine.settings import StyleSettings, parse_style_layers
+from styleengine.settings import StyleSettings
 
 
 @pytest.mark.parametrize(
@@ -15,9 +16,15 @@ from styleengine.settings import StyleSettings, parse_style_layers
         ({"style_scale": 0.0}, "Stroke size must be from 0.1 to 4, not 0."),
         ({"iterations": 0}, "Iterations must be from 1 to 5000, not 0."),
         ({"seed": "7"}, "Seed must be a number, not '7'."),
-        ({"palette": 1.5}, "Palette (palette, --palette)"),
-        ({"tv_weight": float("nan")}, "Smoothing weight (tv_weight, --tv-weight)"),
+        # The others, by their words and their flag (the Python field is the flag's name).
+        ({"palette": 1.5}, "Palette (--palette) must be from 0 to 1, not 1.5."),
+        ({"tv_weight": float("nan")}, "Smoothing weight (--tv-weight) must be a number, not nan."),
+        ({"content_layers": "relu4_2"}, "Content layers (--content-layers) must be a list of"),
+        ({"style_layers": {"relu1_1": -1}}, "(--style-layers): the weight of relu1_1 must be"),
+        ({"style_blend": (1, "a")}, "Style blend (--style-blend) must be a number, not 'a'."),
+        # What one option cannot say alone, with the field too.
         ({"style_layers": {"relu9_9": 1.0}}, "relu9_9"),
+        ({"sliced_layers": ("relu2_2",)}, "Sliced-Wasserstein layers (sliced_layers, --slic"),
     ],
 )
 def test_a_setting_that_cannot_work_is_named_as_every_caller_knows_it(change, named):
@@ -35,9 +42,10 @@ def test_the_defaults_are_valid_and_a_blend_is_shared_out():
 
 
 def test_style_layers_are_read_with_or_without_their_weights():
-    assert parse_style_layers("relu1_1, relu2_1:0.5") == {"relu1_1": 1.0, "relu2_1": 0.5}
-    with pytest.raises(ValueError, match="bad layer weight in 'relu2_1:heavy'"):
-        parse_style_layers("relu1_1,relu2_1:heavy")
+    style_layers = OPTIONS_BY_NAME["style_layers"]
+    assert style_layers.parse("relu1_1, relu2_1:0.5") == {"relu1_1": 1.0, "relu2_1": 0.5}
+    with pytest.raises(ValueError, match="the weight of relu2_1 must be a number, not 'heavy'"):
+        style_layers.parse("relu1_1,relu2_1:heavy")
 
 
 def test_only_the_finest_scale_keeps_the_full_content_weight():

@@ -168,31 +168,33 @@ def engine_arguments(
     """The ``python -m styleengine`` arguments for a request: one or more style images,
     blended by ``style_weights`` (one each); with ``preview``, the picture so far is
     written there every few seconds; ``regions``: the mask of where style N (from 1)
-    paints; ``strength_map``: how strongly, place by place."""
-    arguments = [
-        "-m", "styleengine", "stylize", str(content), *map(str, styles), "-o", str(output),
-        "--progress", "json", "--cancel-on-stdin-eof",
-        "--weights", weights,
-    ]  # fmt: skip
+    paints; ``strength_map``: how strongly, place by place. Every flag is the contract's."""
+    by_name = contract.OPTIONS_BY_NAME
+    if len(styles) > 1:
+        blend = style_weights or [1.0] * len(styles)
+        if len(blend) != len(styles) or sum(blend) <= 0:
+            raise LinkError("Give the style layers weights above 0 (at least one).")
     # The options the plug-in sets; the others keep the engine's defaults.
     given = [(contract.STRENGTH, request.strength)]
     given += [(o, request.option(o.name)) for o in contract.OPTIONS if o.section is not None]
+    given += [
+        (by_name["output"], str(output)),
+        (by_name["progress"], "json"),
+        (by_name["cancel_on_stdin_eof"], True),
+        (by_name["weights"], weights),
+        (by_name["style_blend"], tuple(blend) if len(styles) > 1 else None),
+        (by_name["strength_map"], None if strength_map is None else str(strength_map)),
+        *((by_name["style_region"], (n, str(mask))) for n, mask in sorted((regions or {}).items())),
+    ]  # fmt: skip
+    if preview is not None:
+        given += [(by_name["preview"], str(preview)),
+                  (by_name["preview_seconds"], PREVIEW_SECONDS)]  # fmt: skip
+    arguments = ["-m", "styleengine", "stylize", str(content), *map(str, styles)]
     for option, value in given:
         try:
             arguments += option.command_line(value)
         except (TypeError, ValueError) as error:
             raise LinkError(f"{error}.") from None
-    if preview is not None:
-        arguments += ["--preview", str(preview), "--preview-seconds", f"{PREVIEW_SECONDS:g}"]
-    if len(styles) > 1:
-        blend = style_weights or [1.0] * len(styles)
-        if len(blend) != len(styles) or sum(blend) <= 0:
-            raise LinkError("Give the style layers weights above 0 (at least one).")
-        arguments += ["--style-blend", ",".join(f"{w:.6g}" for w in blend)]
-    for number, mask in sorted((regions or {}).items()):
-        arguments += [contract.STYLE_REGION_FLAG, f"{number}={mask}"]
-    if strength_map is not None:
-        arguments += [contract.STRENGTH_MAP_FLAG, str(strength_map)]
     return arguments
 
 

@@ -268,10 +268,7 @@ class NeuralStyle(Gimp.PlugIn):
             "strength-from-layer-mask", "The layer's mask as strength map",
             "The active layer's mask says how strongly to paint, place by place", False, flags,
         )  # fmt: skip
-        procedure.add_double_argument(
-            "strength", "S_trength", "Style strength, 0 (subtle) to 100 (strong)",
-            0.0, contract.MAX_STRENGTH, contract.DEFAULT_STRENGTH, flags,
-        )  # fmt: skip
+        _add_option(procedure, contract.STRENGTH, contract.STRENGTH.argument, flags)
         for option in contract.OPTIONS:
             if option.section is not None:
                 _add_option(procedure, option, option.argument, flags)
