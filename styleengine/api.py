@@ -13,7 +13,7 @@ from .canvas import resize
 from .color import match_histogram, transfer_luminance
 from .contract import GALLERY_PREFIX, OPTIONS_BY_NAME
 from .device import select_device, select_precision
-from .errors import BadInputError, EngineError
+from .errors import BadInputError, EngineError, check_option
 from .gallery import style_source
 from .images import ImageData, from_array, from_pil, read_image
 from .objective import StyleImage
@@ -21,7 +21,7 @@ from .optimization import Stylizer
 from .planning import Plan
 from .regions import RegionMasks, Regions, mask_tensor
 from .run_progress import ProgressCallback
-from .settings import StyleSettings, check_option
+from .settings import StyleSettings
 from .weights import WeightSet, load_weights
 
 ImageLike = ImageData | np.ndarray | Image.Image

@@ -9,8 +9,7 @@ import sys
 import torch
 
 from .contract import OPTIONS_BY_NAME
-from .errors import BadInputError
-from .settings import check_option
+from .errors import BadInputError, check_option
 
 DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
 

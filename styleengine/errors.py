@@ -2,14 +2,15 @@
 
 Each kind (``contract.ErrorKind``, shared with the plug-in) has its own process exit code, so
 scripts and the GIMP plug-in can tell them apart without parsing messages. The JSON progress
-protocol (see ``styleengine.progress``) reports the same kind in its ``error`` event.
+protocol (see ``styleengine.run.protocol``) reports the same kind in its ``error`` event.
 """
 
 from __future__ import annotations
 
 import errno
+from typing import Any
 
-from .contract import ErrorKind
+from .contract import ErrorKind, Option
 
 __all__ = [
     "BadInputError",
@@ -19,6 +20,7 @@ __all__ = [
     "NoWeightsError",
     "OutOfMemoryError",
     "WriteFailedError",
+    "check_option",
     "from_os_error",
     "system_reason",
 ]
@@ -84,3 +86,12 @@ def from_os_error(error: OSError) -> EngineError:
         f"{place}{reason}; check that path and its permissions (the engine also uses its cache "
         "folder, STYLEENGINE_CACHE or XDG_CACHE_HOME, and the temporary folder, TMPDIR)."
     )
+
+
+def check_option(option: Option, value: object) -> Any:
+    """A contract option's value from Python, by the option's one rule (Option.check):
+    BadInputError in the words the command line and the plug-in use."""
+    try:
+        return option.check(value)
+    except ValueError as error:
+        raise BadInputError(f"{error}.") from None

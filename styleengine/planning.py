@@ -26,8 +26,8 @@ from .contract import (
     lower_working_size_advice,
 )
 from .cost import Machine, estimate_peak_bytes
-from .errors import OutOfMemoryError
-from .settings import StyleSettings, check_option
+from .errors import OutOfMemoryError, check_option
+from .settings import StyleSettings
 from .tiling import halo_for, plan_tiles
 
 # The painted start (painted_start.py) costs about a fifth of an iteration at the working size

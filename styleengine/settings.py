@@ -14,14 +14,13 @@ from .contract import (
     OPTIONS,
     OPTIONS_BY_NAME,
     STRENGTH,
-    Option,
     painted_share_for,
     palette_for,
     photo_light_for,
     stroke_size_for,
     style_weight_for,
 )
-from .errors import BadInputError
+from .errors import BadInputError, check_option
 from .network import check_layer_names
 
 
@@ -120,15 +119,6 @@ def describe_setting(field_name: str) -> str:
 
 
 _FIELD_NAMES = {f.name for f in fields(StyleSettings)}
-
-
-def check_option(option: Option, value: object) -> Any:
-    """A contract option's value from Python, by the option's one rule (Option.check):
-    BadInputError in the words the command line and the plug-in use."""
-    try:
-        return option.check(value)
-    except ValueError as error:
-        raise BadInputError(f"{error}.") from None
 
 
 def _check(condition: bool, field_name: str, requirement: str) -> None:

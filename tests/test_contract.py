@@ -108,7 +108,7 @@ def test_every_option_is_refused_by_one_rule_in_the_same_words_everywhere(option
     """The command line, the plug-in (as a script passes the value) and the Python API
     refuse the same values, each with the option's one sentence; its default passes all."""
     from styleengine.cli import _settings_from, build_parser
-    from styleengine.settings import check_option
+    from styleengine.errors import check_option
 
     for text, value in _refusals(option):
         with pytest.raises(ValueError) as rule:
