@@ -1,55 +1,27 @@
-"""The progress protocol's writers (styleengine.progress), as a reader of their lines sees them."""
+"""A run's progress (styleengine.run_progress): the iterations counted over the whole run,
+reported at the asked cadence, with the seconds left falling to zero."""
 
 from __future__ import annotations
 
-import io
-import json
+import torch
 
-from styleengine import contract
-from styleengine.errors import OutOfMemoryError
-from styleengine.progress import BarReporter, JsonReporter, SafeStream
-
-PROGRESS = contract.ProgressEvent(
-    stage="scale", scale=1, scales=1, width=64, height=48, iteration=130, total=130,
-    losses={"total": 1.5}, elapsed=61.0, seconds_left=0.0,
-)  # fmt: skip
-START = contract.StartEvent(
-    device="cpu", precision="fp32", weights="hed", content_size=[64, 48], output_size=[64, 48],
-    working_size=[64, 48], working_size_automatic=True, scales=[[64, 48]], total_iterations=130,
-    detail=None, estimated_seconds=60.0, estimated_peak_bytes=1,
-)  # fmt: skip
+from styleengine.cost import Machine
+from styleengine.planning import make_plan
+from styleengine.run_progress import RunProgress
+from styleengine.settings import StyleSettings
 
 
-def test_json_lines_are_the_contracts_events_with_its_protocol_version_and_error_kinds():
-    stream = io.StringIO()
-    reporter = JsonReporter(stream)
-    written = [START, PROGRESS, contract.PreviewEvent("/tmp/p.npy", 130),
-               contract.DoneEvent("/tmp/out.png", 61.0)]  # fmt: skip
-    for event in written:
-        getattr(reporter, event.name)(event)
-    reporter.error(OutOfMemoryError("Too large."))
-    lines = stream.getvalue().splitlines()
-    # What the plug-in reads back is what the engine wrote, the error included.
-    events = [contract.read_event(line) for line in lines]
-    assert events == [*written, contract.ErrorEvent("out_of_memory", "Too large.")]
-    assert events[0].protocol == contract.PROTOCOL_VERSION
-    assert contract.ErrorKind(events[-1].kind).exit_code == 4
-    # The wire: one JSON object per line, the event's name first, no unset optional fields.
-    assert json.loads(lines[1]) == {"event": "progress", **{
-        k: v for k, v in vars(PROGRESS).items() if v is not None}}  # fmt: skip
-
-
-def test_the_bar_on_a_log_says_where_the_run_is_in_the_plugins_words():
-    stream = io.StringIO()
-    BarReporter(stream).progress(PROGRESS)
-    line = stream.getvalue()
-    assert line.startswith(PROGRESS.place())
-    assert "1:01 elapsed" in line and "loss 1.5" in line
-
-
-def test_a_stream_that_is_gone_silences_the_reporter_instead_of_failing_the_run():
-    closed = io.StringIO()
-    closed.close()
-    stream = SafeStream(closed)
-    stream.write("a line nobody reads\n")  # no exception: the result is still written
-    JsonReporter(closed).done(contract.DoneEvent("/tmp/out.png", 1.0))
+def test_reports_come_every_nth_iteration_and_at_the_last_with_the_time_left():
+    settings = StyleSettings(iterations=25, report_every=10)
+    plan = make_plan((48, 64), settings, Machine("cpu", torch.float32, None, 1.0))
+    seen = []
+    run = RunProgress(settings, seen.append, plan)
+    pixels = torch.zeros(1, 3, 48, 64)
+    run.start_done(pixels)  # the painted start, shown before the first iteration
+    for step in range(25):
+        run.iteration_done(0, 64, 48, {"total": torch.tensor(2.0)}, pixels, last=step == 24)
+    assert [p.iteration for p in seen] == [0, 10, 20, 25]
+    assert seen[0].losses == {}
+    assert all(p.total == 25 and p.losses == {"total": 2.0} for p in seen[1:])
+    assert seen[-1].seconds_left == 0.0 and seen[0].seconds_left >= seen[1].seconds_left
+    assert tuple(seen[-1].current_image().shape) == (1, 3, 48, 64)

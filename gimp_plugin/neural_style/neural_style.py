@@ -24,6 +24,9 @@ from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import engine_link  # noqa: E402
+import engine_process  # noqa: E402
+import npy_files  # noqa: E402
+import run_folders  # noqa: E402
 from engine_link import LinkError, StyleRequest, contract  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
@@ -151,7 +154,7 @@ def _style_input(source, path):
         shown = array("f", _read_pixels(mask, 0, 0, width, height, MASK_FORMAT))
         rgba[3::4] = array("f", map(operator.mul, rgba[3::4], shown))
         pixels = rgba.tobytes()
-    engine_link.write_npy(path, height, width, 4, pixels)
+    npy_files.write_npy(path, height, width, 4, pixels)
     return path
 
 
@@ -163,7 +166,7 @@ def _mask_input(drawable, area, path):
         offset_x, offset_y = area.layer.get_offsets()[1:]
         x, y = x + offset_x, y + offset_y
     pixels = _read_pixels(drawable, x, y, area.width, area.height, MASK_FORMAT)
-    engine_link.write_npy(path, area.height, area.width, 1, pixels)
+    npy_files.write_npy(path, area.height, area.width, 1, pixels)
     return path
 
 
@@ -316,11 +319,11 @@ class NeuralStyle(Gimp.PlugIn):
             if not accepted:
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
         painting = contract.GALLERY_BY_NAME[config.get_property("painting")]
-        work = engine_link.make_work_dir()
+        work = run_folders.make_work_dir()
         try:
             path = work / "painting.npy"
             engine_link.export_painting(engine_link.load_config(PLUGIN_DIR), painting, path)
-            image = _image_of(painting, *engine_link.read_npy(path))
+            image = _image_of(painting, *npy_files.read_npy(path))
         except LinkError as error:
             return _fail(procedure, str(error))
         except OSError as error:
@@ -397,7 +400,7 @@ class NeuralStyle(Gimp.PlugIn):
         except OSError as error:  # a full or unwritable temporary folder, a vanished file
             return _fail(procedure, engine_link.file_error_message(error))
         except Exception as error:  # a GIMP user gets one message, never a traceback
-            log = engine_link.write_error_log([f"{type(error).__name__}: {error}"])
+            log = engine_process.write_error_log([f"{type(error).__name__}: {error}"])
             return _fail(
                 procedure,
                 f"Neural Style failed unexpectedly ({type(error).__name__}: {error}). "
@@ -418,12 +421,12 @@ class NeuralStyle(Gimp.PlugIn):
         area = _Area(image, layer, x, y, width, height, masked)
         channels = (1 if area.gray else 3) + (1 if area.has_alpha else 0)
 
-        work = engine_link.make_work_dir()
+        work = run_folders.make_work_dir()
         preview = None
         try:
             content_path, output_path = work / "content.npy", work / "result.npy"
             content_pixels = _read_pixels(layer, x, y, width, height, area.pixel_format)
-            engine_link.write_npy(content_path, height, width, channels, content_pixels)
+            npy_files.write_npy(content_path, height, width, channels, content_pixels)
             style_paths = [
                 _style_input(source, work / f"style{index + 1}.npy")
                 for index, (source, _weight, _region) in enumerate(styles)
@@ -454,12 +457,12 @@ class NeuralStyle(Gimp.PlugIn):
                 else:
                     self.show_progress(event)
 
-            result = engine_link.run_engine(config.python, arguments, on_event)
+            result = engine_process.run_engine(config.python, arguments, on_event)
             if not result.ok:
                 if result.kind == "cancelled":
                     return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
-                raise LinkError(engine_link.failure_message(result))
-            shape, pixels = engine_link.read_npy(output_path)
+                raise LinkError(engine_process.failure_message(result))
+            shape, pixels = npy_files.read_npy(output_path)
         finally:
             Gimp.progress_end()
             if preview is not None:
@@ -576,7 +579,7 @@ class _PreviewLayer:
         if not self.layer.is_valid():  # the user deleted it: nothing to show on
             return
         try:
-            shape, pixels = engine_link.read_npy(path)
+            shape, pixels = npy_files.read_npy(path)
         except (OSError, ValueError):
             return  # a preview is a courtesy: the next one will do
         if shape != (self.area.height, self.area.width, 1 if self.area.gray else 3):

@@ -1,0 +1,120 @@
+"""Private folders for one run's files, and the removal of those a killed plug-in left.
+
+The temporary folder is shared with every other user of the machine, so nothing found there
+is trusted (``remove_stale_work_dirs``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from flatpak import in_flatpak
+
+TEMP_PREFIX = "gimp-neural-style-"
+PID_FILE = "plugin.pid"
+PID_FILE_MAX_BYTES = 32
+MAX_PID = 2**31 - 1  # larger numbers are no process's (and overflow os.kill)
+
+
+def work_dir_parent(sandboxed: bool, environ: dict[str, str] | None = None) -> Path:
+    """Where run folders go: the temporary folder; in a sandbox, the app's cache folder, a
+    real folder of the host's that the engine (on the host) can read too."""
+    environ = dict(os.environ if environ is None else environ)
+    if sandboxed and environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]) / "gimp-neural-style" / "runs"
+    return Path(tempfile.gettempdir())
+
+
+def make_work_dir() -> Path:
+    """A private temporary folder (mode 0700) for one run, marked with this process's id."""
+    parent = work_dir_parent(in_flatpak())
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_work_dirs(parent)
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+    (folder / PID_FILE).write_text(str(os.getpid()))
+    return folder
+
+
+def remove_stale_work_dirs(parent: Path | None = None) -> None:
+    """Remove the folders of runs whose plug-in was killed (GIMP kills a plug-in whose
+    progress is cancelled, before it can clean up).
+
+    The temporary folder is shared with every other user of the machine, so nothing found
+    there is trusted: only real folders (not links) of this user are looked at, their pid
+    file only when it is this user's plain file, and only a few bytes of it; whatever else
+    is there (a FIFO, a link to /dev/zero, a number too large for any process) is left
+    alone and never stops the run."""
+    for folder in (parent or Path(tempfile.gettempdir())).glob(TEMP_PREFIX + "*"):
+        try:
+            if not _own(os.lstat(folder), stat.S_ISDIR):
+                continue
+            pid = _read_pid(folder / PID_FILE)
+            if pid is not None and pid != os.getpid() and not _process_alive(pid):
+                shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError, OverflowError):
+            continue
+
+
+def _own(info: os.stat_result, is_kind) -> bool:
+    """A file of the kind ``is_kind`` asks for, owned by this user (where there are users)."""
+    return is_kind(info.st_mode) and (not hasattr(os, "getuid") or info.st_uid == os.getuid())
+
+
+def _read_pid(path: Path) -> int | None:
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not _own(os.fstat(descriptor), stat.S_ISREG):
+            return None
+        text = os.read(descriptor, PID_FILE_MAX_BYTES)
+    finally:
+        os.close(descriptor)
+    if not text.strip().isdigit():
+        return None
+    pid = int(text)
+    return pid if 0 < pid <= MAX_PID else None
+
+
+# Windows API values (processthreadsapi.h, winerror.h, minwinbase.h, winbase.h).
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_ERROR_ACCESS_DENIED = 5
+_STILL_ACTIVE = 259
+
+
+def _process_alive(pid: int, platform: str = sys.platform, kernel32=None) -> bool:
+    if platform == "win32":
+        return _windows_process_alive(pid, kernel32)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _windows_process_alive(pid: int, kernel32=None) -> bool:
+    """On Windows os.kill(pid, 0) is no test: it ends the process (TerminateProcess). Ask
+    the process's exit code instead."""
+    import ctypes
+
+    if kernel32 is None:
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        # Another user's process exists but may not be opened; no process: another error.
+        return kernel32.GetLastError() == _ERROR_ACCESS_DENIED
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # cannot tell: keep its folder
+        return code.value == _STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
