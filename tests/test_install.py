@@ -1,4 +1,5 @@
-"""install.py: folder detection, config, idempotence and uninstall, then a real install."""
+"""install.py and its steps (installer/): folder detection, config, idempotence and uninstall,
+then a real install."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ spec = importlib.util.spec_from_file_location("install", REPO / "install.py")
 install = importlib.util.module_from_spec(spec)
 sys.modules["install"] = install  # dataclasses look their module up there
 spec.loader.exec_module(install)
+from installer import checks, common, environment, gimp_folders, plugin  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -29,14 +31,14 @@ spec.loader.exec_module(install)
     ],
 )
 def test_default_data_dir_per_os(system, environ, expected):
-    assert install.default_data_dir(environ, system) == Path(expected)
+    assert gimp_folders.default_data_dir(environ, system) == Path(expected)
 
 
 def test_finds_every_gimp3_plugins_folder(tmp_path):
     for folder in (".config/GIMP/3.0", ".config/GIMP/3.2", ".config/GIMP/2.10",
                    ".var/app/org.gimp.GIMP/config/GIMP/3.0"):  # fmt: skip
         (tmp_path / folder).mkdir(parents=True)
-    found = install.find_plugin_dirs({"HOME": str(tmp_path)}, "Linux", gimp3_installed=False)
+    found = gimp_folders.find_plugin_dirs({"HOME": str(tmp_path)}, "Linux", gimp3_installed=False)
     assert found == [
         tmp_path / ".config/GIMP/3.0/plug-ins",
         tmp_path / ".config/GIMP/3.2/plug-ins",
@@ -47,25 +49,25 @@ def test_finds_every_gimp3_plugins_folder(tmp_path):
 def test_windows_and_macos_folders(tmp_path):
     (tmp_path / "Roaming/GIMP/3.0").mkdir(parents=True)
     windows = {"USERPROFILE": str(tmp_path), "APPDATA": str(tmp_path / "Roaming")}
-    assert install.find_plugin_dirs(windows, "Windows", False) == [
+    assert gimp_folders.find_plugin_dirs(windows, "Windows", False) == [
         tmp_path / "Roaming/GIMP/3.0/plug-ins"
     ]
     (tmp_path / "Library/Application Support/GIMP/3.0").mkdir(parents=True)
-    assert install.find_plugin_dirs({"HOME": str(tmp_path)}, "Darwin", False) == [
+    assert gimp_folders.find_plugin_dirs({"HOME": str(tmp_path)}, "Darwin", False) == [
         tmp_path / "Library/Application Support/GIMP/3.0/plug-ins"
     ]
 
 
 def test_gimp3_never_started_gets_the_folder_of_its_version(tmp_path):
     environ = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    assert install.find_plugin_dirs(environ, "Linux", gimp3_installed=True) == [
+    assert gimp_folders.find_plugin_dirs(environ, "Linux", gimp3_installed=True) == [
         tmp_path / "cfg/GIMP/3.0/plug-ins"
     ]
     # GIMP 3.2 reads GIMP/3.2/plug-ins only: a 3.0 folder would never be seen.
-    assert install.find_plugin_dirs(environ, "Linux", gimp3_installed="3.2") == [
+    assert gimp_folders.find_plugin_dirs(environ, "Linux", gimp3_installed="3.2") == [
         tmp_path / "cfg/GIMP/3.2/plug-ins"
     ]
-    assert install.find_plugin_dirs(environ, "Linux", gimp3_installed=False) == []
+    assert gimp_folders.find_plugin_dirs(environ, "Linux", gimp3_installed=False) == []
 
 
 @pytest.mark.parametrize(
@@ -78,26 +80,26 @@ def test_gimp3_never_started_gets_the_folder_of_its_version(tmp_path):
     ],
 )
 def test_gimp_version_names_its_config_folder(said, version):
-    assert install.parse_gimp_version(said) == version
+    assert gimp_folders.parse_gimp_version(said) == version
 
 
 def test_plugin_copy_is_executable_and_idempotent(tmp_path):
     python = Path(sys.executable)
-    target = install.install_plugin(tmp_path / "plug-ins", python, "hed")
+    target = plugin.install_plugin(tmp_path / "plug-ins", python, "hed")
     main = target / "neural_style.py"
     assert os.access(main, os.X_OK)
     config = json.loads((target / "neural_style.json").read_text())
     assert config == {"python": str(python), "weights": "hed"}
     stamps = {p.name: p.stat().st_mtime_ns for p in target.iterdir()}
-    install.install_plugin(tmp_path / "plug-ins", python, "hed")
+    plugin.install_plugin(tmp_path / "plug-ins", python, "hed")
     assert {p.name: p.stat().st_mtime_ns for p in target.iterdir()} == stamps
 
 
 def test_the_installed_plugin_loads_the_engines_contract_beside_it(tmp_path):
     """Both sides see one contract: the installed plug-in, in a Python with the standard
     library only, loads the copy install.py put beside it, which is the engine's file."""
-    target = install.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
-    copy = target / install.PLUGIN_CONTRACT
+    target = plugin.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
+    copy = target / common.PLUGIN_CONTRACT
     assert copy.read_bytes() == (REPO / "styleengine" / "contract.py").read_bytes()
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import engine_link; "
@@ -118,17 +120,17 @@ def test_the_installed_plugin_loads_the_engines_contract_beside_it(tmp_path):
 def test_uninstall_removes_only_what_it_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     plugins = tmp_path / "plug-ins"
-    install.install_plugin(plugins, Path(sys.executable), "auto")
+    plugin.install_plugin(plugins, Path(sys.executable), "auto")
     (plugins / "someone_elses_plugin").mkdir()
-    venv = install.default_data_dir() / "venv"
+    venv = gimp_folders.default_data_dir() / "venv"
     venv.mkdir(parents=True)
-    (venv / install.VENV_MARKER).write_text("{}")
+    (venv / common.VENV_MARKER).write_text("{}")
     stranger = tmp_path / "other-venv"
     stranger.mkdir()
-    install.uninstall(venv, [plugins])
+    plugin.uninstall(venv, [plugins])
     assert sorted(p.name for p in plugins.iterdir()) == ["someone_elses_plugin"]
-    assert not venv.exists() and not install.default_data_dir().exists()
-    install.uninstall(stranger, [plugins])  # not made by the installer: kept
+    assert not venv.exists() and not gimp_folders.default_data_dir().exists()
+    plugin.uninstall(stranger, [plugins])  # not made by the installer: kept
     assert stranger.exists()
 
 
@@ -137,26 +139,26 @@ def test_uninstall_of_a_venv_in_home_keeps_the_folders_beside_it(tmp_path):
     home = tmp_path / "home"
     venv = home / "nsenv"
     venv.mkdir(parents=True)
-    (venv / install.VENV_MARKER).write_text("{}")
-    (install.sample_dir(venv)).mkdir()
+    (venv / common.VENV_MARKER).write_text("{}")
+    (checks.sample_dir(venv)).mkdir()
     (home / "sample").mkdir()
     (home / "sample" / "holiday.jpg").write_bytes(b"mine")
-    install.uninstall(venv, [])
+    plugin.uninstall(venv, [])
     assert not venv.exists()
     assert (home / "sample" / "holiday.jpg").read_bytes() == b"mine"
 
 
 def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
-    with pytest.raises(install.InstallError, match="not made by this installer"):
-        install.ensure_venv(tmp_path)
+    with pytest.raises(common.InstallError, match="not made by this installer"):
+        environment.ensure_venv(tmp_path)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
 def test_torch_is_installed_from_the_index_together_ignoring_local_wheels():
-    command = install.torch_install_command(Path("py"), None)
+    command = environment.torch_install_command(Path("py"), None)
     assert "--isolated" in command and command[-2:] == ["torch", "torchvision"]
-    command = install.torch_install_command(Path("py"), "https://example.invalid/cpu")
+    command = environment.torch_install_command(Path("py"), "https://example.invalid/cpu")
     assert command[-2:] == ["--index-url", "https://example.invalid/cpu"]
 
 
@@ -183,16 +185,16 @@ SMI_WITH_CUDA_11_4 = SMI_WITH_CUDA_12_4.replace("12.4", "11.4")
     ],
 )  # fmt: skip
 def test_the_build_is_chosen_from_the_machine(system, smi, override, index, words):
-    choice = install.choose_torch_build(system, smi, override)
+    choice = environment.choose_torch_build(system, smi, override)
     assert choice.index_url == index
     assert words in choice.reason
 
 
 def test_an_index_where_nothing_listens_is_given_up_on_within_seconds():
     started = time.monotonic()
-    assert not install.index_reachable("http://127.0.0.1:9/simple")
-    assert not install.index_reachable("http://name.invalid/simple", timeout=1.0)
-    assert time.monotonic() - started < 2 * install.PROBE_SECONDS
+    assert not environment.index_reachable("http://127.0.0.1:9/simple")
+    assert not environment.index_reachable("http://name.invalid/simple", timeout=1.0)
+    assert time.monotonic() - started < 2 * environment.PROBE_SECONDS
 
 
 UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"
@@ -249,20 +251,20 @@ def test_real_install_gives_plugin_config_engine_and_sample(real_install):
     notices = [line for line in first.stdout.splitlines() if "cannot be reached" in line]
     assert len(notices) == 1 and UNREACHABLE_INDEX in notices[0], first.stdout
     assert "registry" in notices[0]
-    sample = install.sample_dir(venv) / "sample_result.png"
+    sample = checks.sample_dir(venv) / "sample_result.png"
     assert f"sample:   {sample}" in first.stdout and sample.is_file()
 
 
 def test_second_run_changes_nothing(real_install):
     venv, plugins, _first = real_install
     stamps = {p: p.stat().st_mtime_ns for p in (plugins / "neural_style").iterdir()}
-    marker = (venv / install.VENV_MARKER).read_text()
+    marker = (venv / common.VENV_MARKER).read_text()
     again = _install("--venv", str(venv), "--gimp-plugins-dir", str(plugins), "--weights",
                      "hed", "--no-sample")  # fmt: skip
     assert again.returncode == 0, again.stdout
     assert "Installing" not in again.stdout and "Creating" not in again.stdout
     assert {p: p.stat().st_mtime_ns for p in (plugins / "neural_style").iterdir()} == stamps
-    assert (venv / install.VENV_MARKER).read_text() == marker
+    assert (venv / common.VENV_MARKER).read_text() == marker
 
 
 def test_broken_environment_is_repaired(real_install):
@@ -274,7 +276,7 @@ def test_broken_environment_is_repaired(real_install):
                         "hed", "--no-sample")  # fmt: skip
     assert repaired.returncode == 0, repaired.stdout
     assert "Installing PyTorch" in repaired.stdout
-    assert install.python_works(install.venv_python(venv), install.VERIFY_TORCH)
+    assert common.python_works(common.venv_python(venv), environment.VERIFY_TORCH)
 
 
 def test_uninstall_for_real(real_install):
@@ -302,37 +304,37 @@ def _contents(folder: Path) -> dict[str, bytes | None]:
 def test_never_writes_into_or_removes_another_plugin_of_the_same_name(tmp_path):
     theirs = _someone_elses_plugin(tmp_path / "plug-ins")
     before = _contents(theirs)
-    with pytest.raises(install.InstallError, match="did not put there"):
-        install.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
-    install.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
+    with pytest.raises(common.InstallError, match="did not put there"):
+        plugin.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
+    plugin.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
     assert _contents(theirs) == before
 
 
 def test_uninstall_keeps_files_a_user_added_to_the_installed_plugin(tmp_path):
-    target = install.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
+    target = plugin.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
     (target / "my-notes.txt").write_text("mine")
-    install.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
+    plugin.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
     assert [p.name for p in target.iterdir()] == ["my-notes.txt"]
 
 
 def test_an_install_from_before_the_marker_is_upgraded_and_removed(tmp_path):
     target = tmp_path / "plug-ins" / "neural_style"
     target.mkdir(parents=True)
-    for source in install.PLUGIN_SOURCE.glob("*.py"):
+    for source in common.PLUGIN_SOURCE.glob("*.py"):
         (target / source.name).write_text("# an older version\n")
     (target / "neural_style.json").write_text('{"python": "/old/python", "weights": "hed"}')
-    install.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
-    assert (target / install.PLUGIN_MARKER).is_file()
-    install.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
+    plugin.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
+    assert (target / common.PLUGIN_MARKER).is_file()
+    plugin.uninstall(tmp_path / "no-venv", [tmp_path / "plug-ins"])
     assert not target.exists()
 
 
 def test_the_repositorys_own_plugin_source_is_never_a_target():
-    before = _contents(install.PLUGIN_SOURCE)
-    with pytest.raises(install.InstallError, match="plug-in source"):
-        install.install_plugin(install.PLUGIN_SOURCE.parent, Path(sys.executable), "hed")
-    install.uninstall(Path("/nonexistent-venv"), [install.PLUGIN_SOURCE.parent])
-    assert _contents(install.PLUGIN_SOURCE) == before
+    before = _contents(common.PLUGIN_SOURCE)
+    with pytest.raises(common.InstallError, match="plug-in source"):
+        plugin.install_plugin(common.PLUGIN_SOURCE.parent, Path(sys.executable), "hed")
+    plugin.uninstall(Path("/nonexistent-venv"), [common.PLUGIN_SOURCE.parent])
+    assert _contents(common.PLUGIN_SOURCE) == before
 
 
 @pytest.mark.parametrize("option", ["--venv", "--gimp-plugins-dir"])

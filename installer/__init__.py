@@ -1,0 +1,1 @@
+"""The steps of ``install.py``, one module per job (standard library only)."""

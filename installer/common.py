@@ -1,0 +1,122 @@
+"""What every step of the installer shares: the repository's places, the engine's
+standard-library modules it reads (the contract, whole files), the error a user can act on,
+running a command, and the state an environment keeps of what was done to it."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PLUGIN_SOURCE = REPO / "gimp_plugin" / "neural_style"
+# The contract between plug-in and engine (standard library only): the installer reads its
+# folders and names, and places it beside the plug-in, which loads it under this name.
+CONTRACT_SOURCE = REPO / "styleengine" / "contract.py"
+PLUGIN_CONTRACT = "styleengine_contract.py"
+PLUGIN_NAME = "neural_style"
+PLUGIN_MAIN = "neural_style.py"
+
+
+def _load_engine_module(name: str, path: Path):
+    """One of the engine's standard-library-only modules, before the engine is installed."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+contract = _load_engine_module("styleengine_contract", CONTRACT_SOURCE)
+# A file that appears whole or not at all, as the engine writes its own.
+whole_file = _load_engine_module(
+    "styleengine_atomic", REPO / "styleengine" / "atomic.py"
+).whole_file
+APP_NAME = contract.APP_NAME
+CONFIG_NAME = contract.CONFIG_NAME  # written next to the installed plug-in, never committed
+# Written into the installed plug-in's folder: what this installer put there. It writes into
+# and removes only what a marker names, never someone else's plug-in of the same name.
+PLUGIN_MARKER = "gimp-neural-style-installed.json"
+INSTALL_LOCK = ".install.lock"
+VENV_MARKER = "gimp-neural-style-env.json"  # state of a venv this installer made
+MIN_PYTHON = (3, 10)
+
+
+class InstallError(Exception):
+    """A step failed in a way the user can act on; the message says how."""
+
+
+def say(message: str) -> None:
+    print(f"[neural-style] {message}", flush=True)
+
+
+def venv_python(venv: Path) -> Path:
+    if platform.system() == "Windows":
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def run(command: list, env: dict[str, str] | None = None) -> str:
+    """Run a command (never through a shell); raise InstallError with its output on failure."""
+    done = subprocess.run(
+        [str(part) for part in command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.strip().splitlines()[-15:])
+        raise InstallError(f"'{' '.join(map(str, command[:6]))} ...' failed:\n{tail}")
+    return done.stdout
+
+
+def python_works(python: Path, code: str = "import sys", isolated: bool = False) -> bool:
+    """Whether ``code`` runs in ``python``; ``isolated``: without the current folder (the
+    repository's own ``styleengine`` there) or PYTHONPATH on its path."""
+    if not python.exists():
+        return False
+    command = [str(python), *(["-I"] if isolated else []), "-c", code]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def source_fingerprint() -> str:
+    """A hash of the engine's source, to know whether the installed copy is current."""
+    digest = hashlib.sha256()
+    for path in sorted([REPO / "pyproject.toml", *(REPO / "styleengine").rglob("*.py")]):
+        digest.update(path.relative_to(REPO).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class EnvState:
+    """What this installer has done to an environment, kept in a JSON file inside it."""
+
+    def __init__(self, venv: Path) -> None:
+        self.path = venv / VENV_MARKER
+        try:
+            self.data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+
+    def get(self, key: str) -> object:
+        return self.data.get(key)
+
+    def set(self, key: str, value: object) -> None:
+        self.data[key] = value
+        with whole_file(self.path) as temporary:
+            temporary.write_text(json.dumps(self.data, indent=2))
+
+    def forget(self, key: str) -> None:
+        if self.data.pop(key, None) is not None:
+            self.set("updated", time.time())

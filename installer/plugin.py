@@ -1,0 +1,146 @@
+"""The GIMP plug-in: copied into a plug-ins folder with its config and a marker of what
+this installer wrote, and removed again, never touching another author's files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from .common import (
+    APP_NAME,
+    CONFIG_NAME,
+    CONTRACT_SOURCE,
+    INSTALL_LOCK,
+    PLUGIN_CONTRACT,
+    PLUGIN_MAIN,
+    PLUGIN_MARKER,
+    PLUGIN_NAME,
+    PLUGIN_SOURCE,
+    VENV_MARKER,
+    InstallError,
+    say,
+    whole_file,
+)
+from .gimp_folders import (
+    default_data_dir,
+)
+
+
+def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
+    """Copy the plug-in into a GIMP plug-ins folder and write its config next to it. A
+    folder of the same name that this installer did not make is never written into."""
+    target = plugin_dir / PLUGIN_NAME
+    _check_owned(target)
+    target.mkdir(parents=True, exist_ok=True)
+    sources = {p.name: p for p in PLUGIN_SOURCE.iterdir() if p.is_file() and p.suffix == ".py"}
+    sources[PLUGIN_CONTRACT] = CONTRACT_SOURCE
+    for name, source in sources.items():
+        destination = target / name
+        if not destination.exists() or destination.read_bytes() != source.read_bytes():
+            shutil.copy2(source, destination)
+    written = list(sources)
+    main = target / PLUGIN_MAIN
+    main.chmod(main.stat().st_mode | 0o755)
+    write_config(target / CONFIG_NAME, {"python": str(python), "weights": weights})
+    marker = {"installed_by": APP_NAME, "files": sorted([*written, CONFIG_NAME])}
+    write_config(target / PLUGIN_MARKER, marker)
+    return target
+
+
+def _installed_files(target: Path) -> list[str] | None:
+    """The files this installer wrote into ``target``, from its marker; None: not ours."""
+    try:
+        marker = json.loads((target / PLUGIN_MARKER).read_text())
+        files = [str(name) for name in marker["files"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    # Plain names only: a marker can never make the installer touch anything elsewhere.
+    return [name for name in files if name not in ("", ".", "..") and Path(name).name == name]
+
+
+def _legacy_install(target: Path) -> bool:
+    """A plug-in folder written by this installer before it wrote a marker: only the
+    plug-in's own files, and a config that names an engine Python."""
+    ours = {p.name for p in PLUGIN_SOURCE.iterdir() if p.suffix == ".py"}
+    ours |= {CONFIG_NAME, "__pycache__"}
+    try:
+        names = {p.name for p in target.iterdir()}
+        config = json.loads((target / CONFIG_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        PLUGIN_MAIN in names and names <= ours and isinstance(config, dict) and "python" in config
+    )
+
+
+def _check_owned(target: Path) -> None:
+    """Refuse a target that is not this installer's to write into."""
+    if target.resolve() == PLUGIN_SOURCE.resolve():
+        raise InstallError(
+            f"{target} is this repository's plug-in source; choose GIMP's plug-ins folder "
+            "for --gimp-plugins-dir."
+        )
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise InstallError(f"{target} exists and is not a folder; move it away first.")
+    if _installed_files(target) is None and any(target.iterdir()) and not _legacy_install(target):
+        raise InstallError(
+            f"{target} holds files this installer did not put there (another plug-in of the "
+            "same name?); move them away, or install into another --gimp-plugins-dir."
+        )
+
+
+def write_config(path: Path, config: dict[str, str]) -> bool:
+    """Write the JSON config; returns False (and leaves the file alone) when unchanged."""
+    text = json.dumps(config, indent=2) + "\n"
+    if path.exists() and path.read_text() == text:
+        return False
+    with whole_file(path) as temporary:
+        temporary.write_text(text)
+    return True
+
+
+def uninstall(venv: Path, plugin_dirs: list[Path]) -> None:
+    for plugin_dir in plugin_dirs:
+        target = plugin_dir / PLUGIN_NAME
+        if target.is_symlink() or target.resolve() == PLUGIN_SOURCE.resolve():
+            continue
+        files = _installed_files(target)
+        if files is None and target.is_dir() and _legacy_install(target):
+            files = [*(p.name for p in target.iterdir() if p.is_file()), CONFIG_NAME]
+        if files is None:
+            if target.is_dir():
+                say(f"Left {target} alone: this installer did not make it.")
+            continue
+        for name in [*files, PLUGIN_MARKER]:
+            (target / name).unlink(missing_ok=True)
+        cache = target / "__pycache__"  # GIMP's Python compiles our modules there
+        if cache.is_dir():
+            modules = {Path(name).stem for name in files}
+            for compiled in cache.glob("*.pyc"):
+                if compiled.name.split(".")[0] in modules:
+                    compiled.unlink()
+            _remove_if_empty(cache)
+        if _remove_if_empty(target):
+            say(f"Removed the plug-in from {plugin_dir}")
+        else:
+            say(f"Removed the plug-in's files from {target}; other files there were kept.")
+    if (venv / VENV_MARKER).exists():
+        shutil.rmtree(venv)
+        say(f"Removed the engine's environment {venv}")
+        data_dir = default_data_dir()
+        # Only the installer's own data folder, never the parent of a --venv of the user's.
+        if venv.parent == data_dir and data_dir.is_dir():
+            (data_dir / INSTALL_LOCK).unlink(missing_ok=True)
+            _remove_if_empty(data_dir)
+    say("Uninstalled. Weights in caches were kept; delete them by hand if you wish.")
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    try:
+        folder.rmdir()
+        return True
+    except OSError:
+        return False
