@@ -6,13 +6,13 @@ Python use::
     result = stylize(content_array, [style_array], StyleSettings(iterations=200))
 
 The command line is ``python -m styleengine stylize CONTENT STYLE -o OUT``; its JSON progress
-protocol is described in ``styleengine.progress``.
+protocol is described in ``styleengine.run.protocol``.
 """
 
 from .api import EngineSetup, stylize, stylize_image_data
 from .errors import EngineError, ErrorKind
-from .images import ImageData, read_image, write_image
-from .run_progress import Progress
+from .image.files import ImageData, read_image, write_image
+from .run.progress import Progress
 from .settings import StyleSettings
 
 __all__ = [

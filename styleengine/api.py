@@ -9,20 +9,20 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .canvas import resize
-from .color import match_histogram, transfer_luminance
 from .contract import GALLERY_PREFIX, OPTIONS_BY_NAME
-from .device import select_device, select_precision
 from .errors import BadInputError, EngineError, check_option
-from .gallery import style_source
-from .images import ImageData, from_array, from_pil, read_image
-from .objective import StyleImage
-from .optimization import Stylizer
-from .planning import Plan
-from .regions import RegionMasks, Regions, mask_tensor
-from .run_progress import ProgressCallback
+from .image.color import match_histogram, transfer_luminance
+from .image.files import ImageData, from_array, from_pil, read_image
+from .image.gallery import style_source
+from .loss.objective import StyleImage
+from .loss.regions import RegionMasks, Regions, mask_tensor
+from .model.canvas import resize
+from .model.device import select_device, select_precision
+from .model.weights import WeightSet, load_weights
+from .optim.stylizer import Stylizer
+from .plan.planning import Plan, PlanRequest
+from .run.progress import ProgressCallback
 from .settings import StyleSettings
-from .weights import WeightSet, load_weights
 
 ImageLike = ImageData | np.ndarray | Image.Image
 # A style may also be a painting of the gallery, by name: "gallery:hokusai_great_wave".
@@ -95,13 +95,10 @@ def stylize_image_data(
     restored. The sizes are longest sides in pixels: ``output_size`` the result's (None or
     0: the content's), ``working_size`` the optimization's (None or 0: automatic).
     ``on_plan`` is told the plan before the work starts. ``regions``: where each style
-    paints, from which part of its painting, and how strongly (regions.py)."""
+    paints, from which part of its painting, and how strongly (loss/regions.py)."""
     # The run's options by the contract's one rule, as on the command line and in GIMP.
-    run_options = {"output_size": output_size or 0, "working_size": working_size or 0,
-                   "preserve_colors": preserve_colors, "detail": detail,
-                   "detail_iterations": detail_iterations or 0}  # fmt: skip
-    for name, value in run_options.items():
-        check_option(OPTIONS_BY_NAME[name], value)
+    check_option(OPTIONS_BY_NAME["preserve_colors"], preserve_colors)
+    request = PlanRequest(output_size, working_size, detail, detail_iterations)
     if not styles:
         raise BadInputError("At least one style image is needed.")
     if not isinstance(settings, StyleSettings):
@@ -132,10 +129,7 @@ def stylize_image_data(
     guide = None if regions is None else _regions(regions, content, style_images)
 
     stylizer = setup.stylizer(settings)
-    plan = stylizer.plan(
-        (content.height, content.width), style_images, settings, output_size, working_size,
-        detail, detail_iterations,
-    )  # fmt: skip
+    plan = stylizer.plan((content.height, content.width), style_images, settings, request)
     if on_plan is not None:
         on_plan(plan)
     height, width = plan.output_size

@@ -22,8 +22,8 @@ from .contract import (
     Option,
 )
 from .errors import BadInputError, EngineError, ErrorKind, from_os_error
-from .progress import PROGRESS_MODES, Reporter, make_reporter
-from .sample import SAMPLE_ITERATIONS
+from .image.sample import SAMPLE_ITERATIONS
+from .run.protocol import PROGRESS_MODES, Reporter, make_reporter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,8 +71,8 @@ def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
 
 def _region_masks(args: argparse.Namespace) -> Any:
     """The region masks the command line names, read as images (None: no regions)."""
-    from .images import read_image
-    from .regions import RegionMasks
+    from .image.files import read_image
+    from .loss.regions import RegionMasks
 
     if not (args.style_region or args.painting_region or args.strength_map):
         return None
@@ -89,7 +89,7 @@ def _region_masks(args: argparse.Namespace) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .device import DEVICE_CHOICES
+    from .model.device import DEVICE_CHOICES
 
     parser = _Parser(
         prog="styleengine", description="Neural style transfer (Gatys et al.) on VGG-16."
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_gallery(args: argparse.Namespace, reporter: Reporter) -> int:
     """The list of paintings, or (a painting and -o) that painting written to a file."""
-    from .gallery import catalogue, credits_markdown, style_source
+    from .image.gallery import catalogue, credits_markdown, style_source
 
     if args.painting is None and args.output is None:
         text = credits_markdown() if args.credits else catalogue(as_json=args.json) + "\n"
@@ -151,7 +151,7 @@ def run_gallery(args: argparse.Namespace, reporter: Reporter) -> int:
         return 0
     if args.painting is None or args.output is None:
         raise BadInputError("Give a painting's name and -o FILE to write it out.")
-    from .images import check_output_path, read_image, write_image
+    from .image.files import check_output_path, read_image, write_image
 
     started = time.perf_counter()
     name = args.painting.removeprefix(GALLERY_PREFIX)
@@ -164,7 +164,7 @@ def run_gallery(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
     """The StyleSettings of a run: every field the command line has an option for."""
-    from .run_progress import default_report_every
+    from .run.progress import default_report_every
     from .settings import StyleSettings
 
     report_every = args.report_every or default_report_every(device_type)
@@ -188,12 +188,12 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
 
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .api import EngineSetup, stylize_image_data
-    from .device import describe_device
-    from .gallery import style_source
-    from .images import check_output_path, read_image, resolved, write_image
-    from .planning import Plan
-    from .previews import PreviewWriter
-    from .run_progress import Progress
+    from .image.files import check_output_path, read_image, resolved, write_image
+    from .image.gallery import style_source
+    from .model.device import describe_device
+    from .plan.planning import Plan
+    from .run.previews import PreviewWriter
+    from .run.progress import Progress
 
     started = time.perf_counter()
     args.styles = [style_source(style) for style in args.styles]
@@ -262,10 +262,10 @@ def run_doctor(args: argparse.Namespace) -> int:
     import torch
     import torchvision
 
-    from .device import describe_device, select_device, select_precision
-    from .machine_profile import forget_profile, profile_path
-    from .network import VGGFeatures
-    from .weights import describe_available, load_weights
+    from .model.device import describe_device, select_device, select_precision
+    from .model.network import VGGFeatures
+    from .model.weights import describe_available, load_weights
+    from .plan.machine_profile import forget_profile, profile_path
 
     print(f"python:      {sys.version.split()[0]} ({sys.executable})")
     print(f"torch:       {torch.__version__}")
@@ -285,7 +285,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     if not torch.isfinite(activations).all():
         raise EngineError("The network produced NaN or infinity; the weights file is damaged.")
     print(f"using:       {weights.name} ({weights.path})")
-    from .painted_start import PaintedStart
+    from .optim.painted_start import PaintedStart
 
     painter = PaintedStart(device)  # NoWeightsError, with the repair, when it cannot load
     painted = painter.paint(torch.rand(1, 3, 64, 64), torch.zeros(1, 100))
@@ -298,8 +298,8 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 def demo_arguments(args: argparse.Namespace) -> list[str]:
     """Write the sample pair; the ``stylize`` arguments that turn it into a result."""
-    from .images import from_array, write_image
-    from .sample import sample_content, sample_style
+    from .image.files import from_array, write_image
+    from .image.sample import sample_content, sample_style
 
     folder = Path(args.output_dir)
     if not folder.is_dir():
@@ -325,8 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return main(demo_arguments(args))
         if args.command == "gallery":
             return run_gallery(args, make_reporter(args.progress))
-        from .cancellation import install_cancellation
-        from .device import return_freed_memory_promptly
+        from .model.device import return_freed_memory_promptly
+        from .run.cancellation import install_cancellation
 
         install_cancellation(args.cancel_on_stdin_eof)
         return_freed_memory_promptly()

@@ -63,13 +63,14 @@ _EXIT_CODES = {
 
 
 # Chosen with the quality harness on the whole shared set (QUALITY.md; the layers below say why).
-# From the painted start (painted_start.py) 40 iterations paint more than 115 did from the
+# From the painted start (optim/painted_start.py) 40 iterations paint more than 115 did from the
 # photo, in 40% of the time (QUALITY.md, 2026-12-02).
 DEFAULT_ITERATIONS = 40
 DEFAULT_STYLE_WEIGHT = 40.0
 # How far the photo's colours move to the painting's before the strokes are painted.
 DEFAULT_PALETTE = 0.7
-# How much of the painted start (painted_start.py) is the painted picture; the rest is the photo.
+# How much of the painted start (optim/painted_start.py) is the painted picture; the rest is
+# the photo.
 DEFAULT_PAINTED_SHARE = 1.0
 # How much of the photo's coarse light and shade the painted start keeps (QUALITY.md).
 DEFAULT_PHOTO_LIGHT = 0.5
@@ -107,7 +108,7 @@ DEFAULT_STYLE_LAYERS = {
 # it and cannot bring it back), so the default works at one scale, with the iterations that
 # cost what the old three scales cost (100 each at 1/16, 1/4 and 1 of the pixels); from a
 # content start and unconverged, the picture keeps the layout, and the style weight (the
-# losses are normalized, losses.py) then sets how much of the painting it carries; total
+# losses are normalized, loss/terms.py) then sets how much of the painting it carries; total
 # variation in the same ratio to style as before keeps flat areas free of crumpled shading.
 DEFAULT_CONTENT_WEIGHT = 1.0
 DEFAULT_TV_WEIGHT = 16.0
@@ -119,7 +120,7 @@ DEFAULT_TV_WEIGHT = 16.0
 # structure; on all 24 pairs at 384 px, structure +0.027 for judged style -0.001 (QUALITY.md,
 # 2026-11-30, fourth session).
 DEFAULT_LAYOUT_WEIGHT = 0.03
-# The style layers compared as whole distributions (sliced.py) rather than by Gram matrices.
+# The style layers compared as whole distributions (loss/sliced.py) rather than by Gram matrices.
 # Every Gram-matrix setting screened ended at the same judged style, whatever it gave up of
 # the layout: the deep layers' Gram matrices are satisfied by a picture that co-occurs like
 # the painting without its strokes. Their distributions ask for the strokes and were the one
@@ -129,7 +130,7 @@ DEFAULT_SLICED_LAYERS = ("relu3_1", "relu4_1", "relu5_1")
 DEFAULT_SCALES = 1
 
 
-# The largest weight of any term. The losses are relative errors (losses.py), of order 1 to
+# The largest weight of any term. The losses are relative errors (loss/terms.py), of order 1 to
 # 1e3 at the start of a run, and everything is summed in float32 (largest 3.4e38): 1e39
 # gave infinity, then NaN, then a black picture. Far above this, one term already drowns the
 # others completely, so a larger weight could change nothing a user wants.
@@ -779,7 +780,7 @@ def time_left_text(seconds: float) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# The progress protocol's events (styleengine.progress describes the protocol)
+# The progress protocol's events (styleengine.run.protocol describes the protocol)
 #
 # One class per event, written by the engine (``line``) and read by the plug-in
 # (``read_event``): the only place where an event's fields are named.
@@ -791,7 +792,7 @@ class ProtocolError(ValueError):
 
 @dataclass(frozen=True)
 class StartEvent:
-    """The plan, before any work (styleengine.planning). Sizes are [width, height]."""
+    """The plan, before any work (styleengine.plan.planning). Sizes are [width, height]."""
 
     device: str
     precision: str

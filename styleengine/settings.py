@@ -21,7 +21,7 @@ from .contract import (
     style_weight_for,
 )
 from .errors import BadInputError, check_option
-from .network import check_layer_names
+from .model.network import check_layer_names
 
 
 def _default(name: str) -> Any:

@@ -1,26 +1,19 @@
 """``python -m stylelab bench``: the engine's optimization loop against a plain baseline.
 
-The baseline is deliberately the textbook PyTorch implementation of the same objective, as
-people write it after the PyTorch neural-transfer tutorial: float32, the whole VGG-16
-``features`` stack, the default (NCHW) layout, the losses as modules placed in a copy of the
-network, weights left trainable (so autograd also computes their gradients), and L-BFGS from
-``torch.optim`` with its default settings. It is kept honest and unoptimized on purpose: it
-is the yardstick. Both use the same weights, layers, loss weights and image pair, and both
-final images are scored by one float32 evaluation of the objective.
+The baseline (``stylelab.baseline``) is deliberately the textbook PyTorch implementation of
+the same objective: it is the yardstick. Both use the same weights, layers, loss weights and
+image pair, and both final images are scored by one float32 evaluation of the objective.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -28,26 +21,30 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from styleengine.api import EngineSetup, to_tensor
-from styleengine.canvas import resize
-from styleengine.color import toward_palette
 from styleengine.contract import DEFAULT_PALETTE
-from styleengine.device import describe_device
 from styleengine.errors import BadInputError
-from styleengine.images import read_image
-from styleengine.losses import LayoutLoss, TVLoss, content_term, style_term
-from styleengine.network import VGG16_CONV_LAYERS, VGG16_LAYERS, Normalize, build_stack
-from styleengine.objective import StyleImage, weighted_total
-from styleengine.regions import Regions
-from styleengine.run_progress import Progress, default_report_every
-from styleengine.sample import sample_content, sample_style
+from styleengine.image.color import toward_palette
+from styleengine.image.files import read_image
+from styleengine.image.sample import sample_content, sample_style
+from styleengine.loss.objective import StyleImage
+from styleengine.loss.regions import Regions
+from styleengine.model.canvas import resize
+from styleengine.model.device import describe_device
+from styleengine.model.network import VGG16_LAYERS
+from styleengine.run.progress import Progress, default_report_every
 from styleengine.settings import StyleSettings
-from styleengine.sliced import SlicedLoss, quantile_table
 
 from . import REPOSITORY, SHARED_IMAGES
+from .baseline import baseline_run
+from .instruments import (
+    WARMUP_ITERATIONS,
+    IterationClock,
+    PeakMemory,
+    conv_flops_per_iteration,
+)
 
 # (content, style): the first is the main pair; the others show how much a final-loss
 # comparison varies with the images.
@@ -64,12 +61,10 @@ GPU_SIZES = (512, 1024, 2048)
 GPU_END_TO_END_ITERATIONS = 500
 PROFILE_ITERATIONS = 20
 PROFILE_ROWS = 25
-WARMUP_ITERATIONS = 3
 QUALITY_CHECK_EVERY = 10
 # Coarse-to-fine as the engine did by default before QUALITY.md's measurements.
 COARSE_TO_FINE = 3
 IMPLS = ("baseline", "engine")
-DEFAULT_LBFGS_MAX_ITER = 20  # torch.optim.LBFGS's default
 
 
 @dataclass
@@ -82,227 +77,6 @@ class Row:
     final_loss: float
     tflops: float
     iterations: int
-
-
-# ------------------------------------------------------------------------------------------
-# The baseline, as the tutorial teaches it
-
-
-class _TutorialContentLoss(nn.Module):
-    def __init__(self, target: torch.Tensor) -> None:
-        super().__init__()
-        self.target = target.detach()
-        self.loss = torch.tensor(0.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.loss = content_term((x - self.target).pow(2).sum(), self.target.pow(2).sum())
-        return x
-
-
-class _TutorialStyleLoss(nn.Module):
-    """The tutorial's Gram-matrix style loss; at a sliced-Wasserstein layer, the engine's own
-    loss (sliced.py), which a textbook loop has no version of."""
-
-    def __init__(self, target_feature: torch.Tensor, weight: float, sliced: bool) -> None:
-        super().__init__()
-        self.sliced = SlicedLoss(quantile_table(target_feature)) if sliced else None
-        self.target = None if sliced else self._gram(target_feature).detach()
-        self.weight = weight
-        self.loss = torch.tensor(0.0)
-
-    @staticmethod
-    def _gram(x: torch.Tensor) -> torch.Tensor:
-        a, b, c, d = x.size()
-        features = x.view(a * b, c * d)
-        return torch.mm(features, features.t()) / (c * d)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.sliced is not None:
-            self.loss = self.weight * self.sliced(x)
-        else:
-            self.loss = self.weight * style_term(self._gram(x), self.target)
-        return x
-
-
-def baseline_run(
-    setup: EngineSetup,
-    content: torch.Tensor,
-    style: torch.Tensor,
-    settings: StyleSettings,
-    iterations: int,
-    on_iteration: Callable[[int], None],
-    on_loss: Callable[[float], None] | None = None,
-) -> torch.Tensor:
-    """The tutorial's loop; ``on_iteration(evaluations so far)`` after every evaluation, and
-    ``on_loss(its total)`` (torch's L-BFGS reads each loss back to the host anyway)."""
-    device = setup.device
-    cnn = build_stack(len(VGG16_LAYERS) - 1)  # the whole features stack
-    cnn.load_state_dict(setup.weights.state_dict, assign=True)
-    cnn = cnn.to(device).eval()
-    normalization = Normalize(setup.weights.preprocessing).to(device)
-    content, style = content.to(device), style.to(device)
-    model = nn.Sequential(normalization)
-    # The tutorial takes targets from the model under construction, which needs both images
-    # at one size; here they keep their own shapes, so targets come from the bare layers.
-    bare = nn.Sequential(normalization)
-    content_losses, style_losses = [], []
-    for name, layer in zip(VGG16_LAYERS, copy.deepcopy(cnn)):
-        if isinstance(layer, nn.ReLU):
-            layer = nn.ReLU(inplace=False)
-        model.add_module(name, layer)
-        bare.add_module(name, layer)
-        if name in settings.content_layers:
-            loss = _TutorialContentLoss(bare(content))
-            model.add_module(f"content_loss_{name}", loss)
-            content_losses.append(loss)
-        if name in settings.style_layers:
-            loss = _TutorialStyleLoss(
-                bare(style), settings.style_layers[name], name in settings.sliced_layers
-            )
-            model.add_module(f"style_loss_{name}", loss)
-            style_losses.append(loss)
-    image = content.clone().requires_grad_(True)
-    optimizer = torch.optim.LBFGS([image])
-    tv_loss = TVLoss()
-    layout_loss = LayoutLoss(content)
-    evaluations = [0]
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        model(image)
-        terms = {
-            "content": sum(loss.loss for loss in content_losses),
-            "style": sum(loss.loss for loss in style_losses),
-            "layout": layout_loss(image),
-            "tv": tv_loss(image),
-        }
-        loss = weighted_total(settings, terms)
-        loss.backward()
-        evaluations[0] += 1
-        on_iteration(evaluations[0])
-        if on_loss is not None:
-            on_loss(loss.item())
-        return loss
-
-    # torch's L-BFGS makes up to ``max_iter`` (default 20) iterations per step(); the last
-    # step is cut short so that both implementations make exactly ``iterations`` (a plain
-    # `while evaluations < n: step()` loop, as in the tutorial, overshoots to a multiple of 20).
-    while evaluations[0] < iterations:
-        group = optimizer.param_groups[0]
-        group["max_iter"] = min(DEFAULT_LBFGS_MAX_ITER, iterations - evaluations[0])
-        optimizer.step(closure)
-    return image.detach().clamp(0, 1).cpu()
-
-
-# ------------------------------------------------------------------------------------------
-# Measuring
-
-
-def conv_flops_per_iteration(height: int, width: int, deepest: str) -> float:
-    """Floating-point operations of one forward pass up to ``deepest`` plus the backward pass
-    to the input (no weight gradients): twice the forward convolutions."""
-    flops = 0.0
-    channels, h, w = 3, height, width
-    for name in VGG16_LAYERS[: VGG16_LAYERS.index(deepest) + 1]:
-        if name.startswith("pool"):
-            h, w = h // 2, w // 2
-        elif name in VGG16_CONV_LAYERS:
-            out = 64 * 2 ** min(int(name[4]) - 1, 3)
-            flops += 2.0 * channels * out * 9 * h * w
-            channels = out
-    return 2 * flops
-
-
-class PeakMemory:
-    """Peak memory of a block: CUDA's allocator peak, or the process's resident peak on CPU.
-
-    On Linux the kernel keeps the resident high-water mark (VmHWM) and lets a process reset it,
-    so the CPU peak is exact. Sampling RSS instead misses short peaks, more of them when the
-    machine is busy, and a ratio of two sampled peaks then drifts with the load.
-    """
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.peak = 0
-        self._running = False
-        self._exact = False
-
-    @staticmethod
-    def _status(field: str) -> int:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1]) * 1024
-        return 0
-
-    @staticmethod
-    def _reset_high_water_mark() -> bool:
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-        except OSError:
-            return False
-        return True
-
-    def _sample(self) -> None:
-        while self._running:
-            self.peak = max(self.peak, self._status("VmRSS") - self.start)
-            time.sleep(0.005)
-
-    def __enter__(self) -> PeakMemory:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-            self.start = torch.cuda.memory_allocated()
-            return self
-        self._exact = self._reset_high_water_mark()
-        self.start = self._status("VmRSS")
-        if not self._exact:
-            self._running = True
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-            self.peak = torch.cuda.max_memory_allocated() - self.start
-        elif self._exact:
-            self.peak = max(0, self._status("VmHWM") - self.start)
-        else:
-            self._running = False
-            self._thread.join()
-
-
-class IterationClock:
-    """Wall time at iteration counts. On a GPU it synchronizes at each tick, so it ticks at
-    the engine's report interval there (as the command line reports), not every iteration:
-    a wait every iteration would be a cost the engine does not have."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.every = default_report_every(device.type)
-        self.marks = [(time.perf_counter(), 0)]
-
-    def tick(self, iterations_done: int) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        self.marks.append((time.perf_counter(), iterations_done))
-
-    def tick_at_interval(self, iterations_done: int) -> None:
-        if iterations_done % self.every == 0:
-            self.tick(iterations_done)
-
-    def median_ms(self) -> float:
-        per_iteration = [
-            (t1 - t0) / (i1 - i0)
-            for (t0, i0), (t1, i1) in zip(self.marks, self.marks[1:])
-            if i0 >= WARMUP_ITERATIONS and i1 > i0
-        ]
-        return float(statistics.median(per_iteration)) * 1000
-
-    def elapsed(self) -> float:
-        return self.marks[-1][0] - self.marks[0][0]
 
 
 def objective(setup: EngineSetup, settings: StyleSettings, content, style, image) -> float:

@@ -24,10 +24,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from styleengine.api import EngineSetup, stylize_image_data, to_tensor
-from styleengine.canvas import resize
 from styleengine.contract import OPTIONS_BY_NAME
 from styleengine.errors import BadInputError
-from styleengine.images import ImageData, read_image
+from styleengine.image.files import ImageData, read_image
+from styleengine.model.canvas import resize
 from styleengine.settings import StyleSettings
 
 from . import SHARED_IMAGES

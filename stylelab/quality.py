@@ -34,9 +34,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from styleengine.color import luminance
-from styleengine.network import VGGFeatures
-from styleengine.weights import WeightSet
+from styleengine.image.color import luminance
+from styleengine.model.network import VGGFeatures
+from styleengine.model.weights import WeightSet
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5

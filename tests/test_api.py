@@ -11,7 +11,7 @@ from conftest import make_content, make_style, stripe_orientation, stylize_pair
 
 from styleengine.api import stylize, stylize_image_data, to_tensor
 from styleengine.errors import BadInputError
-from styleengine.images import from_array
+from styleengine.image.files import from_array
 from styleengine.settings import StyleSettings
 from stylelab.quality import EmbeddingJudge, Judge
 

@@ -25,7 +25,6 @@ forms, in combination, so that a form no case names is tried too:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -39,6 +38,7 @@ import pytest
 from conftest import folder_snapshot, make_content, make_style
 from PIL import Image
 
+from styleengine import contract
 from styleengine.errors import ErrorKind
 
 FAST = ("--iterations", "3", "--weights", "hed", "--device", "cpu", "--progress", "json")
@@ -119,7 +119,7 @@ def _compressed_tiff(folder: Path) -> list[str]:
 
 
 def _deep_tiff_out(folder: Path) -> None:
-    from styleengine.images import read_image
+    from styleengine.image.files import read_image
 
     result = read_image(folder / "out.tif")
     assert result.bit_depth == 16 and result.rgb.shape == (48, 64, 3)
@@ -386,20 +386,20 @@ def test_awkward_input(case, tmp_path, engine_env, hed_weights):
     arguments = case.prepare(tmp_path)
     before = folder_snapshot(tmp_path)
     done = _run(arguments, engine_env, case.stdin_closed)
-    events = [json.loads(line) for line in done.stdout.splitlines()]
+    events = [contract.read_event(line) for line in done.stdout.splitlines()]
     assert "Traceback" not in done.stderr, done.stderr
     last = events[-1]
     if case.exit_kind is None:
         assert done.returncode == 0, done.stdout + done.stderr
-        assert last["event"] == "done"
+        assert isinstance(last, contract.DoneEvent)
         if case.check:
             case.check(tmp_path)
     else:
         assert done.returncode == case.exit_kind.exit_code, done.stdout + done.stderr
-        assert last["event"] == "error" and last["kind"] == case.exit_kind.value
-        assert case.message in last["message"], last["message"]
+        assert isinstance(last, contract.ErrorEvent) and last.kind == case.exit_kind.value
+        assert case.message in last.message, last.message
         # refused before any work: not one iteration was made
-        assert not any(e["event"] == "progress" for e in events)
+        assert not any(isinstance(e, contract.ProgressEvent) for e in events)
     after = folder_snapshot(tmp_path)
     for name, digest in before.items():  # none of the user's files changed or lost
         assert after.get(name) == digest, f"{name} was changed or removed"
@@ -423,7 +423,7 @@ def test_a_progress_reader_that_goes_away_does_not_lose_the_result(
         process.stdout.close()  # what head does after its line
         stderr = process.stderr.read().decode()
         returncode = process.wait(timeout=600)
-        assert json.loads(first)["event"] == "start"
+        assert isinstance(contract.read_event(first.decode()), contract.StartEvent)
     else:
         done = subprocess.run(
             ["sh", "-c", '"$@" >&- 2>&-', "sh", *command], env=engine_env, timeout=600,
@@ -474,9 +474,9 @@ def test_write_failures_are_reported_as_such(tmp_path, engine_env, hed_weights, 
     target.mkdir()
     arguments = [*_pair(inputs, 96, 128), "-o", str(target / "out.png")]
     done = _mount_and_run(mount, target, arguments, engine_env)
-    events = [json.loads(line) for line in done.stdout.splitlines()]
+    events = [contract.read_event(line) for line in done.stdout.splitlines()]
     assert done.returncode == kind.exit_code, done.stdout + done.stderr
-    assert events[-1]["kind"] == kind.value and message in events[-1]["message"]
+    assert events[-1].kind == kind.value and message in events[-1].message
     assert "Traceback" not in done.stderr
     if kind == ErrorKind.BAD_INPUT:  # known before any work
-        assert not any(e["event"] == "progress" for e in events)
+        assert not any(isinstance(e, contract.ProgressEvent) for e in events)

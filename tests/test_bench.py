@@ -10,7 +10,8 @@ from conftest import keeps_pace, pace_report, run_lab
 
 from styleengine.api import EngineSetup
 from styleengine.settings import StyleSettings
-from stylelab.bench import baseline_run, load_pair
+from stylelab.baseline import baseline_run
+from stylelab.bench import load_pair
 
 
 def test_bench_measures_baseline_and_engine(tmp_path, engine_env, hed_weights):

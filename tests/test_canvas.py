@@ -1,10 +1,10 @@
-"""The network's canvas (styleengine.canvas): thin images padded and cropped back exactly."""
+"""The network's canvas (styleengine.model.canvas): thin images padded and cropped back exactly."""
 
 from __future__ import annotations
 
 import torch
 
-from styleengine.canvas import (
+from styleengine.model.canvas import (
     MIN_WORK_SIDE,
     crop_from_canvas,
     network_canvas,

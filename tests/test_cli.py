@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import signal
@@ -18,6 +17,7 @@ import torch
 from conftest import edge_correlation, make_content, make_style, run_cli
 from PIL import Image
 
+from styleengine import contract
 from styleengine.errors import ErrorKind
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux's, named in Python 3.10+
@@ -31,8 +31,11 @@ def pair(tmp_path):
     return content, style
 
 
-def _events(stdout: str) -> list[dict]:
-    return [json.loads(line) for line in stdout.splitlines()]
+def _events(stdout: str) -> list:
+    """Every stdout line as the contract's event: a line that is none fails the test."""
+    events = [contract.read_event(line) for line in stdout.splitlines()]
+    assert None not in events, stdout
+    return events
 
 
 def test_full_cli_run_with_real_weights(pair, tmp_path, engine_env, hed_weights):
@@ -63,15 +66,17 @@ def test_full_cli_run_with_real_weights(pair, tmp_path, engine_env, hed_weights)
     )
     assert done.returncode == 0, done.stderr
     events = _events(done.stdout)  # every stdout line is JSON
-    assert events[0]["event"] == "start" and events[0]["weights"] == "hed"
-    assert events[0]["output_size"] == [128, 96] and events[0]["total_iterations"] == 24
-    progress = [e for e in events if e["event"] == "progress"]
+    start, done_event = events[0], events[-1]
+    assert isinstance(start, contract.StartEvent) and start.weights == "hed"
+    assert start.output_size == [128, 96] and start.total_iterations == 24
+    progress = [e for e in events if isinstance(e, contract.ProgressEvent)]
     # The painted start first (iteration 0, no losses yet), then every iteration.
-    assert [e["iteration"] for e in progress] == list(range(0, 25))
-    assert progress[0]["losses"] == {}
-    assert progress[-1]["losses"]["total"] < progress[1]["losses"]["total"]
-    assert sum(e["event"] == "preview" for e in events) == 4  # the start, 8, 16, 24
-    assert events[-1] == {**events[-1], "event": "done", "output": str(output)}
+    assert [e.iteration for e in progress] == list(range(0, 25))
+    assert progress[0].losses == {}
+    assert progress[-1].losses["total"] < progress[1].losses["total"]
+    # the start, 8, 16, 24
+    assert sum(isinstance(e, contract.PreviewEvent) for e in events) == 4
+    assert isinstance(done_event, contract.DoneEvent) and done_event.output == str(output)
     assert preview.is_file()  # the last preview stays where it was asked for
     result = np.asarray(Image.open(output)).astype(np.float32) / 255
     original = np.asarray(Image.open(content)).astype(np.float32) / 255
@@ -97,9 +102,9 @@ def test_timed_previews_come_at_the_results_size_from_the_painted_start(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     events = _events(done.stdout)
-    previews = [e for e in events if e["event"] == "preview"]
+    previews = [e for e in events if isinstance(e, contract.PreviewEvent)]
     # Only the painted start's picture, before any iteration: the next is an hour away.
-    assert [e["iteration"] for e in previews] == [0]
+    assert [e.iteration for e in previews] == [0]
     assert events.index(previews[0]) == 2  # start, the painted start (iteration 0), its preview
     assert np.load(preview).shape == (96, 128, 3)
 
@@ -114,11 +119,11 @@ def test_previews_without_a_path_are_refused(pair, tmp_path, engine_env):
 def _error_run(args, engine_env, kind: ErrorKind):
     done = run_cli([*args, "--progress", "json"], engine_env)
     events = _events(done.stdout)
-    assert events[-1]["event"] == "error", done.stdout + done.stderr
-    assert events[-1]["kind"] == kind.value
+    assert isinstance(events[-1], contract.ErrorEvent), done.stdout + done.stderr
+    assert events[-1].kind == kind.value
     assert done.returncode == kind.exit_code
     assert "Traceback" not in done.stderr
-    return events[-1]["message"]
+    return events[-1].message
 
 
 def _stylize_error(pair, tmp_path, engine_env, kind: ErrorKind, *options: str, content=None):
@@ -208,7 +213,7 @@ def _start_long_run(pair, tmp_path, engine_env, stdin, *extra):
     )
     # wait until it is really optimizing
     for line in process.stdout:
-        if json.loads(line)["event"] == "progress":
+        if isinstance(contract.read_event(line), contract.ProgressEvent):
             break
     return process, output
 
@@ -220,8 +225,8 @@ def test_sigterm_cancels_quickly_without_output(pair, tmp_path, engine_env, hed_
     stdout, stderr = process.communicate(timeout=30)
     took = time.monotonic() - sent
     assert process.returncode == ErrorKind.CANCELLED.exit_code, stderr
-    last = json.loads(stdout.splitlines()[-1])
-    assert last["event"] == "error" and last["kind"] == "cancelled"
+    last = contract.read_event(stdout.splitlines()[-1])
+    assert isinstance(last, contract.ErrorEvent) and last.kind == "cancelled"
     assert took < 2.0, took
     assert not output.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".partial")] == []
@@ -278,7 +283,7 @@ def test_closing_stdin_stops_the_engine(pair, tmp_path, engine_env, hed_weights)
         process.kill()
     stdout = process.stdout.read()
     assert process.returncode == ErrorKind.CANCELLED.exit_code
-    assert json.loads(stdout.splitlines()[-1])["kind"] == "cancelled"
+    assert contract.read_event(stdout.splitlines()[-1]).kind == "cancelled"
     assert not output.exists()
 
 
@@ -310,7 +315,7 @@ def test_run_with_stdin_pipe_held_open_exits_cleanly(pair, tmp_path, engine_env,
     stderr = process.stderr.read()
     process.stdin.close()
     assert process.returncode == 0, stderr
-    assert json.loads(stdout.splitlines()[-1])["event"] == "done"
+    assert isinstance(contract.read_event(stdout.splitlines()[-1]), contract.DoneEvent)
     assert "Fatal" not in stderr and output.is_file()
 
 

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from styleengine.contract import ErrorKind
-from styleengine.images import read_image
+from styleengine.image.files import read_image
 
 EXIT_CODES = {kind.exit_code for kind in ErrorKind} - {ErrorKind.INTERNAL.exit_code}
 PHOTO_SIZE = (24, 32)  # height, width: a run of two iterations takes a fraction of a second

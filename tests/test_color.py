@@ -1,11 +1,11 @@
-"""Colour (styleengine.color): keeping the photo's colours, moving toward the painting's."""
+"""Colour (styleengine.image.color): keeping the photo's colours, moving toward the painting's."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from styleengine.color import match_histogram, toward_palette, transfer_luminance
+from styleengine.image.color import match_histogram, toward_palette, transfer_luminance
 
 
 def test_histogram_matching_gives_content_colour_statistics():

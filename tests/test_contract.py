@@ -79,8 +79,8 @@ def _from_python(option, value, setup):
     """``value`` given to the Python API where a Python caller gives this option; False
     where Python has no such option."""
     from styleengine.api import stylize_image_data
-    from styleengine.device import select_device, select_precision
-    from styleengine.images import from_array
+    from styleengine.image.files import from_array
+    from styleengine.model.device import select_device, select_precision
 
     if option.name in {f.name for f in dataclasses.fields(StyleSettings)}:
         StyleSettings(**{option.name: value}).validate(style_count=1)

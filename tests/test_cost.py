@@ -1,4 +1,4 @@
-"""What a run costs (styleengine.cost): the speed probe is run once a machine, memory grows
+"""What a run costs (styleengine.plan.cost): the speed probe is run once a machine, memory grows
 with the pixels."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from styleengine import cost
+from styleengine.plan import cost
 
 
 def test_the_speed_is_probed_on_the_first_run_and_remembered_after(monkeypatch, tmp_path):

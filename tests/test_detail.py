@@ -1,4 +1,4 @@
-"""The detail pass (styleengine.detail): the enlarged result refined at the output size in
+"""The detail pass (styleengine.optim.detail): the enlarged result refined at the output size in
 tiles, without seams."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from conftest import make_content, make_style, stylize_pair
 
-from styleengine import planning
 from styleengine.api import stylize_image_data
-from styleengine.images import from_array
+from styleengine.image.files import from_array
+from styleengine.plan import planning
 from styleengine.settings import StyleSettings
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from styleengine.device import select_device
 from styleengine.errors import BadInputError
+from styleengine.model.device import select_device
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_out_of_memory_class_of_torch_before_2_5_is_used(monkeypatch):
     """pyproject allows torch 2.1, which has no torch.OutOfMemoryError."""
     import importlib
 
-    import styleengine.optimization as optimization
+    import styleengine.optim.stylizer as optimization
 
     monkeypatch.delattr(torch, "OutOfMemoryError", raising=False)
     try:
@@ -53,7 +53,7 @@ def test_cpu_auto_precision_is_float32_and_explicit_choices_are_kept():
     """bfloat16's CPU kernels changed from process to process on a 2-core Xeon VM (a tenfold
     speed difference), and the same seed gave another picture: auto never picks it on a
     CPU; asked for, it is used."""
-    from styleengine import device
+    from styleengine.model import device
 
     assert device.select_precision("auto", torch.device("cpu")) == torch.float32
     assert device.select_precision("fp32", torch.device("cpu")) == torch.float32

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from styleengine.feedforward import StylePredictor, StyleTransformer, state_from_onnx
-from styleengine.gallery import PAINTINGS_DIR
-from styleengine.onnx_weights import OnnxFormatError
-from styleengine.weights import FEEDFORWARD_FILES, FEEDFORWARD_PACKAGE, _package_file
+from styleengine.image.gallery import PAINTINGS_DIR
+from styleengine.model.feedforward import StylePredictor, StyleTransformer, state_from_onnx
+from styleengine.model.onnx_weights import OnnxFormatError
+from styleengine.model.weights import FEEDFORWARD_FILES, FEEDFORWARD_PACKAGE, _package_file
 from tests.conftest import make_content
 
 

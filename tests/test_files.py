@@ -13,7 +13,7 @@ from PIL import Image
 
 from styleengine.api import stylize_image_data
 from styleengine.errors import BadInputError
-from styleengine.images import ImageData, from_array, read_image, write_image
+from styleengine.image.files import ImageData, from_array, read_image, write_image
 from styleengine.settings import StyleSettings
 
 
@@ -179,7 +179,7 @@ def test_result_gets_the_mode_of_any_new_file(tmp_path):
 def test_a_killed_runs_partial_file_is_removed_by_the_next_run_and_nothing_else(tmp_path):
     """A run killed (SIGKILL, a power cut) while writing leaves its partial file beside the
     user's; the next run in that folder removes it, and only what is certainly such a file."""
-    from styleengine.images import PARTIAL_PREFIX, check_output_path
+    from styleengine.image.files import PARTIAL_PREFIX, check_output_path
 
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True)  # fmt: skip

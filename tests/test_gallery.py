@@ -12,14 +12,14 @@ from PIL import Image
 from styleengine import cli
 from styleengine.contract import GALLERY, GALLERY_PREFIX
 from styleengine.errors import BadInputError, ErrorKind
-from styleengine.gallery import (
+from styleengine.image.files import read_image
+from styleengine.image.gallery import (
     PAINTINGS_DIR,
     credits_markdown,
     painting_path,
     style_source,
     unknown_name_message,
 )
-from styleengine.images import read_image
 
 NAMES = [painting.name for painting in GALLERY]
 

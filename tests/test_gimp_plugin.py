@@ -20,6 +20,8 @@ import pytest
 from conftest import REPO, edge_correlation
 from gimp_harness import PRELUDE, Gimp
 
+from styleengine import contract
+
 pytestmark = pytest.mark.gimp
 
 
@@ -197,7 +199,7 @@ def test_seed_gives_another_picture_with_variation_and_the_same_one_ten_times(
     newest_gimp, tmp_path
 ):
     """The same layer, settings and seed give the same layer bit for bit, run after run:
-    nothing that decides the picture may come from a timing (machine_profile.py)."""
+    nothing that decides the picture may come from a timing (plan/machine_profile.py)."""
     seeds = [1] * SAME_SEED_RUNS + [2]
     dumps = [tmp_path / f"seed{index}.raw" for index in range(len(seeds))]
     run = _run(
@@ -215,6 +217,43 @@ report(done=True)
     different = [index for index, pixels in enumerate(same) if not np.array_equal(pixels, same[0])]
     assert different == [], f"runs {different} differ from the first"
     assert np.abs(same[0] - other).mean() > 0.01
+
+
+def test_the_dialogs_strength_gives_the_command_lines_picture(newest_gimp, tmp_path):
+    """Strength 80 in GIMP and --strength 80 on the command line, on the same pixels: the
+    same picture (one vocabulary for every user)."""
+    content_raw, style_raw, result_raw = (tmp_path / f"{n}.raw" for n in ("c", "s", "r"))
+    run = _run(
+        newest_gimp,
+        f"""
+image, content, style = make_pair()
+dump_pixels(content, "{content_raw}", "R'G'B'A float")
+dump_pixels(style, "{style_raw}", "R'G'B'A float")
+status = neural_style(image, content, style, iterations=4, strength=80.0)
+dump_pixels(image.get_layers()[0], "{result_raw}", "R'G'B'A float")
+report(status=status.value_nick)
+""",
+    )
+    assert run.results[0]["status"] == "success", run.output[-3000:]
+    content, style = tmp_path / "content.npy", tmp_path / "style.npy"
+    np.save(content, np.fromfile(content_raw, "<f4").reshape(64, 96, 4))
+    np.save(style, np.fromfile(style_raw, "<f4").reshape(64, 64, 4))
+    config = json.loads(
+        (newest_gimp.plugins_dir / "neural_style" / "neural_style.json").read_text()
+    )
+    output = tmp_path / "cli.npy"
+    done = subprocess.run(
+        [config["python"], "-m", "styleengine", "stylize", str(content), str(style), "-o",
+         str(output), "--strength", "80", "--iterations", "4", "--weights", config["weights"],
+         "--progress", "none"],
+        capture_output=True, text=True, env={**os.environ, "HOME": str(newest_gimp.home)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    from_gimp = np.fromfile(result_raw, "<f4").reshape(64, 96, 4)[..., :3]
+    # The same picture, to the 8 bits of the layer's image.
+    assert np.abs(from_gimp - np.load(output)[..., :3]).max() <= 0.5 / 255 + 1e-6
+    original = np.load(content)[..., :3]
+    assert np.abs(from_gimp - original).mean() > 0.03  # a painting, not the photo
 
 
 def test_selection_gives_a_masked_layer_of_its_bounds(gimp):
@@ -309,7 +348,8 @@ def test_engine_that_dies_gives_one_message_naming_its_last_lines(newest_gimp, t
 
 
 def test_engine_done_without_a_result_file_is_a_clear_message(newest_gimp, tmp_path):
-    fake = _fake_engine(tmp_path, """echo '{"event": "done", "output": "x", "elapsed": 0}'\n""")
+    done = contract.event_line(contract.DoneEvent(output="x", elapsed=0)).strip()
+    fake = _fake_engine(tmp_path, f"echo '{done}'\n")
     run = _run_with_config(newest_gimp, python=str(fake))
     found = run.results[0]
     assert _failed_cleanly(found), found
@@ -495,7 +535,7 @@ def test_preview_layer_shows_the_picture_emerging_in_the_window(gimp, tmp_path):
     screenshot is the README's)."""
     from PIL import Image
 
-    from styleengine.sample import sample_content, sample_style
+    from styleengine.image.sample import sample_content, sample_style
 
     content, style = tmp_path / "landscape.png", tmp_path / "swirls.png"
     Image.fromarray((sample_content(360, 480) * 255).astype(np.uint8)).save(content)
@@ -534,11 +574,11 @@ import -window root '{shot}'
         assert picture.size == (1280, 900)
     # The session was ended mid-run: the plug-in had no chance to clean up.
     sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
-    import engine_link
+    import run_folders
 
     deadline = time.monotonic() + 10  # until the killed plug-in is gone for good
     while _work_dirs() and time.monotonic() < deadline:
-        engine_link.remove_stale_work_dirs(Path("/tmp"))
+        run_folders.remove_stale_work_dirs(Path("/tmp"))
         time.sleep(0.2)
     assert _work_dirs() == []
 
@@ -684,8 +724,8 @@ dump_pixels(image.get_layers()[0], "{blended}")
     painted = np.fromfile(alone, dtype="<f4").reshape(64, 96, 3)
     mixed = np.fromfile(blended, dtype="<f4").reshape(64, 96, 3)
     # The painting is the gallery's: the layer's colours move to the painting's own.
-    from styleengine.gallery import painting_path
-    from styleengine.images import read_image
+    from styleengine.image.files import read_image
+    from styleengine.image.gallery import painting_path
 
     palette = read_image(painting_path(wave)).rgb.mean(axis=(0, 1))
     distance = lambda pixels: np.linalg.norm(pixels.mean(axis=(0, 1)) - palette)  # noqa: E731

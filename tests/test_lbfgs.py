@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from styleengine.lbfgs import LBFGS
+from styleengine.optim.lbfgs import LBFGS
 
 HISTORY = 5
 

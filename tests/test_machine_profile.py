@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from styleengine import machine_profile
+from styleengine.plan import machine_profile
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""VGG-16 as a feature extractor (styleengine.network): cut after the deepest layer, frozen,
+"""VGG-16 as a feature extractor (styleengine.model.network): cut after the deepest layer, frozen,
 layers by name."""
 
 from __future__ import annotations
 
 import pytest
 
-from styleengine.network import VGG16_LAYERS, VGGFeatures, check_layer_names
+from styleengine.model.network import VGG16_LAYERS, VGGFeatures, check_layer_names
 
 
 def test_network_is_cut_after_deepest_layer_and_frozen(hed_weights):

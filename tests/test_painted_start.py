@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from styleengine.api import to_tensor
 from styleengine.errors import NoWeightsError
-from styleengine.objective import StyleImage
-from styleengine.painted_start import PaintedStart
-from styleengine.regions import RegionGroup
+from styleengine.loss.objective import StyleImage
+from styleengine.loss.regions import RegionGroup
+from styleengine.optim.painted_start import PaintedStart
 from styleengine.settings import StyleSettings
 from tests.conftest import make_content, make_style, stylize_pair
 from tests.test_feedforward import _gallery
@@ -107,7 +107,7 @@ def test_a_run_shows_its_painted_start_before_the_first_iteration(setup):
 
 
 def test_without_the_network_the_painted_start_says_how_to_install_it(monkeypatch, tmp_path):
-    from styleengine import weights
+    from styleengine.model import weights
 
     monkeypatch.setenv("STYLEENGINE_CACHE", str(tmp_path))
     monkeypatch.setattr(weights, "_package_file", lambda package, parts: None)
@@ -116,7 +116,7 @@ def test_without_the_network_the_painted_start_says_how_to_install_it(monkeypatc
 
 
 def test_a_damaged_converted_file_is_refused_and_named(monkeypatch, tmp_path):
-    from styleengine.weights import FEEDFORWARD_CACHE_FILE
+    from styleengine.model.weights import FEEDFORWARD_CACHE_FILE
 
     monkeypatch.setenv("STYLEENGINE_CACHE", str(tmp_path))
     (tmp_path / FEEDFORWARD_CACHE_FILE).write_bytes(b"not torch")

@@ -8,13 +8,14 @@ import re
 import pytest
 import torch
 
-from styleengine.canvas import network_canvas
-from styleengine.cost import Machine
 from styleengine.errors import OutOfMemoryError
-from styleengine.planning import (
+from styleengine.model.canvas import network_canvas
+from styleengine.plan.cost import Machine
+from styleengine.plan.planning import (
     DETAIL_MIN_ITERATIONS,
     PAINTED_START_ITERATIONS,
     TIME_BUDGET_SECONDS,
+    PlanRequest,
     iterations_per_scale,
     make_plan,
     scale_sizes,
@@ -67,14 +68,16 @@ def test_gpu_works_larger_than_the_cpu():
 
 
 def test_detail_pass_of_24_megapixels_is_planned_under_6_gib():
-    plan = make_plan(PHOTO_24MP, StyleSettings(), THIS_CPU, detail="on", detail_iterations=3)
+    plan = make_plan(
+        PHOTO_24MP, StyleSettings(), THIS_CPU, request=PlanRequest(detail="on", detail_iterations=3)
+    )
     assert plan.detail is not None and plan.detail.tiles >= 80
     assert plan.detail.peak_bytes < 6 * GIB
 
 
 def test_too_large_a_working_size_names_one_that_fits():
     with pytest.raises(OutOfMemoryError) as raised:
-        make_plan(PHOTO_24MP, StyleSettings(), SMALL_LAPTOP, working_side=6000)
+        make_plan(PHOTO_24MP, StyleSettings(), SMALL_LAPTOP, request=PlanRequest(working_side=6000))
     message = raised.value.message
     assert re.search(r"set the Working size to \d+ px or less \(--working-size", message), message
     assert "0 for the automatic size" in message
@@ -84,10 +87,17 @@ def test_peak_memory_counts_the_stroke_size_and_the_output():
     unlimited = Machine("cpu", torch.float32, None, 1.0)
 
     def peak(**options):
-        return make_plan((1000, 1000), StyleSettings(**options), unlimited, working_side=1000)
+        return make_plan(
+            (1000, 1000),
+            StyleSettings(**options),
+            unlimited,
+            request=PlanRequest(working_side=1000),
+        )
 
     assert peak(style_scale=4.0).working_peak_bytes > peak().working_peak_bytes
-    larger_output = make_plan((4000, 4000), StyleSettings(), unlimited, working_side=1000)
+    larger_output = make_plan(
+        (4000, 4000), StyleSettings(), unlimited, request=PlanRequest(working_side=1000)
+    )
     assert larger_output.working_peak_bytes > peak().working_peak_bytes
 
 

@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from styleengine.api import stylize_image_data
-from styleengine.canvas import MIN_WORK_SIDE, network_canvas
 from styleengine.errors import EngineError
-from styleengine.images import from_array
-from styleengine.planning import fit, scale_sizes
+from styleengine.image.files import from_array
+from styleengine.model.canvas import MIN_WORK_SIDE, network_canvas
+from styleengine.plan.planning import fit, scale_sizes
 from styleengine.settings import StyleSettings
 
 POOLINGS_BEFORE_RELU5_1 = 4

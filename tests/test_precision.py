@@ -24,8 +24,8 @@ import torch
 from conftest import cpu_has_native_bfloat16, keeps_pace, make_content, make_style, pace_report
 
 from styleengine.api import EngineSetup, to_tensor
-from styleengine.objective import StyleImage
-from styleengine.optimization import Stylizer
+from styleengine.loss.objective import StyleImage
+from styleengine.optim.stylizer import Stylizer
 from styleengine.settings import StyleSettings
 
 CUDA = pytest.param(

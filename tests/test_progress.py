@@ -1,13 +1,13 @@
-"""A run's progress (styleengine.run_progress): the iterations counted over the whole run,
+"""A run's progress (styleengine.run.progress): the iterations counted over the whole run,
 reported at the asked cadence, with the seconds left falling to zero."""
 
 from __future__ import annotations
 
 import torch
 
-from styleengine.cost import Machine
-from styleengine.planning import make_plan
-from styleengine.run_progress import RunProgress
+from styleengine.plan.cost import Machine
+from styleengine.plan.planning import make_plan
+from styleengine.run.progress import RunProgress
 from styleengine.settings import StyleSettings
 
 

@@ -1,4 +1,5 @@
-"""The progress protocol's writers (styleengine.progress), as a reader of their lines sees them."""
+"""The progress protocol's writers (styleengine.run.protocol), as a reader of their lines
+sees them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 from styleengine import contract
 from styleengine.errors import OutOfMemoryError
-from styleengine.progress import BarReporter, JsonReporter, SafeStream
+from styleengine.run.protocol import BarReporter, JsonReporter, SafeStream
 
 PROGRESS = contract.ProgressEvent(
     stage="scale", scale=1, scales=1, width=64, height=48, iteration=130, total=130,

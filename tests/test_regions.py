@@ -1,4 +1,4 @@
-"""Painting by regions (styleengine.regions): each style where its mask says, the photo kept
+"""Painting by regions (styleengine.loss.regions): each style where its mask says, the photo kept
 where the strength map says, and clear refusals (the tiled objective with masks:
 test_tiling.py)."""
 
@@ -12,8 +12,8 @@ from PIL import Image
 
 from styleengine.api import stylize_image_data, to_tensor
 from styleengine.errors import BadInputError
-from styleengine.images import from_array
-from styleengine.regions import RegionMasks, Regions, toward_palettes
+from styleengine.image.files import from_array
+from styleengine.loss.regions import RegionMasks, Regions, toward_palettes
 from styleengine.settings import StyleSettings
 
 RED, BLUE = (0.9, 0.15, 0.1), (0.1, 0.2, 0.9)

@@ -8,14 +8,14 @@ import pytest
 import torch
 from conftest import make_content, make_style
 
-from styleengine import sliced
 from styleengine.api import to_tensor
-from styleengine.losses import StyleLoss, gram_matrix
-from styleengine.objective import StyleImage
-from styleengine.optimization import Stylizer
+from styleengine.loss import sliced
+from styleengine.loss.objective import StyleImage
+from styleengine.loss.sliced import SlicedLoss, quantile_table
+from styleengine.loss.terms import StyleLoss, gram_matrix
+from styleengine.optim.stylizer import Stylizer
+from styleengine.optim.tiled import TiledObjective
 from styleengine.settings import StyleSettings
-from styleengine.sliced import SlicedLoss, quantile_table
-from styleengine.tiling import TiledObjective
 
 
 def _features(seed: int, shape=(1, 8, 12, 14)) -> torch.Tensor:

@@ -10,9 +10,9 @@ import torch
 from conftest import edge_correlation, make_content, make_style, stylize_pair
 
 from styleengine.api import stylize_image_data, to_tensor
-from styleengine.images import from_array
-from styleengine.objective import StyleImage
-from styleengine.optimization import Stylizer
+from styleengine.image.files import from_array
+from styleengine.loss.objective import StyleImage
+from styleengine.optim.stylizer import Stylizer
 from styleengine.settings import StyleSettings
 
 
@@ -89,7 +89,7 @@ def test_gpu_iterations_do_not_wait_for_the_device(hed_weights):
 def test_too_little_free_memory_is_said_plainly(setup, monkeypatch):
     """Below the smallest working size, the advice is not a working size of 0 (which means
     the full size)."""
-    import styleengine.cost as cost
+    import styleengine.plan.cost as cost
     from styleengine.errors import OutOfMemoryError
 
     monkeypatch.setattr(cost, "available_memory_bytes", lambda device: 300 * 2**20)

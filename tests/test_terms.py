@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from styleengine.losses import ContentLoss, LayoutLoss, StyleLoss, TVLoss, gram_matrix
+from styleengine.loss.terms import ContentLoss, LayoutLoss, StyleLoss, TVLoss, gram_matrix
 
 
 def _features(seed: int, shape=(1, 8, 5, 7)) -> torch.Tensor:

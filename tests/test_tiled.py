@@ -7,30 +7,20 @@ import torch
 from conftest import make_content, make_style
 
 from styleengine.api import to_tensor
-from styleengine.losses import LayoutLoss, TVLoss
-from styleengine.objective import StyleImage, StyleRegion
-from styleengine.optimization import Stylizer
-from styleengine.settings import StyleSettings
-from styleengine.tiling import (
+from styleengine.loss.objective import StyleImage, StyleRegion
+from styleengine.loss.terms import LayoutLoss, TVLoss
+from styleengine.optim.stylizer import Stylizer
+from styleengine.optim.tiled import (
     TiledObjective,
     layout_loss_and_gradient,
-    plan_tiles,
     tv_loss_and_gradient,
 )
+from styleengine.settings import StyleSettings
 
 
 @pytest.fixture(scope="module")
 def stylizer(hed_weights):
     return Stylizer(hed_weights, torch.device("cpu"), torch.float32)
-
-
-def test_tiles_cover_the_image_once():
-    tiles = plan_tiles(200, 333, 64, ["relu5_1"])
-    covered = torch.zeros(200, 333, dtype=torch.int32)
-    for tile in tiles:
-        covered[tile.top : tile.bottom, tile.left : tile.right] += 1
-        assert tile.top % 16 == 0 and tile.left % 16 == 0  # poolings group the same pixels
-    assert (covered == 1).all()
 
 
 @pytest.mark.parametrize("band_rows", [1, 7, 40, 1000])

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from styleengine.api import to_tensor
-from styleengine.network import VGGFeatures
-from styleengine.weights import NoWeightsError, hed_h5_path, load_weights
+from styleengine.model.network import VGGFeatures
+from styleengine.model.weights import NoWeightsError, hed_h5_path, load_weights
 
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68])
 
@@ -93,8 +93,8 @@ def test_a_cancel_while_a_weights_file_is_read_is_a_cancel_not_a_bad_file(monkey
     import pytest
     import torch
 
-    from styleengine import weights
     from styleengine.errors import CancelledError
+    from styleengine.model import weights
 
     def cancelled(*args, **kwargs):
         raise CancelledError()

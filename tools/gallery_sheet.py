@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 
 from styleengine import api  # noqa: E402
 from styleengine.contract import GALLERY, GALLERY_PREFIX  # noqa: E402
-from styleengine.gallery import painting_path  # noqa: E402
+from styleengine.image.gallery import painting_path  # noqa: E402
 
 SIZE = 384
 THUMBNAIL = 150  # the painting's box beside each result: this wide, the result's height

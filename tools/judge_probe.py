@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from styleengine.api import to_tensor
-from styleengine.color import toward_palette
-from styleengine.images import read_image
+from styleengine.image.color import toward_palette
+from styleengine.image.files import read_image
 from stylelab import SHARED_IMAGES
 from stylelab.compare import IMAGE_SUFFIX
 from stylelab.quality import EmbeddingJudge, structure_kept

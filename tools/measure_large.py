@@ -12,6 +12,7 @@ one line per run and writes every number to --json. Used for BENCHMARKS.md's lar
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -21,7 +22,11 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's engine
+from styleengine import contract  # noqa: E402
+
 WORKER_FLAG = "--worker"
+PEAKS_KEY = "measured_peaks"
 LANCZOS_JPEG_QUALITY = 95
 
 
@@ -41,12 +46,11 @@ def enlarged(photo: Path, megapixels: float, folder: Path) -> Path:
 
 def worker(stylize_arguments: list[str]) -> int:
     """Runs the engine's command line in this process, then reports this process's peaks."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's engine
     from styleengine.cli import main
 
     code = main(["stylize", *stylize_arguments, "--progress", "json"])
+    # The tool's own line, beside the protocol's events (which it is not).
     peaks = {
-        "event": "measured",
         "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     import torch
@@ -54,7 +58,7 @@ def worker(stylize_arguments: list[str]) -> int:
     if torch.cuda.is_available():
         peaks["cuda_max_allocated_bytes"] = torch.cuda.max_memory_allocated()
         peaks["cuda_max_reserved_bytes"] = torch.cuda.max_memory_reserved()
-    print(json.dumps(peaks), flush=True)
+    print(json.dumps({PEAKS_KEY: peaks}), flush=True)
     return code
 
 
@@ -68,22 +72,18 @@ def measure(content: Path, style: Path, output: Path, options: list[str], timeou
         for line in child.stdout:  # type: ignore[union-attr]
             if time.perf_counter() - started > timeout:
                 break
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            kind = event.get("event")
-            if kind == "start":
-                record["plan"] = event
-            elif kind == "progress" and event.get("stage") == "detail":
+            event = contract.read_event(line)
+            if isinstance(event, contract.StartEvent):
+                record["plan"] = dataclasses.asdict(event)
+            elif isinstance(event, contract.ProgressEvent) and event.stage == "detail":
                 record.setdefault("detail_began_seconds", round(time.perf_counter() - started, 1))
-            elif kind == "done":
+            elif isinstance(event, contract.DoneEvent):
                 record["finished"] = True
-                record["engine_seconds"] = event["elapsed"]
-            elif kind == "error":
-                record["error"] = event.get("message")
-            elif kind == "measured":
-                record.update(event)
+                record["engine_seconds"] = event.elapsed
+            elif isinstance(event, contract.ErrorEvent):
+                record["error"] = event.message
+            elif event is None and PEAKS_KEY in line:
+                record.update(json.loads(line)[PEAKS_KEY])
     finally:
         if child.poll() is None:
             child.kill()  # our own child, by its id

@@ -75,7 +75,7 @@ def seam_ratio(result: Path, tile_side: int) -> float:
 
 
 def large_run(args: argparse.Namespace, engine) -> int:
-    from styleengine.planning import DETAIL_TILE_SIDE
+    from styleengine.plan.planning import DETAIL_TILE_SIDE
 
     with Image.open(args.images / "golden_gate.jpg") as photo:
         factor = (args.large * 1e6 / (photo.width * photo.height)) ** 0.5

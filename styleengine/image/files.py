@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..atomic import whole_file
+from ..errors import BadInputError, EngineError, WriteFailedError, system_reason
 from . import deep_formats
-from .errors import BadInputError, EngineError, WriteFailedError, system_reason
 
 NPY_SUFFIX = ".npy"
 PNG_SUFFIXES = (".png",)
@@ -279,22 +280,14 @@ def write_image(path: str | os.PathLike[str], image: ImageData) -> None:
     # the format the engine chose, whatever the case the user typed.
     suffix = path.suffix.lower()
     try:
-        handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=_partial_prefix(), suffix=suffix
-        )
-        os.close(handle)
-        try:
-            # mkstemp makes the file private (0600); a result gets what any new file gets.
+        with whole_file(path, prefix=_partial_prefix(), suffix=suffix) as temporary:
+            # The temporary file is private (0600); a result gets what any new file gets.
             os.chmod(temporary, _new_file_mode())
-            _write_by_suffix(Path(temporary), suffix, image)
+            _write_by_suffix(temporary, suffix, image)
             if os.path.getsize(temporary) == 0:
                 raise EngineError(
                     f"{path}: the writer produced an empty file; nothing was written."
                 )
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
     except OSError as error:
         raise WriteFailedError(
             f"{path}: the result could not be written ({error.strerror or error}); "

@@ -11,8 +11,8 @@ import difflib
 import json
 from pathlib import Path
 
-from .contract import GALLERY, GALLERY_BY_NAME, GALLERY_PREFIX, Painting, gallery_painting
-from .errors import BadInputError
+from ..contract import GALLERY, GALLERY_BY_NAME, GALLERY_PREFIX, Painting, gallery_painting
+from ..errors import BadInputError
 
 PAINTINGS_DIR = Path(__file__).resolve().parent / "paintings"
 

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .losses import ContentLoss, LayoutLoss, StyleLoss, TVLoss, gram_matrix
-from .settings import StyleSettings
+from ..settings import StyleSettings
 from .sliced import SlicedLoss, quantile_table
+from .terms import ContentLoss, LayoutLoss, StyleLoss, TVLoss, gram_matrix
 
 
 def style_statistic(
     features: torch.Tensor, weights: torch.Tensor | None, sliced: bool
 ) -> torch.Tensor:
     """A style layer's target from a painting's ``features``, positions weighted by
-    ``weights``: its quantile table where the layer is ``sliced`` (sliced.py), else its Gram
+    ``weights``: its quantile table where the layer is ``sliced`` (loss/sliced.py), else its Gram
     matrix. Either blends as a weighted average."""
     return quantile_table(features, weights) if sliced else gram_matrix(features, weights)
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .canvas import pad_to_canvas, resize
-from .color import toward_palette
-from .errors import BadInputError
-from .images import ImageData
+from ..errors import BadInputError
+from ..image.color import toward_palette
+from ..image.files import ImageData
+from ..model.canvas import pad_to_canvas, resize
 
 # A region smaller than this share of the picture has no style to speak of: it is left out
 # rather than given a Gram matrix of a few pixels.

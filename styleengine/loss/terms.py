@@ -70,7 +70,7 @@ class _Gram(torch.autograd.Function):
 
 
 # The formula of each term, written once: the whole-image objective (the modules below), the
-# tiled objective of the detail pass (tiling.py, which adds up partial sums over tiles) and
+# tiled objective of the detail pass (optim/tiled.py, which adds up partial sums over tiles) and
 # the benchmark's textbook baseline (bench.py) all call these, so a change of the formula
 # is a change in one place.
 

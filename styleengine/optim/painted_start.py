@@ -1,7 +1,7 @@
 """The painted start: the optimization begins from a fast stylization of the photo.
 
 Painting everything from the photo one small step at a time is what costs minutes. Magenta's
-arbitrary-style network (``feedforward.py``) paints the photo with the chosen painting in one
+arbitrary-style network (``model/feedforward.py``) paints the photo with the chosen painting in one
 pass, in a fraction of a second; the optimization then refines that picture with the engine's
 own objective and needs far fewer iterations to look painted.
 
@@ -22,13 +22,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .canvas import resize
-from .color import luminance, toward_palette
-from .contract import DEFAULT_PHOTO_LIGHT
-from .feedforward import PREDICTOR_SIDE, StylePredictor, StyleTransformer
-from .objective import StyleImage
-from .regions import RegionGroup, mixed_by_regions
-from .weights import feedforward_state
+from ..contract import DEFAULT_PHOTO_LIGHT
+from ..image.color import luminance, toward_palette
+from ..loss.objective import StyleImage
+from ..loss.regions import RegionGroup, mixed_by_regions
+from ..model.canvas import resize
+from ..model.feedforward import PREDICTOR_SIDE, StylePredictor, StyleTransformer
+from ..model.weights import feedforward_state
 
 # The transformer halves the picture twice and doubles it back: sides must be multiples of 4.
 _SIDE_MULTIPLE = 4

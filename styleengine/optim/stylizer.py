@@ -9,22 +9,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .canvas import (
-    MIN_WORK_SIDE,
-    crop_from_canvas,
-    pad_to_canvas,
-    padding,
-    resize,
-    start_of_finer_scale,
-)
-from .color import toward_palette
-from .contract import DEFAULT_CONTENT_LAYERS, DEFAULT_SLICED_LAYERS, DEFAULT_STYLE_LAYERS
-from .cost import Machine, machine_for
-from .detail import detail_pass
-from .lbfgs import LBFGS
-from .losses import ContentLoss, LayoutLoss, mask_at, position_weights_for
-from .network import VGGFeatures
-from .objective import (
+from ..contract import DEFAULT_CONTENT_LAYERS, DEFAULT_SLICED_LAYERS, DEFAULT_STYLE_LAYERS
+from ..image.color import toward_palette
+from ..loss.objective import (
     Objective,
     StyleImage,
     StyleRegion,
@@ -33,19 +20,33 @@ from .objective import (
     style_loss,
     style_statistic,
 )
-from .painted_start import PaintedStart
-from .planning import (
+from ..loss.regions import RegionGroup, Regions, toward_palettes
+from ..loss.terms import ContentLoss, LayoutLoss, mask_at, position_weights_for
+from ..model.canvas import (
+    MIN_WORK_SIDE,
+    crop_from_canvas,
+    pad_to_canvas,
+    padding,
+    resize,
+    start_of_finer_scale,
+)
+from ..model.network import VGGFeatures
+from ..model.weights import WeightSet
+from ..plan.cost import Machine, machine_for
+from ..plan.planning import (
     LBFGS_HISTORY,
     Plan,
+    PlanRequest,
     fit,
     make_plan,
     out_of_memory_during_run,
 )
-from .regions import RegionGroup, Regions, toward_palettes
-from .run_progress import ProgressCallback, RunProgress
-from .settings import StyleSettings
-from .tiling import style_statistics_in_tiles
-from .weights import WeightSet
+from ..run.progress import ProgressCallback, RunProgress
+from ..settings import StyleSettings
+from .detail import detail_pass
+from .lbfgs import LBFGS
+from .painted_start import PaintedStart
+from .tiled import style_statistics_in_tiles
 
 ADAM_LEARNING_RATE = 0.02
 # torch.OutOfMemoryError came with torch 2.5; before, only CUDA's existed (the CPU's is a
@@ -99,7 +100,7 @@ class Stylizer:
 
     def machine(self, measured: bool = True) -> Machine:
         """This device as a plan sees it: its memory and (unless not ``measured``) its
-        speed, measured on this machine's first run and remembered (cost.py)."""
+        speed, measured on this machine's first run and remembered (plan/cost.py)."""
         # The sorts of the sliced layers are part of an iteration's time, so part of its key.
         sliced = tuple(f"sliced {name}" for name in self.sliced_layers)
         layers = (*self.content_layers, *self.style_layers, *sliced)
@@ -133,21 +134,17 @@ class Stylizer:
         content_size: tuple[int, int],
         styles: list[StyleImage],
         settings: StyleSettings,
-        output_side: int | None = None,
-        working_side: int | None = None,
-        detail: str = "auto",
-        detail_iterations: int | None = None,
+        request: PlanRequest | None = None,
         machine: Machine | None = None,
     ) -> Plan:
+        """The plan of a run as ``request`` asks (None: at the content's size, its working
+        size automatic), on this machine unless another is given."""
         return make_plan(
             content_size,
             settings,
             machine or self.machine(),
             style_aspect(styles),
-            output_side,
-            working_side,
-            detail,
-            detail_iterations,
+            request or PlanRequest(),
         )
 
     def statistics(
@@ -234,16 +231,15 @@ class Stylizer:
     ) -> torch.Tensor:
         """Stylize ``content`` as ``plan`` says: coarse to fine at its working size, then
         enlarged to its output size and, when it plans one, refined there in tiles; each
-        style where ``regions`` puts it (regions.py). Without a plan: at the content's own
+        style where ``regions`` puts it (loss/regions.py). Without a plan: at the content's own
         size, with no time estimates. A plan is made from
         settings already validated (the API's first step); without one they are checked here."""
         if plan is None:
             settings.validate(len(styles))
             size = tuple(content.shape[-2:])
             unmeasured = self.machine(measured=False)
-            plan = self.plan(
-                size, styles, settings, working_side=max(size), detail="off", machine=unmeasured
-            )
+            whole = PlanRequest(working_side=max(size), detail="off")
+            plan = self.plan(size, styles, settings, whole, unmeasured)
         if (
             tuple(settings.content_layers) != self.content_layers
             or tuple(settings.style_layers) != self.style_layers
@@ -415,5 +411,5 @@ def _make_optimizer(name: str, pixels: torch.Tensor) -> torch.optim.Optimizer | 
     if name == "adam":
         return torch.optim.Adam([pixels], lr=ADAM_LEARNING_RATE)
     # One L-BFGS iteration per step(), so progress and cancellation come every iteration;
-    # the iteration count is fixed, never a silent early stop (lbfgs.py).
+    # the iteration count is fixed, never a silent early stop (optim/lbfgs.py).
     return LBFGS(pixels, history_size=LBFGS_HISTORY)

@@ -4,7 +4,8 @@ A Gram matrix is a sum over positions, so the style statistic of a whole image i
 of its tiles' statistics, provided each tile's features equal the untiled ones. They do when
 every tile is cut out with a halo that covers what its interior positions see
 (``network.receptive_reach`` of the deepest layer) and when tiles start on multiples of the
-deepest layer's stride, so the poolings group the same pixels as in the whole image. Then,
+deepest layer's stride, so the poolings group the same pixels as in the whole image (the
+tiles are cut by ``plan.tiles``, where the plan sizes them). Then,
 per evaluation:
 
 1. a pass without gradients adds up each style layer's Gram sum over all tile interiors;
@@ -14,7 +15,7 @@ per evaluation:
    tile's features is the true one, 2 C f) plus the tile's share of the content loss, and
    adds the tile's pixel gradient (halo included) into the image's gradient.
 
-The sliced-Wasserstein layers (sliced.py) compare each value with the painting's quantile at
+The sliced-Wasserstein layers (loss/sliced.py) compare each value with the painting's quantile at
 its rank in the whole picture. Pass 1 also gathers a regular sample of each such layer's
 projected values (at most sliced.SAMPLE_POSITIONS positions), where pass 2 finds each
 value's rank: exactly the whole picture's when the sample holds every position, within a
@@ -28,26 +29,12 @@ differences and their gradients would be five more full-size tensors.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
-from .losses import (
-    LAYOUT_BLOCK,
-    LayoutLoss,
-    content_term,
-    layout_blocks,
-    mask_at,
-    neighbour_squares,
-    style_term,
-    tv_term,
-)
-from .network import VGGFeatures, layer_stride, receptive_reach
-from .objective import StyleRegion, as_regions, weighted_total
-from .settings import StyleSettings
-from .sliced import (
+from ..loss.objective import StyleRegion, as_regions, weighted_total
+from ..loss.sliced import (
     LevelReference,
     flat_weights,
     projections,
@@ -57,51 +44,19 @@ from .sliced import (
     table_of,
     targets_at,
 )
-
-
-@dataclass(frozen=True)
-class Tile:
-    """Interior rows/columns [top, bottom) x [left, right); the crop adds the halo."""
-
-    top: int
-    bottom: int
-    left: int
-    right: int
-    crop_top: int
-    crop_bottom: int
-    crop_left: int
-    crop_right: int
-
-
-def halo_for(layers: list[str]) -> int:
-    """A halo covering the deepest layer's reach, in whole strides of that layer."""
-    stride = max(layer_stride(name) for name in layers)
-    reach = max(receptive_reach(name) for name in layers)
-    return math.ceil(reach / stride) * stride
-
-
-def plan_tiles(height: int, width: int, tile_side: int, layers: list[str]) -> list[Tile]:
-    """Tiles of about ``tile_side`` whose interiors cover the image once."""
-    stride = max(layer_stride(name) for name in layers)
-    halo = halo_for(layers)
-    side = max(stride, tile_side // stride * stride)
-    tiles = []
-    for top in range(0, height, side):
-        for left in range(0, width, side):
-            bottom, right = min(top + side, height), min(left + side, width)
-            tiles.append(
-                Tile(
-                    top,
-                    bottom,
-                    left,
-                    right,
-                    max(0, top - halo),
-                    min(height, bottom + halo),
-                    max(0, left - halo),
-                    min(width, right + halo),
-                )  # fmt: skip
-            )
-    return tiles
+from ..loss.terms import (
+    LAYOUT_BLOCK,
+    LayoutLoss,
+    content_term,
+    layout_blocks,
+    mask_at,
+    neighbour_squares,
+    style_term,
+    tv_term,
+)
+from ..model.network import VGGFeatures, layer_stride
+from ..plan.tiles import Tile, plan_tiles
+from ..settings import StyleSettings
 
 
 def _interior(features: torch.Tensor, tile: Tile, stride: int) -> torch.Tensor:

@@ -2,7 +2,7 @@
 (a model of the bytes a pixel takes), and ``Machine``, which holds both for a plan.
 
 The speed probe times real iterations of the objective on this device; everything else here
-is arithmetic. Plans (planning.py) are made from these numbers alone.
+is arithmetic. Plans (plan/planning.py) are made from these numbers alone.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .canvas import Size, network_canvas
-from .device import available_memory_bytes, describe_device
+from ..model.canvas import Size, network_canvas
+from ..model.device import available_memory_bytes, describe_device
 from .machine_profile import machine_key, remembered
 
 # The device's speed is measured on a few iterations of this side before a run is planned.

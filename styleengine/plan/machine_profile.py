@@ -19,13 +19,13 @@ import math
 import os
 import platform
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from .weights import cache_dir
+from ..atomic import whole_file
+from ..model.weights import cache_dir
 
 PROFILE_FILE = "machine_profile.json"
 # Far more than the few entries a machine has; a larger file is not ours.
@@ -97,13 +97,7 @@ def _write(path: Path, profile: dict) -> None:
     measurement next time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".partial")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(profile, file)
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        with whole_file(path) as temporary:
+            temporary.write_text(json.dumps(profile), encoding="utf-8")
     except OSError:
         pass

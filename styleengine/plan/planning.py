@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .canvas import MIN_WORK_SIDE, Size, network_canvas
-from .contract import (
+from ..contract import (
     OPTIONS_BY_NAME,
     OUTPUT_SIZE,
     WORKING_SIZE,
@@ -25,12 +24,13 @@ from .contract import (
     lower_output_size_advice,
     lower_working_size_advice,
 )
+from ..errors import OutOfMemoryError, check_option
+from ..model.canvas import MIN_WORK_SIDE, Size, network_canvas
+from ..settings import StyleSettings
 from .cost import Machine, estimate_peak_bytes
-from .errors import OutOfMemoryError, check_option
-from .settings import StyleSettings
-from .tiling import halo_for, plan_tiles
+from .tiles import halo_for, plan_tiles
 
-# The painted start (painted_start.py) costs about a fifth of an iteration at the working size
+# The painted start (optim/painted_start.py) costs about a fifth of an iteration at the working size
 # (on a 2-core CPU: 0.18 s at 384x288, 2.8 s at 1536x1152, where an iteration takes about 0.5 s
 # and 10 s); counted as a quarter.
 PAINTED_START_ITERATIONS = 0.25
@@ -85,7 +85,7 @@ def fit(size: Size, longest: int) -> Size:
 
 def output_size(content: Size, output_side: int | None) -> Size:
     """The result's size: the content's, or with the longest side ``output_side``."""
-    if not check_option(OUTPUT_SIZE, output_side or 0):
+    if not output_side:
         return content
     return fit(content, output_side)
 
@@ -286,23 +286,36 @@ def _detail_plan(
     )
 
 
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a caller asks of a run besides its settings, carried as one from the Python API
+    and the command line to the plan: the result's longest side (None or 0: the content's),
+    the optimization's (None or 0: automatic) and the detail pass (its mode and iterations,
+    None or 0: as many as the time allows). Checked by the contract's options on creation."""
+
+    output_side: int | None = None
+    working_side: int | None = None
+    detail: str = "auto"
+    detail_iterations: int | None = None
+
+    def __post_init__(self) -> None:
+        for option, value in ((OUTPUT_SIZE, self.output_side or 0),
+                              (WORKING_SIZE, self.working_side or 0), (DETAIL, self.detail),
+                              (DETAIL_ITERATIONS, self.detail_iterations or 0)):  # fmt: skip
+            check_option(option, value)
+
+
 def make_plan(
     content: Size,
     settings: StyleSettings,
     machine: Machine,
     style_aspect: float = 1.0,
-    output_side: int | None = None,
-    working_side: int | None = None,
-    detail: str = "auto",
-    detail_iterations: int | None = None,
+    request: PlanRequest = PlanRequest(),
 ) -> Plan:
-    """The plan for stylizing content of size ``content``. ``working_side`` None or 0: the
-    automatic working size. ``style_aspect``: the largest short/long side ratio among the
-    style images (their pass through the network counts in the peak memory)."""
-    # By the options' one rule, for a Python caller that plans without the API.
-    check_option(DETAIL, detail)
-    check_option(DETAIL_ITERATIONS, detail_iterations or 0)
-    check_option(WORKING_SIZE, working_side or 0)
+    """The plan for stylizing content of size ``content`` as ``request`` asks.
+    ``style_aspect``: the largest short/long side ratio among the style images (their pass
+    through the network counts in the peak memory)."""
+    output_side, working_side = request.output_side, request.working_side
     output = output_size(content, output_side)
     style_area = settings.style_scale**2 * style_aspect
     automatic = not working_side
@@ -324,7 +337,9 @@ def make_plan(
         working_seconds=_working_seconds(working, settings, machine),
         working_peak_bytes=peak,
         machine=machine,
-        detail=_detail_plan(output, working, settings, machine, detail, detail_iterations),
+        detail=_detail_plan(
+            output, working, settings, machine, request.detail, request.detail_iterations
+        ),
     )
 
 

@@ -20,7 +20,7 @@ import sys
 import threading
 from types import FrameType
 
-from .errors import CancelledError
+from ..errors import CancelledError
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .canvas import resize
-from .contract import PreviewEvent
-from .images import ImageData, write_image
-from .progress import Reporter
-from .run_progress import Progress
+from ..contract import PreviewEvent
+from ..image.files import ImageData, write_image
+from ..model.canvas import resize
+from .progress import Progress
+from .protocol import Reporter
 
 
 class PreviewWriter:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .canvas import crop_from_canvas
-from .contract import ProgressEvent
-from .planning import Plan, painted_start_seconds
-from .settings import StyleSettings
+from ..contract import ProgressEvent
+from ..model.canvas import crop_from_canvas
+from ..plan.planning import Plan, painted_start_seconds
+from ..settings import StyleSettings
 
 # Reading the losses back for a progress report makes the host wait for the device; on a GPU
 # an iteration takes about a millisecond, so reports come every tenth.

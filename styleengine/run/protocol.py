@@ -13,7 +13,7 @@ plug-in also stops an engine whose ``start`` names another protocol version.
     "working_size": [w, h], "working_size_automatic": true, "scales": [[w, h], ...],
     "total_iterations": 300, "detail": {"iterations": 5, "tiles": 48} or null,
     "estimated_seconds": 212.5, "estimated_peak_bytes": 3221225472}``: the plan, made before
-    any work (``styleengine.planning``). Sizes are [width, height].
+    any work (``styleengine.plan.planning``). Sizes are [width, height].
 ``progress``
     ``{"event": "progress", "stage": "scale", "scale": 2, "scales": 3, "width": w,
     "height": h, "iteration": 140, "total": 305, "losses": {"content": .., "style": ..,
@@ -50,7 +50,7 @@ import sys
 import time
 from typing import TextIO
 
-from .contract import (
+from ..contract import (
     PROGRESS_MODES,
     PROTOCOL_VERSION,
     DoneEvent,
@@ -60,7 +60,7 @@ from .contract import (
     StartEvent,
     event_line,
 )
-from .errors import EngineError
+from ..errors import EngineError
 
 __all__ = ["PROTOCOL_VERSION", "PROGRESS_MODES", "Reporter", "make_reporter"]
 # How long the last event (an error, a cancel's included) waits for a reader that is not
