@@ -185,14 +185,29 @@ def measure_one(setup: EngineSetup, impl: str, size: int, iterations: int) -> Ro
     )
 
 
-def measure_in_subprocess(args: argparse.Namespace, impl: str, size: int, iterations: int) -> Row:
+# glibc moves its threshold for giving large blocks back to the system as blocks are freed,
+# so a process's resident peak depends on the order in which the threads free them: the same
+# 64 px run peaked anywhere from 93 to 136 MB, and the ratio of two such peaks crossed 1.5
+# once in CI. With the threshold fixed, the peak repeats to the MB (105, 106, 105), but every
+# large allocation then costs page faults (60% slower iterations): so only the comparisons of
+# memory run that way.
+EXACT_MEMORY_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
+def measure_in_subprocess(
+    args: argparse.Namespace, impl: str, size: int, iterations: int, exact_memory: bool = False
+) -> Row:
     """Each measurement gets a fresh process, so that one's memory (which the CPU allocator
-    keeps) and caches do not flatter or burden the next."""
+    keeps) and caches do not flatter or burden the next. ``exact_memory``: a peak that
+    repeats from run to run, at the cost of the speed (EXACT_MEMORY_ENVIRONMENT)."""
     command = [
         sys.executable, "-m", "stylelab", "bench", "--worker", f"{impl}:{size}",
         "--iterations", str(iterations), "--device", args.device, "--weights", args.weights,
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPOSITORY)
+    environment = {**os.environ, **(EXACT_MEMORY_ENVIRONMENT if exact_memory else {})}
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, cwd=REPOSITORY, env=environment
+    )
     if done.returncode != 0:
         raise RuntimeError(f"benchmark worker failed:\n{done.stderr[-2000:]}")
     return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
@@ -401,9 +416,14 @@ def run_benchmark(args: argparse.Namespace) -> int:
     if args.regions:
         one = next(row for row in rows if row.impl == "engine" and row.size == sizes[0])
         two = measure_in_subprocess(args, "regions", sizes[0], iterations)
+        one_memory, two_memory = (
+            measure_in_subprocess(args, impl, sizes[0], iterations, exact_memory=True)
+            for impl in ("engine", "regions")
+        )
         regions = {
             "size": sizes[0], "time_ratio": round(two.ms_per_iter / one.ms_per_iter, 3),
-            "memory_ratio": round(two.peak_bytes / one.peak_bytes, 3), "row": asdict(two),
+            "memory_ratio": round(two_memory.peak_bytes / one_memory.peak_bytes, 3),
+            "row": asdict(two),
         }  # fmt: skip
         print(f"two regions at {sizes[0]} px: {two.ms_per_iter:.1f} ms/iter, "
               f"{two.peak_bytes / 2**20:.0f} MB: {regions['time_ratio']:.2f}x the time and "
