@@ -134,10 +134,10 @@ def position_weights_for(alpha: torch.Tensor | None, features: torch.Tensor) -> 
     """An alpha mask (1, 1, h, w) resampled to the spatial size of ``features``."""
     if alpha is None:
         return None
-    return mask_at(alpha, tuple(features.shape[-2:]))
+    return mask_at_positions(alpha, tuple(features.shape[-2:]))
 
 
-def mask_at(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def mask_at_positions(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """A mask (1, 1, h, w) in [0, 1] averaged down to a layer's positions ``size``: the
     share of each position's pixels that the mask covers."""
     return F.adaptive_avg_pool2d(mask.float(), size)

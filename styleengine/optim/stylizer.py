@@ -21,7 +21,7 @@ from ..loss.objective import (
     style_statistic,
 )
 from ..loss.regions import RegionGroup, Regions, toward_palettes
-from ..loss.terms import ContentLoss, LayoutLoss, mask_at, position_weights_for
+from ..loss.terms import ContentLoss, LayoutLoss, mask_at_positions, position_weights_for
 from ..model.canvas import (
     MIN_WORK_SIDE,
     crop_from_canvas,
@@ -349,7 +349,9 @@ class Stylizer:
             for n in self.style_layers:
                 weights = None
                 if region.mask is not None:
-                    weights = mask_at(region.mask.to(self.device), tuple(features[n].shape[-2:]))
+                    weights = mask_at_positions(
+                        region.mask.to(self.device), tuple(features[n].shape[-2:])
+                    )
                 losses[n] = style_loss(region.targets[n], weights, n in self.sliced_layers)
             style_losses.append((region.share, losses))
         layout_loss = LayoutLoss(content.to(self.device))

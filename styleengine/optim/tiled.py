@@ -49,7 +49,7 @@ from ..loss.terms import (
     LayoutLoss,
     content_term,
     layout_blocks,
-    mask_at,
+    mask_at_positions,
     neighbour_squares,
     style_term,
     tv_term,
@@ -226,7 +226,7 @@ class TiledObjective:
             if region.mask is not None:
                 for n in self.style_layers:
                     stride = layer_stride(n)
-                    weights[n] = mask_at(region.mask, (height // stride, width // stride))
+                    weights[n] = mask_at_positions(region.mask, (height // stride, width // stride))
                     totals[n] = max(1.0, float(weights[n].sum()))
             self.regions.append((region.share, targets, weights, totals))
         # Each region's weights at the sliced layers' sampled positions, in the order pass 1
