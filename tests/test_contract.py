@@ -57,7 +57,7 @@ def _refusals(option):
     if option.per_style:
         return [("mask.png", "mask.png"), ("0=mask.png", "0=mask.png")]
     if option.kind is str:
-        return [("", "")]
+        return [("", "")] if option.default != "" else []  # empty: none (this computer)
     if option.kind is dict:
         return [("relu1_1:-1", {"relu1_1": -1.0}), ("relu1_1:heavy", {"relu1_1": "heavy"})]
     if option.kind is tuple:
@@ -130,7 +130,7 @@ def test_every_option_is_refused_by_one_rule_in_the_same_words_everywhere(option
             if not _from_python(option, value, setup):
                 raise BadInputError(sentence)  # the command line's own
         assert called.value.message == sentence
-    if option.default in (None, ()) or option.kind is bool:  # nothing to type for these
+    if option.default in (None, (), "") or option.kind is bool:  # nothing to type for these
         return
     parsed = build_parser().parse_args(_typed(option, option.command_line(option.default)[-1]))
     assert check_option(option, getattr(parsed, option.name)) == option.default

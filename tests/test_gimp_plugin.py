@@ -256,6 +256,47 @@ report(status=status.value_nick)
     assert np.abs(from_gimp - original).mean() > 0.03  # a painting, not the photo
 
 
+def test_a_run_on_an_ssh_host_adds_the_local_runs_layer(newest_gimp, tmp_path):
+    """Run on: a host reached over a real OpenSSH server (tests/ssh_server.py) paints the
+    same layer, bit for bit, as this computer (the same kind of device), with the live
+    preview on; a host that answers nothing is one message and no layer."""
+    import ssh_server
+
+    reason = ssh_server.why_unavailable()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"{reason}; in CI the remote tests must run")
+    if reason:
+        pytest.skip(reason)
+    server = ssh_server.start(tmp_path / "sshd", {**os.environ, "PYTHONPATH": str(REPO)})
+    newest_gimp.environment = {"STYLEENGINE_SSH_CONFIG": str(server.config)}
+    local, remote = tmp_path / "local.raw", tmp_path / "remote.raw"
+    try:
+        run = _run(
+            newest_gimp,
+            f"""
+image, content, style = make_pair()
+statuses = []
+for host, path in (("", "{local}"), ("{ssh_server.HOST_ALIAS}", "{remote}")):
+    status = neural_style(image, content, style, iterations=4, remote=host,
+                          **{{"live-preview": "always"}})
+    statuses.append(status.value_nick)
+    dump_pixels(image.get_layers()[0], path)
+before = len(image.get_layers())
+status = neural_style(image, content, style, iterations=4, remote="nowhere.invalid")
+report(statuses=statuses, unreachable=status.value_nick, added=len(image.get_layers()) - before)
+""",
+        )
+    finally:
+        newest_gimp.environment = {}
+        server.stop()
+    found = run.results[0]
+    assert found["statuses"] == ["success", "success"], run.output[-3000:]
+    assert np.array_equal(np.fromfile(local, "<f4"), np.fromfile(remote, "<f4"))
+    assert found["unreachable"] != "success" and found["added"] == 0
+    assert "Could not connect to nowhere.invalid" in run.output
+    assert "Traceback" not in run.output
+
+
 def test_selection_gives_a_masked_layer_of_its_bounds(gimp):
     run = _run(
         gimp,

@@ -56,11 +56,13 @@ def _gallery_choice(first=()):
 
 
 def _add_option(procedure, option, argument, flags):
-    """A contract option as a procedure argument: a number in its range, or a choice."""
+    """A contract option as a procedure argument: a number in its range, a choice or text."""
     words = option.help[:1].upper() + option.help[1:]
     if option.choices:
         choice = _choice(*option.choices)
         procedure.add_choice_argument(argument, option.label, words, choice, option.default, flags)
+    elif option.kind is str:
+        procedure.add_string_argument(argument, option.label, words, option.default, flags)
     else:
         add = procedure.add_int_argument if option.kind is int else procedure.add_double_argument
         add(argument, option.label, words, option.minimum, option.maximum, option.default, flags)
@@ -78,6 +80,8 @@ def _options(config, from_script):
         for old in option.old_arguments if from_script else ():
             if value == option.default:
                 value = config.get_property(old)
+        if value is None and option.kind is str:
+            value = ""  # GIMP gives an empty text as None
         values[option.name] = value
     return values
 

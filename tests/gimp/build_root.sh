@@ -19,8 +19,9 @@ esac
 ROOT="${2:-${XDG_CACHE_HOME:-$HOME/.cache}/gimp-neural-style-tests/$SUITE-root}"
 MARKER="$ROOT/.neural-style-root-complete"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-# GIMP with Python plug-ins; Xvfb, xdotool and ImageMagick's import for the GUI tests.
-PACKAGES="gimp python3-gi gir1.2-gimp-3.0 xvfb xauth xdotool imagemagick"
+# GIMP with Python plug-ins; Xvfb, xdotool and ImageMagick's import for the GUI tests; ssh for
+# the plug-in's runs on a remote engine.
+PACKAGES="gimp python3-gi gir1.2-gimp-3.0 xvfb xauth xdotool imagemagick openssh-client"
 
 install_packages() {
     # $1: the root. A private mount namespace gives apt its /proc and drops it on exit.

@@ -1,0 +1,353 @@
+"""The engine on another machine, over OpenSSH: no server of ours, no open port.
+
+``stylize --remote HOST`` (the caller's side, ``run_remote``) starts ``ssh HOST`` with the
+remote engine's ``relay`` command (``relay``) and talks to it over the connection's stdin and
+stdout:
+
+1. the relay says hello: one JSON line with its relay and progress-protocol versions;
+2. the caller sends one JSON line (the ``stylize`` arguments, in which the files are named by
+   tokens, and the files' names and sizes), then the files' bytes, and keeps stdin open: its
+   end is the cancel, as the plug-in's pipe is for a local engine;
+3. the relay writes the files into a private folder (0700), runs ``stylize`` there with
+   ``--progress json --cancel-on-stdin-eof``, and passes its events back; before a preview
+   event and before the done event it sends that file: a line ``{"file": ROLE, "size": N}``
+   and N bytes. It removes its folder when the run ends, however it ends.
+
+Nothing a user named (a file, a layer) reaches a shell: the remote command line is the
+engine's Python and ``-m styleengine relay``, each quoted, and the files travel inside the
+connection under names the relay makes. Host keys are checked as ssh always checks them
+(``BatchMode``: a key or password prompt is an error with ssh's own words, never a hang).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..atomic import whole_file
+from ..contract import (
+    GALLERY_PREFIX,
+    OPTIONS,
+    PROTOCOL_VERSION,
+    DoneEvent,
+    ErrorEvent,
+    ErrorKind,
+    PreviewEvent,
+    ProgressEvent,
+    StartEvent,
+    read_event,
+)
+from ..errors import BadInputError, EngineError
+
+RELAY_VERSION = 1
+RELAY_COMMAND = ("-m", "styleengine", "relay")
+# An ssh_config file for the connection instead of the user's (tests; unusual setups).
+SSH_CONFIG_VARIABLE = "STYLEENGINE_SSH_CONFIG"
+RUN_FOLDER_PREFIX = "gimp-neural-style-remote-"
+CHUNK = 1 << 20
+# The largest file either side accepts in one frame: far above a 24 MP float32 .npy (288 MB).
+MAX_FILE_BYTES = 4 << 30
+# How long a closed connection may take to end the ssh client before it is killed.
+CLOSE_PATIENCE_S = 5.0
+# The options that name the caller's files or its local reporting: sent as tokens or not at all.
+_LOCAL_ONLY = {"output", "progress", "cancel_on_stdin_eof", "remote", "remote_python", "preview"}
+_FILE_OPTIONS = {"style_region", "painting_region", "strength_map"}
+
+
+def ssh_command(host: str, remote_python: str) -> list[str]:
+    """The ssh command that starts the relay on ``host``. The host is ssh's to read (an
+    alias, user@host, a config entry); ``--`` ends ssh's options, so a host that starts with
+    a dash is refused by ssh as a host, never read as an option."""
+    command = ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5",
+               "-o", "ServerAliveCountMax=3"]  # fmt: skip
+    config = os.environ.get(SSH_CONFIG_VARIABLE)
+    if config:
+        command += ["-F", config]
+    remote = shlex.join([remote_python, *RELAY_COMMAND])
+    return [*command, "--", host, remote]
+
+
+# --------------------------------------------------------------------------------------------
+# Frames: a JSON line, and for a file, its bytes after it
+
+
+def _write_line(stream: IO[bytes], record: dict[str, Any]) -> None:
+    stream.write(json.dumps(record).encode() + b"\n")
+    stream.flush()
+
+
+def _send_file(stream: IO[bytes], role: str, path: Path) -> None:
+    size = path.stat().st_size
+    _write_line(stream, {"file": role, "size": size})
+    with open(path, "rb") as source:
+        shutil.copyfileobj(source, stream, CHUNK)
+    stream.flush()
+
+
+def _receive_file(stream: IO[bytes], size: int, target: Path) -> None:
+    """``size`` bytes of ``stream`` into ``target``, whole or not at all."""
+    if not 0 <= size <= MAX_FILE_BYTES:
+        raise EngineError(f"The remote engine sent a file of {size} bytes; stopped.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with whole_file(target, suffix=target.suffix) as temporary, open(temporary, "wb") as out:
+        left = size
+        while left:
+            chunk = stream.read(min(CHUNK, left))
+            if not chunk:
+                raise EngineError("The connection to the remote engine ended mid-file.")
+            out.write(chunk)
+            left -= len(chunk)
+
+
+# --------------------------------------------------------------------------------------------
+# The relay: the remote end
+
+
+def relay(stdin: IO[bytes], stdout: IO[bytes]) -> int:
+    """One remote run, as ``run_remote`` asks it over ``stdin``; its events and files on
+    ``stdout``. Returns the engine's exit code."""
+    _write_line(stdout, {"relay": RELAY_VERSION, "protocol": PROTOCOL_VERSION})
+    request = json.loads(stdin.readline() or b"null")
+    if not isinstance(request, dict) or not isinstance(request.get("arguments"), list):
+        raise BadInputError("The remote caller sent no request.")
+    folder = Path(tempfile.mkdtemp(prefix=RUN_FOLDER_PREFIX))  # private: 0700
+    engine = None
+    try:
+        tokens = {}
+        for entry in request.get("files", []):
+            name, size = str(entry["name"]), int(entry["size"])
+            if Path(name).name != name or name in ("", ".", ".."):
+                raise BadInputError(f"The remote caller sent a file named {name!r}.")
+            _receive_file(stdin, size, folder / name)
+            tokens[f"@{name}"] = str(folder / name)
+        for role in ("output", "preview"):
+            if request.get(role):
+                tokens[f"@{role}"] = str(folder / Path(str(request[role])).name)
+        arguments = [tokens.get(str(a), str(a)) for a in request["arguments"]]
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "styleengine", "stylize", *arguments, "--progress", "json",
+             "--cancel-on-stdin-eof"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=folder,
+        )  # fmt: skip
+        # The caller's end of the connection is the run's: when it closes, the engine stops.
+        threading.Thread(target=_close_on_eof, args=(stdin, engine), daemon=True).start()
+        for line in engine.stdout:
+            event = read_event(line.decode())
+            if isinstance(event, PreviewEvent) and tokens.get("@preview"):
+                _send_file(stdout, "preview", Path(tokens["@preview"]))
+            elif isinstance(event, DoneEvent):
+                _send_file(stdout, "output", Path(tokens["@output"]))
+            stdout.write(line)
+            stdout.flush()
+        return engine.wait()
+    finally:
+        if engine is not None:
+            _stop(engine)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _close_on_eof(stdin: IO[bytes], engine: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        while stdin.read(CHUNK):
+            pass
+    with contextlib.suppress(OSError, ValueError):
+        engine.stdin.close()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """A child that ended, or is ended: its stdin closed (the engine cancels on it, ssh
+    closes the connection), then, after a while, a kill."""
+    with contextlib.suppress(OSError, ValueError):
+        process.stdin.close()
+    try:
+        process.wait(timeout=CLOSE_PATIENCE_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_relay() -> int:
+    """``python -m styleengine relay``: a hang-up or a kill of the session ends the run and
+    removes its folder, as a closed stdin does."""
+
+    def end(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, end)
+    try:
+        return relay(sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:
+        return ErrorKind.CANCELLED.exit_code
+
+
+# --------------------------------------------------------------------------------------------
+# The caller's side
+
+
+@dataclass
+class RemoteFiles:
+    """The caller's files for one remote run: what is sent (local path by the name the relay
+    gets) and where the results go."""
+
+    inputs: dict[str, Path]
+    output: Path
+    preview: Path | None
+
+
+def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
+    """The ``stylize`` arguments for the relay, from the parsed local ones: the same options
+    by the contract (so the remote refuses nothing the local parser let through), every file
+    by a token."""
+    inputs: dict[str, Path] = {}
+
+    def token(path: str) -> str:
+        name = f"input{len(inputs)}{Path(path).suffix.lower()}"
+        inputs[name] = Path(path)
+        return f"@{name}"
+
+    arguments = [token(args.content)]
+    arguments += [s if s.startswith(GALLERY_PREFIX) else token(s) for s in args.styles]
+    for option in OPTIONS:
+        value = getattr(args, option.name, None)
+        if option.name in _LOCAL_ONLY or value is None or value == option.default:
+            continue
+        if option.per_style:
+            for number, path in value:
+                arguments += option.command_line((number, token(path)))
+        elif option.name in _FILE_OPTIONS:
+            arguments += option.command_line(token(value))
+        else:
+            arguments += option.command_line(value)
+    arguments += ["--output", "@output"]
+    preview = Path(args.preview) if args.preview else None
+    if preview is not None:
+        arguments += ["--preview", "@preview"]
+    return arguments, RemoteFiles(inputs, Path(args.output), preview)
+
+
+def run_remote(
+    host: str,
+    remote_python: str,
+    arguments: list[str],
+    files: RemoteFiles,
+    on_event: Callable[[Any], None],
+) -> DoneEvent:
+    """Run ``stylize`` with ``arguments`` on ``host`` over ssh; its events go to
+    ``on_event`` with the caller's own paths (the preview and the result arrive as files
+    first). A cancel here (SIGTERM, Ctrl-C) closes the connection, which stops the remote
+    engine and removes its folder. EngineError for an ssh, relay or engine failure."""
+    command = ssh_command(host, remote_python)
+    try:
+        ssh = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except FileNotFoundError:
+        raise BadInputError(
+            "--remote needs OpenSSH's ssh command, which is not on this computer's PATH."
+        ) from None
+    stderr: list[str] = []
+    drain = threading.Thread(target=_collect, args=(ssh.stderr, stderr), daemon=True)
+    drain.start()
+    try:
+        return _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain)
+    finally:
+        _stop(ssh)  # the connection closed: the remote engine stops
+
+
+def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -> DoneEvent:
+    hello = _hello(ssh.stdout.readline())
+    if hello is None:
+        ssh.wait(timeout=CLOSE_PATIENCE_S * 6)
+        drain.join(timeout=CLOSE_PATIENCE_S)
+        raise _no_relay(host, remote_python, ssh.returncode, stderr)
+    if hello.get("protocol") != PROTOCOL_VERSION or hello.get("relay") != RELAY_VERSION:
+        raise EngineError(
+            f"The engine on {host} speaks another version of the protocol (relay "
+            f"{hello.get('relay')}, progress {hello.get('protocol')}; this one {RELAY_VERSION}, "
+            f"{PROTOCOL_VERSION}); install the same version there (python3 install.py --remote)."
+        )
+    entries = [{"name": name, "size": path.stat().st_size} for name, path in files.inputs.items()]
+    try:
+        _write_line(ssh.stdin, {
+            "arguments": arguments, "files": entries, "output": f"output{files.output.suffix}",
+            "preview": f"preview{files.preview.suffix}" if files.preview else None,
+        })  # fmt: skip
+        for path in files.inputs.values():
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, ssh.stdin, CHUNK)
+        ssh.stdin.flush()
+    except BrokenPipeError:
+        pass  # the relay ended early; what it said comes next
+    received: set[str] = set()
+    last = None
+    for line in ssh.stdout:
+        record = json.loads(line) if line.startswith(b"{") else None
+        if isinstance(record, dict) and "file" in record:
+            role = str(record["file"])
+            target = files.output if role == "output" else files.preview
+            if target is None or role not in ("output", "preview"):
+                raise EngineError(f"The remote engine sent an unexpected file ({role}).")
+            _receive_file(ssh.stdout, int(record["size"]), target)
+            received.add(role)
+            continue
+        event = read_event(line.decode())
+        if isinstance(event, PreviewEvent) and files.preview is not None:
+            event = PreviewEvent(str(files.preview), event.iteration)
+        elif isinstance(event, DoneEvent):
+            event = DoneEvent(str(files.output), event.elapsed)
+        if isinstance(event, (StartEvent, ProgressEvent, PreviewEvent)):
+            on_event(event)
+        elif isinstance(event, (DoneEvent, ErrorEvent)):
+            last = event
+    if isinstance(last, DoneEvent) and "output" in received:
+        return last
+    if isinstance(last, ErrorEvent):
+        error = EngineError(f"On {host}: {last.message}")
+        error.kind = ErrorKind(last.kind)
+        raise error
+    ssh.wait(timeout=CLOSE_PATIENCE_S * 6)
+    drain.join(timeout=CLOSE_PATIENCE_S)
+    tail = " ".join(stderr[-2:]) or f"ssh's exit code {ssh.returncode}"
+    raise EngineError(f"The connection to {host} ended before the result came: {tail}.")
+
+
+def _hello(line: bytes) -> dict | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and "relay" in record else None
+
+
+def _no_relay(host: str, remote_python: str, code: int | None, stderr: list[str]) -> EngineError:
+    """Why the relay never said hello, in words that say what to do."""
+    said = " ".join(stderr[-2:]).strip()
+    if code == 255:  # ssh's own failure: the host, the network, the key
+        return BadInputError(
+            f"Could not connect to {host} over ssh ({said or 'no reason given'}). Check that "
+            f"'ssh {host}' works in a terminal without a password prompt (a key, with the "
+            "host's key already known)."
+        )
+    return BadInputError(
+        f"{host} has no Neural Style engine at {remote_python} ({said or f'exit code {code}'})."
+        f" Install it there with: python3 install.py --remote {host}"
+    )
+
+
+def _collect(stream: IO[bytes], lines: list[str]) -> None:
+    for raw in stream:
+        lines.append(raw.decode(errors="replace").rstrip())
+        del lines[:-20]

@@ -1,0 +1,219 @@
+"""The engine on another machine over ssh (styleengine.run.remote), against a real OpenSSH
+server on 127.0.0.1 (tests/ssh_server.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ssh_server
+from conftest import REPO, make_content, run_cli, save_pair
+from PIL import Image
+
+from styleengine import contract
+from styleengine.errors import ErrorKind
+from styleengine.run.remote import RUN_FOLDER_PREFIX, SSH_CONFIG_VARIABLE
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    reason = ssh_server.why_unavailable()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; in CI the remote-engine tests must run")
+        pytest.skip(reason)
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    running = ssh_server.start(tmp_path_factory.mktemp("sshd"), environment)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def remote_env(server, engine_env):
+    return {**engine_env, SSH_CONFIG_VARIABLE: str(server.config)}
+
+
+@pytest.fixture
+def pair(tmp_path):
+    return save_pair(tmp_path, (48, 64), 64)
+
+
+def _stylize(content, style, output, *options):
+    return ["stylize", str(content), str(style), "-o", str(output), "--weights", "hed",
+            "--device", "cpu", "--iterations", "3", "--progress", "json", *options]  # fmt: skip
+
+
+def _remote(*options, python=sys.executable):
+    return ["--remote", ssh_server.HOST_ALIAS, "--remote-python", python, *options]
+
+
+def _events(stdout: str) -> list:
+    return [contract.read_event(line) for line in stdout.splitlines()]
+
+
+def _remote_folders() -> list[Path]:
+    return list(Path("/tmp").glob(RUN_FOLDER_PREFIX + "*"))
+
+
+def test_a_remote_run_gives_the_local_runs_picture_with_its_events_and_previews(
+    pair, tmp_path, remote_env, hed_weights
+):
+    content, style = pair
+    local, remote = tmp_path / "local.npy", tmp_path / "remote.npy"
+    preview = tmp_path / "preview.npy"
+    done = run_cli(_stylize(content, style, local, "--seed", "3"), remote_env)
+    assert done.returncode == 0, done.stderr
+    done = run_cli(
+        _stylize(content, style, remote, "--seed", "3", "--preview", str(preview),
+                 "--preview-every", "1", *_remote()),
+        remote_env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # The same machine, the same seed: the same picture, bit for bit.
+    assert np.array_equal(np.load(local), np.load(remote))
+    events = _events(done.stdout)
+    assert isinstance(events[0], contract.StartEvent) and events[0].total_iterations == 3
+    assert [e.iteration for e in events if isinstance(e, contract.ProgressEvent)] == [0, 1, 2, 3]
+    previews = [e for e in events if isinstance(e, contract.PreviewEvent)]
+    assert previews and all(e.path == str(preview) for e in previews)  # the caller's path
+    assert preview.is_file() and np.load(preview).shape == np.load(remote).shape
+    assert isinstance(events[-1], contract.DoneEvent) and events[-1].output == str(remote)
+    assert _remote_folders() == []  # the remote run's folder is gone with it
+
+
+@pytest.mark.parametrize(
+    "name", ["$(touch PWNED).png", "; rm -rf ~ ;.png", "`touch PWNED`.png", "-o x.png"]
+)
+def test_a_file_name_reaches_no_shell(name, pair, tmp_path, remote_env, hed_weights):
+    content, style = pair
+    hostile = tmp_path / name
+    content.rename(hostile)
+    output = tmp_path / "out.png"
+    done = run_cli(_stylize(hostile, style, output, *_remote()), remote_env)
+    assert done.returncode == 0, done.stderr
+    assert output.is_file() and hostile.is_file()
+    assert not list(tmp_path.glob("PWNED")) and not Path.home().joinpath("PWNED").exists()
+
+
+def test_killing_the_ssh_client_stops_the_remote_engine_and_removes_its_folder(
+    pair, tmp_path, remote_env, hed_weights
+):
+    content, style = pair
+    big = tmp_path / "big.png"
+    Image.fromarray((make_content(384, 512) * 255).astype(np.uint8)).save(big)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "styleengine",
+         *_stylize(big, style, tmp_path / "out.png", "--iterations", "500", *_remote())],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=remote_env, text=True,
+    )  # fmt: skip
+    for line in process.stdout:  # until the remote engine is optimizing
+        if isinstance(contract.read_event(line), contract.ProgressEvent):
+            break
+    assert _remote_folders(), "the remote run's folder should exist while it runs"
+    ssh = _children(process.pid, "ssh")
+    assert ssh, "the caller should run ssh"
+    os.kill(ssh[0], signal.SIGKILL)  # the connection drops
+    deadline = time.monotonic() + 10
+    while (_remote_folders() or _engines_of(RUN_FOLDER_PREFIX)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _remote_folders() == [] and _engines_of(RUN_FOLDER_PREFIX) == []
+    process.wait(timeout=30)
+    assert process.returncode != 0 and not (tmp_path / "out.png").exists()
+
+
+def test_cancelling_the_caller_cancels_the_remote_run(pair, tmp_path, remote_env, hed_weights):
+    content, style = pair
+    process = subprocess.Popen(
+        [sys.executable, "-m", "styleengine",
+         *_stylize(content, style, tmp_path / "out.png", "--iterations", "5000", *_remote())],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=remote_env, text=True,
+    )  # fmt: skip
+    for line in process.stdout:
+        if isinstance(contract.read_event(line), contract.ProgressEvent):
+            break
+    process.send_signal(signal.SIGTERM)
+    stdout, _stderr = process.communicate(timeout=30)
+    assert process.returncode == ErrorKind.CANCELLED.exit_code
+    assert contract.read_event(stdout.splitlines()[-1]).kind == "cancelled"
+    deadline = time.monotonic() + 10
+    while _remote_folders() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _remote_folders() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"port": True}, "Could not connect to"),
+        ({"key": True}, "Permission denied"),
+        ({"python": "/nonexistent/python"}, "has no Neural Style engine at /nonexistent/python"),
+    ],
+    ids=["unreachable", "refused key", "no engine there"],
+)
+def test_each_remote_failure_is_one_message_saying_what_to_do(
+    change, words, pair, tmp_path, server, remote_env
+):
+    content, style = pair
+    config = server.config.read_text()
+    if change.get("port"):
+        config = config.replace(f"Port {server.port}", f"Port {ssh_server._free_port()}")
+    if change.get("key"):
+        config = config.replace(str(server.user_key), str(server.folder / "stranger_key"))
+    edited = tmp_path / "ssh_config"
+    edited.write_text(config)
+    env = {**remote_env, SSH_CONFIG_VARIABLE: str(edited)}
+    python = change.get("python", sys.executable)
+    done = run_cli(_stylize(content, style, tmp_path / "o.png", *_remote(python=python)), env)
+    assert done.returncode == ErrorKind.BAD_INPUT.exit_code, done.stdout + done.stderr
+    last = contract.read_event(done.stdout.splitlines()[-1])
+    assert isinstance(last, contract.ErrorEvent) and words in last.message, last.message
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_the_remote_engine_refuses_what_the_local_one_would_in_its_words(
+    pair, tmp_path, remote_env, hed_weights
+):
+    content, style = pair
+    options = ["--content-layers", "relu9_9"]
+    local = run_cli(_stylize(content, style, tmp_path / "a.png", *options), remote_env)
+    remote = run_cli(_stylize(content, style, tmp_path / "b.png", *options, *_remote()), remote_env)
+    assert local.returncode == remote.returncode == ErrorKind.BAD_INPUT.exit_code
+    said = [contract.read_event(d.stdout.splitlines()[-1]).message for d in (local, remote)]
+    assert said[1] == f"On {ssh_server.HOST_ALIAS}: {said[0]}"
+
+
+def _children(pid: int, name: str) -> list[int]:
+    """The processes ``pid`` started whose program is ``name``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")[0].decode()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and Path(command).name == name:
+            found.append(int(entry.name))
+    return found
+
+
+def _engines_of(marker: str) -> list[int]:
+    """Running engines whose command line names a remote run's folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
