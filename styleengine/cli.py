@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from .contract import (
     GALLERY_PREFIX,
     OPTIONS,
+    OPTIONS_BY_NAME,
     PAINTING_REGION_FLAG,
     STRENGTH,
     STYLE_REGION_FLAG,
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="forget this machine's remembered speed (it sets the automatic working size) and "
         "measure it anew",
     )
+    for name in ("remote", "remote_python"):
+        _add_option(doctor, OPTIONS_BY_NAME[name])
 
     commands.add_parser(
         "relay",
@@ -280,6 +283,13 @@ def _run_remotely(args: argparse.Namespace, reporter: Reporter) -> None:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    if args.remote:
+        from .run.remote import remote_doctor
+
+        arguments = ["--weights", args.weights, "--device", args.device]
+        return remote_doctor(
+            args.remote, args.remote_python, arguments + ["--remeasure"] * args.remeasure
+        )
     import torch
     import torchvision
 
@@ -306,6 +316,14 @@ def run_doctor(args: argparse.Namespace) -> int:
     if not torch.isfinite(activations).all():
         raise EngineError("The network produced NaN or infinity; the weights file is damaged.")
     print(f"using:       {weights.name} ({weights.path})")
+    from .api import EngineSetup
+    from .settings import StyleSettings
+
+    setup = EngineSetup(weights, device, select_precision("auto", device))
+    machine = setup.stylizer(StyleSettings()).machine()
+    free = "unknown" if machine.free_bytes is None else f"{machine.free_bytes / 2**30:.1f} GiB"
+    print(f"speed:       {machine.seconds_per_megapixel:.2f} s per megapixel-iteration "
+          f"(remembered: {profile_path()}); free memory {free}")  # fmt: skip
     from .optim.painted_start import PaintedStart
 
     painter = PaintedStart(device)  # NoWeightsError, with the repair, when it cannot load

@@ -217,3 +217,18 @@ def _engines_of(marker: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def test_doctor_says_the_remotes_device_speed_and_round_trip(remote_env, hed_weights):
+    done = run_cli(
+        ["doctor", "--weights", "hed", "--device", "cpu", *_remote()], remote_env, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"remote:      {ssh_server.HOST_ALIAS} (progress protocol 1)"
+    assert lines[1].startswith("round trip:  ") and lines[1].endswith(
+        " s to connect and start the engine there"
+    )
+    assert any(line.startswith("device:      cpu") for line in lines)
+    assert any(line.startswith("speed:       ") for line in lines)
+    assert lines[-1] == "ok: the engine can run"

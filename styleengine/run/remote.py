@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,6 @@ from ..contract import (
 from ..errors import BadInputError, EngineError
 
 RELAY_VERSION = 1
-RELAY_COMMAND = ("-m", "styleengine", "relay")
 # An ssh_config file for the connection instead of the user's (tests; unusual setups).
 SSH_CONFIG_VARIABLE = "STYLEENGINE_SSH_CONFIG"
 RUN_FOLDER_PREFIX = "gimp-neural-style-remote-"
@@ -66,16 +66,17 @@ _LOCAL_ONLY = {"output", "progress", "cancel_on_stdin_eof", "remote", "remote_py
 _FILE_OPTIONS = {"style_region", "painting_region", "strength_map"}
 
 
-def ssh_command(host: str, remote_python: str) -> list[str]:
-    """The ssh command that starts the relay on ``host``. The host is ssh's to read (an
-    alias, user@host, a config entry); ``--`` ends ssh's options, so a host that starts with
-    a dash is refused by ssh as a host, never read as an option."""
+def ssh_command(host: str, remote_python: str, engine_arguments: tuple[str, ...] = ("relay",)
+                ) -> list[str]:  # fmt: skip
+    """The ssh command that starts the engine (by default its relay) on ``host``. The host is
+    ssh's to read (an alias, user@host, a config entry); ``--`` ends ssh's options, so a host
+    that starts with a dash is refused by ssh as a host, never read as an option."""
     command = ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5",
                "-o", "ServerAliveCountMax=3"]  # fmt: skip
     config = os.environ.get(SSH_CONFIG_VARIABLE)
     if config:
         command += ["-F", config]
-    remote = shlex.join([remote_python, *RELAY_COMMAND])
+    remote = shlex.join([remote_python, "-m", "styleengine", *engine_arguments])
     return [*command, "--", host, remote]
 
 
@@ -238,6 +239,24 @@ def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
     return arguments, RemoteFiles(inputs, Path(args.output), preview)
 
 
+def _connect(host: str, remote_python: str):
+    """ssh to the relay on ``host``: the process, the list its stderr's last lines go to,
+    and the thread that collects them."""
+    try:
+        ssh = subprocess.Popen(
+            ssh_command(host, remote_python), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise BadInputError(
+            "--remote needs OpenSSH's ssh command, which is not on this computer's PATH."
+        ) from None
+    stderr: list[str] = []
+    drain = threading.Thread(target=_collect, args=(ssh.stderr, stderr), daemon=True)
+    drain.start()
+    return ssh, stderr, drain
+
+
 def run_remote(
     host: str,
     remote_python: str,
@@ -249,22 +268,31 @@ def run_remote(
     ``on_event`` with the caller's own paths (the preview and the result arrive as files
     first). A cancel here (SIGTERM, Ctrl-C) closes the connection, which stops the remote
     engine and removes its folder. EngineError for an ssh, relay or engine failure."""
-    command = ssh_command(host, remote_python)
-    try:
-        ssh = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    except FileNotFoundError:
-        raise BadInputError(
-            "--remote needs OpenSSH's ssh command, which is not on this computer's PATH."
-        ) from None
-    stderr: list[str] = []
-    drain = threading.Thread(target=_collect, args=(ssh.stderr, stderr), daemon=True)
-    drain.start()
+    ssh, stderr, drain = _connect(host, remote_python)
     try:
         return _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain)
     finally:
         _stop(ssh)  # the connection closed: the remote engine stops
+
+
+def remote_doctor(host: str, remote_python: str, arguments: list[str]) -> int:
+    """``doctor`` on ``host``, its lines printed here, after the round trip: how long the
+    connection and the engine's start take before a run can begin."""
+    started = time.perf_counter()
+    ssh, stderr, drain = _connect(host, remote_python)
+    try:
+        hello = _hello(ssh.stdout.readline())
+        seconds = time.perf_counter() - started
+    finally:
+        _stop(ssh)
+    drain.join(timeout=CLOSE_PATIENCE_S)
+    if hello is None:
+        raise _no_relay(host, remote_python, ssh.returncode, stderr)
+    print(f"remote:      {host} (progress protocol {hello.get('protocol')})")
+    print(f"round trip:  {seconds:.1f} s to connect and start the engine there")
+    sys.stdout.flush()
+    command = ssh_command(host, remote_python, ("doctor", *arguments))
+    return subprocess.run(command, stdin=subprocess.DEVNULL, check=False).returncode
 
 
 def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -> DoneEvent:
