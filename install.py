@@ -44,6 +44,7 @@ from installer.plugin import (
     install_plugin,
     uninstall,
 )
+from installer.remote import install_remote, uninstall_remote
 from installer.weights import (
     ensure_weights,
 )
@@ -106,6 +107,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="set up a development environment (like --dev) and run the test suite",
     )
+    parser.add_argument(
+        "--remote",
+        metavar="HOST",
+        default=None,
+        help="install (or with --uninstall remove) the engine on HOST over ssh instead; "
+        "--venv, --weights, --torch-index-url and --no-sample then apply there",
+    )
+    parser.add_argument(
+        "--engine-only", action="store_true", help="no GIMP plug-in (a machine without GIMP)"
+    )
     parser.add_argument("pytest_args", nargs="*", help="with --test: passed to pytest")
     return parser.parse_args(argv)
 
@@ -115,8 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         print("install.py needs Python 3.10 or newer.", file=sys.stderr)
         return 1
     args = parse_args(argv)
+    if args.remote:
+        return _on_remote(args)
     venv = (args.venv or default_data_dir() / "venv").expanduser().absolute()
     plugin_dirs = [args.gimp_plugins_dir] if args.gimp_plugins_dir else find_plugin_dirs()
+    if args.engine_only:
+        plugin_dirs = []
     try:
         check_paths(venv, plugin_dirs, args.uninstall)
         if args.uninstall:
@@ -136,6 +151,29 @@ def main(argv: list[str] | None = None) -> int:
         command = [str(venv_python(venv)), "-m", "pytest", *(args.pytest_args or ["tests"])]
         return subprocess.run(command, cwd=REPO).returncode
     return code
+
+
+def _on_remote(args: argparse.Namespace) -> int:
+    """The engine installed on (or removed from) ``--remote``'s machine by its own copy of
+    this installer; the options name that machine's places."""
+    venv = ["--venv", str(args.venv)] if args.venv else []
+    options = [*venv, *(["--weights", args.weights] if args.weights != "auto" else [])]
+    if args.torch_index_url:
+        options += ["--torch-index-url", args.torch_index_url]
+    options += ["--no-sample"] if args.no_sample else []
+    try:
+        if args.uninstall:
+            uninstall_remote(args.remote, venv)
+            return 0
+        install_remote(args.remote, options)
+    except InstallError as error:
+        say(f"error: {error}")
+        return 1
+    python = ["--remote-python", f"{args.venv}/bin/python"] if args.venv else []
+    say(f"Done on {args.remote}. Check it from here (the round trip, its device and speed):")
+    print(f"  python -m styleengine doctor --remote {' '.join([args.remote, *python])}")
+    print(f"  In GIMP: More options, Run on: {args.remote}")
+    return 0
 
 
 def _install(args: argparse.Namespace, venv: Path, plugin_dirs: list[Path]) -> int:
@@ -165,7 +203,7 @@ def _install(args: argparse.Namespace, venv: Path, plugin_dirs: list[Path]) -> i
         for target in installed:
             print(f"  plug-in:  {target}")
         print("  In GIMP 3 (restart it if it is open): Filters > Artistic > Neural Style...")
-    else:
+    elif not args.engine_only:
         print("  plug-in:  no GIMP 3 found; install GIMP 3 and run install.py again,")
         print("            or pass --gimp-plugins-dir DIR.")
     if sample is not None:

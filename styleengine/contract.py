@@ -438,6 +438,9 @@ def _weight(name: str, words: str, default: float, meaning: str, **more: Any) ->
 # Where install.py puts the engine's Python on Linux, from the user's home (where ssh starts a
 # remote command): found on another machine without a shell expanding anything.
 DEFAULT_REMOTE_PYTHON = ".local/share/gimp-neural-style/venv/bin/python"
+# An ssh_config file for the connections to a remote engine instead of the user's own (tests,
+# unusual setups): read by the engine and by install.py --remote alike.
+SSH_CONFIG_VARIABLE = "STYLEENGINE_SSH_CONFIG"
 
 # Painting by regions: masks as image files, for each style by its number (from 1).
 STYLE_REGION = Option(

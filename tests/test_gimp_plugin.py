@@ -268,7 +268,7 @@ def test_a_run_on_an_ssh_host_adds_the_local_runs_layer(newest_gimp, tmp_path):
     if reason:
         pytest.skip(reason)
     server = ssh_server.start(tmp_path / "sshd", {**os.environ, "PYTHONPATH": str(REPO)})
-    newest_gimp.environment = {"STYLEENGINE_SSH_CONFIG": str(server.config)}
+    newest_gimp.environment = {contract.SSH_CONFIG_VARIABLE: str(server.config)}
     local, remote = tmp_path / "local.raw", tmp_path / "remote.raw"
     try:
         run = _run(

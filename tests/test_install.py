@@ -6,13 +6,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, save_pair
 
 spec = importlib.util.spec_from_file_location("install", REPO / "install.py")
 install = importlib.util.module_from_spec(spec)
@@ -357,3 +358,54 @@ def test_a_second_install_at_the_same_time_is_refused(tmp_path, monkeypatch):
         )  # fmt: skip
     assert second.returncode == 1 and "another install.py" in second.stdout, second.stdout
     assert not (tmp_path / "venv").exists()
+
+
+def test_the_engine_is_installed_on_a_remote_over_ssh_and_removed_again(
+    real_install, tmp_path, monkeypatch
+):
+    """install.py --remote against a real OpenSSH server on 127.0.0.1 (tests/ssh_server.py):
+    the source goes over ssh, that machine's own installer sets the engine up (here in the
+    real install's environment, so that no second PyTorch is downloaded), and a run then
+    works through it; --uninstall --remote removes what it made there."""
+    import ssh_server
+
+    from installer.remote import REMOTE_SOURCE
+
+    reason = ssh_server.why_unavailable()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"{reason}; in CI the remote tests must run")
+    if reason:
+        pytest.skip(reason)
+    venv, _plugins, _first = real_install
+    passed = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed engine
+    server = ssh_server.start(tmp_path / "sshd", passed)
+    monkeypatch.setenv(common.contract.SSH_CONFIG_VARIABLE, str(server.config))
+    source = Path.home() / REMOTE_SOURCE  # ssh starts remote commands in the user's home
+    host = ssh_server.HOST_ALIAS
+    try:
+        done = _install("--remote", host, "--venv", str(venv), "--weights", "hed",
+                        "--torch-index-url", UNREACHABLE_INDEX, "--no-sample")  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"Installing the engine on {host} over ssh" in done.stdout
+        assert f"doctor --remote {host} --remote-python {venv}/bin/python" in done.stdout
+        assert (source / "install.py").is_file() and (source / "styleengine").is_dir()
+        content, style = save_pair(tmp_path, (48, 64), 64)
+        output = tmp_path / "out.png"
+        run = subprocess.run(
+            [sys.executable, "-m", "styleengine", "stylize", str(content), str(style),
+             "-o", str(output), "--weights", "hed", "--iterations", "2", "--remote", host,
+             "--remote-python", f"{venv}/bin/python", "--progress", "none"],
+            capture_output=True, text=True, cwd=REPO,
+        )  # fmt: skip
+        assert run.returncode == 0 and output.is_file(), run.stderr
+        # Removing it there: an environment this installer made, and the source.
+        made = tmp_path / "remote-venv"
+        made.mkdir()
+        (made / common.VENV_MARKER).write_text("{}")
+        gone = _install("--remote", host, "--venv", str(made), "--uninstall")
+        assert gone.returncode == 0, gone.stdout + gone.stderr
+        assert not made.exists() and not source.exists() and venv.is_dir()
+    finally:
+        server.stop()
+        if source.is_dir() and source.parent.name == "gimp-neural-style":
+            shutil.rmtree(source)  # what the test itself sent, when the uninstall failed

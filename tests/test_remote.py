@@ -17,8 +17,9 @@ from conftest import REPO, make_content, run_cli, save_pair
 from PIL import Image
 
 from styleengine import contract
+from styleengine.contract import SSH_CONFIG_VARIABLE
 from styleengine.errors import ErrorKind
-from styleengine.run.remote import RUN_FOLDER_PREFIX, SSH_CONFIG_VARIABLE
+from styleengine.run.remote import RUN_FOLDER_PREFIX
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,7 @@ from ..contract import (
     GALLERY_PREFIX,
     OPTIONS,
     PROTOCOL_VERSION,
+    SSH_CONFIG_VARIABLE,
     DoneEvent,
     ErrorEvent,
     ErrorKind,
@@ -53,8 +54,6 @@ from ..contract import (
 from ..errors import BadInputError, EngineError
 
 RELAY_VERSION = 1
-# An ssh_config file for the connection instead of the user's (tests; unusual setups).
-SSH_CONFIG_VARIABLE = "STYLEENGINE_SSH_CONFIG"
 RUN_FOLDER_PREFIX = "gimp-neural-style-remote-"
 CHUNK = 1 << 20
 # The largest file either side accepts in one frame: far above a 24 MP float32 .npy (288 MB).

@@ -1,0 +1,82 @@
+"""The engine on another machine: this repository's engine sent over ssh and installed there
+by its own install.py (no GIMP needed there), or removed there again.
+
+The remote command line is this module's own words, each quoted: the folder the source goes
+to and the installer's options; the host is ssh's to read, after ``--``. ssh runs the
+command from the remote user's home, so the default places need no shell expansion.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tarfile
+from pathlib import Path
+
+from .common import REPO, InstallError, contract, say
+
+# Where the source goes on the remote, from the remote user's home.
+REMOTE_SOURCE = ".local/share/gimp-neural-style/source"
+# The files install.py needs to install the engine (not the plug-in: no GIMP there).
+SOURCE_PARTS = ("install.py", "installer", "styleengine", "pyproject.toml", "README.md")
+SSH_CONFIG_VARIABLE = contract.SSH_CONFIG_VARIABLE
+
+
+def ssh(host: str, remote_command: str) -> list[str]:
+    """ssh to ``host`` for ``remote_command``: keys only (a prompt is an error, never a
+    hang), host keys checked as ssh always checks them."""
+    command = ["ssh", "-o", "BatchMode=yes"]
+    if os.environ.get(SSH_CONFIG_VARIABLE):
+        command += ["-F", os.environ[SSH_CONFIG_VARIABLE]]
+    return [*command, "--", host, remote_command]
+
+
+def _source_filter(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    parts = Path(info.name).parts
+    return None if "__pycache__" in parts or info.name.endswith(".pyc") else info
+
+
+def _run_there(host: str, remote_command: str, send_source: bool) -> None:
+    try:
+        process = subprocess.Popen(ssh(host, remote_command), stdin=subprocess.PIPE)
+    except FileNotFoundError:
+        raise InstallError("--remote needs OpenSSH's ssh command on this computer.") from None
+    try:
+        if send_source:
+            with tarfile.open(fileobj=process.stdin, mode="w|gz") as archive:
+                for part in SOURCE_PARTS:
+                    archive.add(REPO / part, arcname=part, filter=_source_filter)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass  # ssh ended early: its own message is on the terminal, its code below
+    code = process.wait()
+    if code == 255:
+        raise InstallError(
+            f"could not connect to {host} over ssh (its message is above); check that "
+            f"'ssh {host}' works in a terminal without a password prompt."
+        )
+    if code != 0:
+        raise InstallError(f"the installer on {host} stopped (exit code {code}); see above.")
+
+
+def install_remote(host: str, options: list[str]) -> None:
+    """Send the engine's source to ``host`` and run its install.py there with ``options``
+    (``--engine-only`` always: no GIMP is needed there). Every step there is the local
+    installer's own, so running it again is quick and repairs an interrupted one."""
+    source = shlex.quote(REMOTE_SOURCE)
+    installer = shlex.join(["python3", f"{REMOTE_SOURCE}/install.py", "--engine-only", *options])
+    # A fresh copy each time: no file of an older version stays behind.
+    command = f"rm -rf {source} && mkdir -p {source} && tar -xzf - -C {source} && {installer}"
+    say(f"Installing the engine on {host} over ssh")
+    _run_there(host, command, send_source=True)
+
+
+def uninstall_remote(host: str, options: list[str]) -> None:
+    """Remove what ``install_remote`` made on ``host``: its environment, then the source."""
+    source = shlex.quote(REMOTE_SOURCE)
+    installer = shlex.join(
+        ["python3", f"{REMOTE_SOURCE}/install.py", "--engine-only", "--uninstall", *options]
+    )
+    say(f"Removing the engine from {host}")
+    _run_there(host, f"{installer} && rm -rf {source}", send_source=False)
