@@ -259,7 +259,8 @@ report(status=status.value_nick)
 def test_a_run_on_an_ssh_host_adds_the_local_runs_layer(newest_gimp, tmp_path):
     """Run on: a host reached over a real OpenSSH server (tests/ssh_server.py) paints the
     same layer, bit for bit, as this computer (the same kind of device), with the live
-    preview on; a host that answers nothing is one message and no layer."""
+    preview on, and a layer named like a shell command runs nothing; a host that answers
+    nothing is one message and no layer."""
     import ssh_server
 
     reason = ssh_server.why_unavailable()
@@ -275,6 +276,7 @@ def test_a_run_on_an_ssh_host_adds_the_local_runs_layer(newest_gimp, tmp_path):
             newest_gimp,
             f"""
 image, content, style = make_pair()
+content.set_name("$(touch /tmp/pwned-by-layer); rm -rf ~ ;")  # a layer name runs nothing
 statuses = []
 for host, path in (("", "{local}"), ("{ssh_server.HOST_ALIAS}", "{remote}")):
     status = neural_style(image, content, style, iterations=4, remote=host,
@@ -295,6 +297,7 @@ report(statuses=statuses, unreachable=status.value_nick, added=len(image.get_lay
     assert found["unreachable"] != "success" and found["added"] == 0
     assert "Could not connect to nowhere.invalid" in run.output
     assert "Traceback" not in run.output
+    assert not Path("/tmp/pwned-by-layer").exists()
 
 
 def test_selection_gives_a_masked_layer_of_its_bounds(gimp):
