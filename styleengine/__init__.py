@@ -9,11 +9,30 @@ The command line is ``python -m styleengine stylize CONTENT STYLE -o OUT``; its 
 protocol is described in ``styleengine.run.protocol``.
 """
 
-from .api import EngineSetup, stylize, stylize_image_data
-from .errors import EngineError, ErrorKind
-from .image.files import ImageData, read_image, write_image
-from .run.progress import Progress
-from .settings import StyleSettings
+from importlib import import_module
+from typing import Any
+
+# Where each public name lives. They are imported on first use (PEP 562), so that what needs
+# no network (the relay of a remote run, the gallery's list, --help) starts without PyTorch.
+_PUBLIC = {
+    "EngineSetup": "api",
+    "stylize": "api",
+    "stylize_image_data": "api",
+    "EngineError": "errors",
+    "ErrorKind": "errors",
+    "ImageData": "image.files",
+    "read_image": "image.files",
+    "write_image": "image.files",
+    "Progress": "run.progress",
+    "StyleSettings": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'styleengine' has no attribute {name!r}")
+    return getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+
 
 __all__ = [
     "EngineError",
