@@ -18,6 +18,8 @@ from .common import REPO, InstallError, contract, say
 
 # Where the source goes on the remote, from the remote user's home.
 REMOTE_SOURCE = ".local/share/gimp-neural-style/source"
+# Written into the source folder there: this installer made it, and may replace or remove it.
+SOURCE_MARKER = ".installed-by-gimp-neural-style"
 # The files install.py needs to install the engine (not the plug-in: no GIMP there).
 SOURCE_PARTS = ("install.py", "installer", "styleengine", "pyproject.toml", "README.md")
 SSH_CONFIG_VARIABLE = contract.SSH_CONFIG_VARIABLE
@@ -66,8 +68,12 @@ def install_remote(host: str, options: list[str]) -> None:
     installer's own, so running it again is quick and repairs an interrupted one."""
     source = shlex.quote(REMOTE_SOURCE)
     installer = shlex.join(["python3", f"{REMOTE_SOURCE}/install.py", "--engine-only", *options])
-    # A fresh copy each time: no file of an older version stays behind.
-    command = f"rm -rf {source} && mkdir -p {source} && tar -xzf - -C {source} && {installer}"
+    # A fresh copy each time (no file of an older version stays behind), but only over a
+    # folder this installer made: anything else there is the user's and is left alone.
+    command = (
+        f"{_refuse_unless_ours(source)} rm -rf {source} && mkdir -p {source} && "
+        f"tar -xzf - -C {source} && : > {source}/{SOURCE_MARKER} && {installer}"
+    )
     say(f"Installing the engine on {host} over ssh")
     _run_there(host, command, send_source=True)
 
@@ -79,4 +85,13 @@ def uninstall_remote(host: str, options: list[str]) -> None:
         ["python3", f"{REMOTE_SOURCE}/install.py", "--engine-only", "--uninstall", *options]
     )
     say(f"Removing the engine from {host}")
-    _run_there(host, f"{installer} && rm -rf {source}", send_source=False)
+    remove = f"if [ -f {source}/{SOURCE_MARKER} ]; then rm -rf {source}; fi"
+    _run_there(host, f"{installer} && {remove}", send_source=False)
+
+
+def _refuse_unless_ours(source: str) -> str:
+    """Shell words that stop the command when ``source`` exists without the marker."""
+    return (
+        f"if [ -e {source} ] && [ ! -f {source}/{SOURCE_MARKER} ]; then echo '{REMOTE_SOURCE} "
+        "holds files this installer did not put there; move them away.' >&2; exit 3; fi;"
+    )

@@ -369,7 +369,7 @@ def test_the_engine_is_installed_on_a_remote_over_ssh_and_removed_again(
     works through it; --uninstall --remote removes what it made there."""
     import ssh_server
 
-    from installer.remote import REMOTE_SOURCE
+    from installer.remote import REMOTE_SOURCE, SOURCE_MARKER
 
     reason = ssh_server.why_unavailable()
     if reason and os.environ.get("CI"):
@@ -405,7 +405,17 @@ def test_the_engine_is_installed_on_a_remote_over_ssh_and_removed_again(
         gone = _install("--remote", host, "--venv", str(made), "--uninstall")
         assert gone.returncode == 0, gone.stdout + gone.stderr
         assert not made.exists() and not source.exists() and venv.is_dir()
+        # A folder of that name that this installer did not make is never replaced.
+        source.mkdir(parents=True)
+        (source / "notes.txt").write_text("mine")
+        refused = _install("--remote", host, "--venv", str(venv), "--no-sample")
+        assert refused.returncode == 1 and "did not put there" in refused.stderr + refused.stdout
+        assert (source / "notes.txt").read_text() == "mine"
+        (source / "notes.txt").unlink()
+        source.rmdir()
     finally:
         server.stop()
-        if source.is_dir() and source.parent.name == "gimp-neural-style":
+        if (source / SOURCE_MARKER).is_file():
             shutil.rmtree(source)  # what the test itself sent, when the uninstall failed
+        if sorted(p.name for p in source.glob("*")) == ["notes.txt"]:
+            shutil.rmtree(source)  # the test's own stand-in for a user's folder
