@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import ssh_server
 from conftest import REPO, make_content, run_cli, save_pair
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from styleengine import contract
@@ -233,3 +235,35 @@ def test_doctor_says_the_remotes_device_speed_and_round_trip(remote_env, hed_wei
     assert any(line.startswith("device:      cpu") for line in lines)
     assert any(line.startswith("speed:       ") for line in lines)
     assert lines[-1] == "ok: the engine can run"
+
+
+@given(
+    names=st.lists(
+        st.text(st.characters(exclude_characters="/\0", exclude_categories=("Cs",)),
+                min_size=1, max_size=30).filter(lambda n: n not in (".", "..")),
+        min_size=4, max_size=4, unique=True,
+    )
+)  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_no_file_name_of_the_callers_reaches_the_remote_command(names):
+    """The family of hostile names, generated: whatever the photo, paintings, masks, result
+    and preview are called, the relay gets the caller's options and tokens, never a path."""
+    from styleengine.cli import build_parser
+    from styleengine.run.remote import remote_arguments
+
+    folder = "/home/user/my pictures"
+    content, style, mask, output = (f"{folder}/{name}" for name in names)
+    args = build_parser().parse_args(
+        ["stylize", content, style, "gallery:munch_the_scream", "-o", output,
+         "--style-region", f"1={mask}", "--strength-map", mask, "--preview", output + ".npy",
+         "--preview-seconds", "3", "--iterations", "7", "--remote", "gpubox"]
+    )  # fmt: skip
+    arguments, files = remote_arguments(args)
+    assert not [a for a in arguments if folder in a]  # every path the caller gave stays here
+    assert set(files.inputs.values()) == {Path(content), Path(style), Path(mask)}
+    # each sent file by the plain name the relay gets, with no folder in it
+    assert all(Path(name).name == name and "/" not in name for name in files.inputs)
+    sent = {a.split("=", 1)[-1] for a in arguments}
+    assert {f"@{name}" for name in files.inputs} <= sent
+    assert files.output == Path(output) and files.preview == Path(output + ".npy")
+    assert "gallery:munch_the_scream" in arguments and "--iterations" in arguments
