@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from installer.common import (
     REPO,
     EnvState,
     InstallError,
+    contract,
     say,
     venv_python,
 )
@@ -42,6 +44,8 @@ from installer.gimp_folders import (
 from installer.plugin import (
     _check_owned,
     install_plugin,
+    offered_remotes,
+    record_remote,
     uninstall,
 )
 from installer.remote import install_remote, uninstall_remote
@@ -155,24 +159,34 @@ def main(argv: list[str] | None = None) -> int:
 
 def _on_remote(args: argparse.Namespace) -> int:
     """The engine installed on (or removed from) ``--remote``'s machine by its own copy of
-    this installer; the options name that machine's places."""
+    this installer; the options name that machine's places. The plug-ins here then offer
+    that machine in Run on (or no longer do)."""
     venv = ["--venv", str(args.venv)] if args.venv else []
     options = [*venv, *(["--weights", args.weights] if args.weights != "auto" else [])]
     if args.torch_index_url:
         options += ["--torch-index-url", args.torch_index_url]
     options += ["--no-sample"] if args.no_sample else []
+    plugin_dirs = [args.gimp_plugins_dir] if args.gimp_plugins_dir else find_plugin_dirs()
+    python = f"{args.venv}/bin/python" if args.venv else contract.DEFAULT_REMOTE_PYTHON
     try:
         if args.uninstall:
             uninstall_remote(args.remote, venv)
+            for target in record_remote(plugin_dirs, args.remote, None):
+                say(f"Run on no longer offers {args.remote} in {target}")
             return 0
         install_remote(args.remote, options)
+        offered = record_remote(plugin_dirs, args.remote, python)
     except InstallError as error:
         say(f"error: {error}")
         return 1
-    python = ["--remote-python", f"{args.venv}/bin/python"] if args.venv else []
     say(f"Done on {args.remote}. Check it from here (the round trip, its device and speed):")
-    print(f"  python -m styleengine doctor --remote {' '.join([args.remote, *python])}")
-    print(f"  In GIMP: More options, Run on: {args.remote}")
+    remote_python = [] if python == contract.DEFAULT_REMOTE_PYTHON else ["--remote-python", python]
+    print(f"  python -m styleengine doctor --remote {shlex.join([args.remote, *remote_python])}")
+    if offered or args.remote in offered_remotes(plugin_dirs):
+        print(f"  In GIMP (restart it if it is open): More options, Run on: {args.remote}")
+    else:
+        print("  No Neural Style plug-in is installed here to offer it: run python3 install.py,")
+        print(f"  then python3 install.py --remote {shlex.quote(args.remote)} again.")
     return 0
 
 

@@ -4,7 +4,9 @@ this installer wrote, and removed again, never touching another author's files."
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 from .common import (
@@ -19,6 +21,7 @@ from .common import (
     PLUGIN_SOURCE,
     VENV_MARKER,
     InstallError,
+    contract,
     say,
     whole_file,
 )
@@ -42,7 +45,10 @@ def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
     written = list(sources)
     main = target / PLUGIN_MAIN
     main.chmod(main.stat().st_mode | 0o755)
-    write_config(target / CONFIG_NAME, {"python": str(python), "weights": weights})
+    # The remotes recorded by install.py --remote stay recorded through a new install.
+    remotes = _config(target).get(contract.CONFIG_REMOTES)
+    config = {"python": str(python), "weights": weights}
+    write_config(target / CONFIG_NAME, {**config, **({"remotes": remotes} if remotes else {})})
     marker = {"installed_by": APP_NAME, "files": sorted([*written, CONFIG_NAME])}
     write_config(target / PLUGIN_MARKER, marker)
     return target
@@ -92,7 +98,49 @@ def _check_owned(target: Path) -> None:
         )
 
 
-def write_config(path: Path, config: dict[str, str]) -> bool:
+def _config(target: Path) -> dict:
+    try:
+        config = json.loads((target / CONFIG_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def record_remote(plugin_dirs: list[Path], host: str, python: str | None) -> list[Path]:
+    """Offer ``host`` (its engine's Python at ``python``, or at the default place) in Run on
+    of each plug-in this installer put into ``plugin_dirs``; ``python`` None: forget it.
+    Returns the plug-in folders whose record changed."""
+    changed = []
+    for target in (d / PLUGIN_NAME for d in plugin_dirs):
+        config = _config(target)
+        if _installed_files(target) is None or "python" not in config:
+            continue  # no plug-in of this installer's there: nothing offers a remote
+        remotes = contract.recorded_remotes(config)
+        if python is None:
+            remotes.pop(host, None)
+        else:
+            remotes[host] = python  # a machine recorded again keeps its place in the list
+        config[contract.CONFIG_REMOTES] = [{"host": h, "python": p} for h, p in remotes.items()]
+        if write_config(target / CONFIG_NAME, config):
+            _query_again(target / PLUGIN_MAIN)
+            changed.append(target)
+    return changed
+
+
+def offered_remotes(plugin_dirs: list[Path]) -> set[str]:
+    """The hosts Run on offers in the plug-ins in ``plugin_dirs``."""
+    return {h for d in plugin_dirs for h in contract.recorded_remotes(_config(d / PLUGIN_NAME))}
+
+
+def _query_again(main: Path) -> None:
+    """GIMP keeps a plug-in's procedures (Run on's choices among them) until the plug-in's
+    file changes: a later modification time has it asked again at GIMP's next start."""
+    stat = main.stat()
+    later = max(time.time(), stat.st_mtime + 1)
+    os.utime(main, (stat.st_atime, later))
+
+
+def write_config(path: Path, config: dict) -> bool:
     """Write the JSON config; returns False (and leaves the file alone) when unchanged."""
     text = json.dumps(config, indent=2) + "\n"
     if path.exists() and path.read_text() == text:

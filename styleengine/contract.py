@@ -441,6 +441,23 @@ DEFAULT_REMOTE_PYTHON = ".local/share/gimp-neural-style/venv/bin/python"
 # An ssh_config file for the connections to a remote engine instead of the user's own (tests,
 # unusual setups): read by the engine and by install.py --remote alike.
 SSH_CONFIG_VARIABLE = "STYLEENGINE_SSH_CONFIG"
+# The machines install.py --remote set up, recorded in the plug-in's config (CONFIG_NAME) as
+# {"remotes": [{"host": HOST, "python": PATH}, ...]}: what the dialog's Run on offers.
+CONFIG_REMOTES = "remotes"
+
+
+def recorded_remotes(config: dict[str, Any]) -> dict[str, str]:
+    """Each recorded remote's host and the engine's Python there, in the order recorded.
+    Entries of another shape are skipped: a hand-edited config loses a remote, never a run."""
+    remotes = {}
+    entries = config.get(CONFIG_REMOTES)
+    for entry in entries if isinstance(entries, list) else ():
+        host = entry.get("host") if isinstance(entry, dict) else None
+        python = entry.get("python", DEFAULT_REMOTE_PYTHON) if isinstance(entry, dict) else None
+        if isinstance(host, str) and host.strip() and isinstance(python, str) and python:
+            remotes[host] = python
+    return remotes
+
 
 # Painting by regions: masks as image files, for each style by its number (from 1).
 STYLE_REGION = Option(
@@ -605,9 +622,9 @@ OPTIONS: tuple[Option, ...] = (
     PAINTING_REGION,
     STRENGTH_MAP,
     Option(
-        "remote", "Run o_n (ssh host)",
+        "remote", "Run o_n",
         "run on another machine over ssh (user@host, or a host of ~/.ssh/config) whose engine "
-        "is installed; empty: this computer",
+        "python3 install.py --remote HOST set up; empty: this computer",
         str, "", metavar="HOST", section="more",
     ),
     Option(

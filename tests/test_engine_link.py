@@ -129,3 +129,38 @@ def test_regions_and_a_strength_map_reach_the_engine_as_its_own_options():
     )  # fmt: skip
     parsed = build_parser().parse_args(arguments[2:])
     assert parsed.style_region == [(2, "right.npy")] and parsed.strength_map == "keep.npy"
+
+
+def test_run_on_offers_this_computer_and_each_recorded_machine(tmp_path):
+    """Run on: the machines install.py --remote recorded, each with its engine's Python,
+    greyed while none is recorded or no ssh is here; this computer runs with no --remote."""
+    from styleengine.cli import build_parser
+
+    python = tmp_path / "python"
+    python.touch()
+    config = {"python": str(python), "remotes": [
+        {"host": "gpu-box", "python": "envs/ns/bin/python"}, {"host": "me@lab"},
+        {"host": ""}, "not an entry", {"host": 7},
+    ]}  # fmt: skip
+    (tmp_path / engine_link.CONFIG_NAME).write_text(json.dumps(config))
+    remotes = engine_link.load_config(tmp_path).remotes
+    assert remotes == {"gpu-box": "envs/ns/bin/python", "me@lab": contract.DEFAULT_REMOTE_PYTHON}
+    choices = engine_link.run_on_choices(remotes)
+    assert choices == [(engine_link.RUN_HERE, "This computer"), ("gpu-box", "gpu-box"),
+                       ("me@lab", "me@lab")]  # fmt: skip
+    assert engine_link.run_on_offered(remotes, ssh_found=True)
+    assert not engine_link.run_on_offered(remotes, ssh_found=False)
+    assert not engine_link.run_on_offered({}, ssh_found=True)
+
+    def parsed(choice: str):
+        request = StyleRequest(options={"remote": engine_link.remote_host(choice)})
+        arguments = engine_link.engine_arguments(
+            request, Path("c"), [Path("s")], Path("o"), "auto",
+            remote_python=remotes.get(engine_link.remote_host(choice)),
+        )  # fmt: skip
+        return build_parser().parse_args(arguments[2:])
+
+    here = parsed(engine_link.RUN_HERE)
+    assert here.remote == "" and here.remote_python == contract.DEFAULT_REMOTE_PYTHON
+    there = parsed("gpu-box")
+    assert there.remote == "gpu-box" and there.remote_python == "envs/ns/bin/python"

@@ -86,11 +86,15 @@ def test_procedure_is_registered_under_filters_artistic(gimp):
         gimp,
         """
 procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
+run_on = Gimp.param_spec_choice_get_choice(procedure.find_argument("remote"))
 report(menu=list(procedure.get_menu_paths()), label=procedure.get_menu_label(),
-       arguments=[spec.name for spec in procedure.get_arguments()])
+       arguments=[spec.name for spec in procedure.get_arguments()],
+       run_on=run_on.list_nicks())
 """,
     )
     found = run.results[0]
+    # No machine recorded (install.py --remote): Run on offers this computer only.
+    assert found["run_on"] == ["this-computer"]
     assert found["menu"] == ["<Image>/Filters/Artistic"]
     assert found["label"] == "Neural _Style…"
     for name in ("style-preset", "style-preset-2", "style-preset-3", "style-layer",
@@ -256,12 +260,15 @@ report(status=status.value_nick)
     assert np.abs(from_gimp - original).mean() > 0.03  # a painting, not the photo
 
 
-def test_a_run_on_an_ssh_host_adds_the_local_runs_layer(newest_gimp, tmp_path):
-    """Run on: a host reached over a real OpenSSH server (tests/ssh_server.py) paints the
-    same layer, bit for bit, as this computer (the same kind of device), with the live
-    preview on, and a layer named like a shell command runs nothing; a host that answers
-    nothing is one message and no layer."""
+def test_a_run_on_a_recorded_ssh_host_adds_the_local_runs_layer(newest_gimp, tmp_path):
+    """Run on: a machine recorded as install.py --remote records it, reached over a real
+    OpenSSH server (tests/ssh_server.py), paints the same layer, bit for bit, as this
+    computer (the same kind of device), with the live preview on, and a layer named like a
+    shell command runs nothing; a recorded host that answers nothing is one message and no
+    layer; a host never recorded is refused by GIMP itself."""
     import ssh_server
+
+    from installer.plugin import record_remote
 
     reason = ssh_server.why_unavailable()
     if reason and os.environ.get("CI"):
@@ -270,32 +277,47 @@ def test_a_run_on_an_ssh_host_adds_the_local_runs_layer(newest_gimp, tmp_path):
         pytest.skip(reason)
     server = ssh_server.start(tmp_path / "sshd", {**os.environ, "PYTHONPATH": str(REPO)})
     newest_gimp.environment = {contract.SSH_CONFIG_VARIABLE: str(server.config)}
+    host, down = ssh_server.HOST_ALIAS, "nowhere.invalid"
+    for recorded in (host, down):
+        assert record_remote([newest_gimp.plugins_dir], recorded, sys.executable)
     local, remote = tmp_path / "local.raw", tmp_path / "remote.raw"
     try:
         run = _run(
             newest_gimp,
             f"""
+procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
+offered = Gimp.param_spec_choice_get_choice(procedure.find_argument("remote")).list_nicks()
 image, content, style = make_pair()
 content.set_name("$(touch /tmp/pwned-by-layer); rm -rf ~ ;")  # a layer name runs nothing
 statuses = []
-for host, path in (("", "{local}"), ("{ssh_server.HOST_ALIAS}", "{remote}")):
-    status = neural_style(image, content, style, iterations=4, remote=host,
+for choice, path in (("this-computer", "{local}"), ("{host}", "{remote}")):
+    status = neural_style(image, content, style, iterations=4, remote=choice,
                           **{{"live-preview": "always"}})
     statuses.append(status.value_nick)
     dump_pixels(image.get_layers()[0], path)
 before = len(image.get_layers())
-status = neural_style(image, content, style, iterations=4, remote="nowhere.invalid")
-report(statuses=statuses, unreachable=status.value_nick, added=len(image.get_layers()) - before)
+unreachable = neural_style(image, content, style, iterations=4, remote="{down}").value_nick
+try:
+    unknown = neural_style(image, content, style, iterations=4, remote="never.recorded")
+    unknown = unknown.value_nick
+except Exception as error:  # GIMP refuses a value its choice does not hold
+    unknown = type(error).__name__
+report(offered=offered, statuses=statuses, unreachable=unreachable, unknown=unknown,
+       added=len(image.get_layers()) - before)
 """,
         )
     finally:
         newest_gimp.environment = {}
         server.stop()
+        for recorded in (host, down):
+            record_remote([newest_gimp.plugins_dir], recorded, None)
     found = run.results[0]
+    assert found["offered"] == ["this-computer", host, down]
     assert found["statuses"] == ["success", "success"], run.output[-3000:]
     assert np.array_equal(np.fromfile(local, "<f4"), np.fromfile(remote, "<f4"))
-    assert found["unreachable"] != "success" and found["added"] == 0
-    assert "Could not connect to nowhere.invalid" in run.output
+    assert found["unreachable"] != "success" and found["unknown"] != "success"
+    assert found["added"] == 0
+    assert f"Could not connect to {down}" in run.output
     assert "Traceback" not in run.output
     assert not Path("/tmp/pwned-by-layer").exists()
 

@@ -118,6 +118,36 @@ def test_the_installed_plugin_loads_the_engines_contract_beside_it(tmp_path):
     assert flags == ",".join(option.flag for option in OPTIONS)
 
 
+def test_a_remote_is_recorded_for_run_on_kept_through_installs_and_forgotten(tmp_path):
+    """install.py --remote's record in the plug-in's config: what Run on offers. GIMP is
+    made to ask the plug-in again (its file's time moves on); a new install keeps it."""
+    plugins = tmp_path / "plug-ins"
+    target = plugin.install_plugin(plugins, Path(sys.executable), "hed")
+    main = target / "neural_style.py"
+    before = main.stat().st_mtime
+
+    def offered() -> dict[str, str]:
+        config = json.loads((target / "neural_style.json").read_text())
+        return common.contract.recorded_remotes(config)
+
+    assert plugin.record_remote([plugins], "gpu-box", "venv/bin/python") == [target]
+    assert plugin.record_remote([plugins], "me@lab:2222", ".local/x/python") == [target]
+    assert offered() == {"gpu-box": "venv/bin/python", "me@lab:2222": ".local/x/python"}
+    assert main.stat().st_mtime > before
+    assert plugin.record_remote([plugins], "gpu-box", "venv/bin/python") == []  # unchanged
+    plugin.install_plugin(plugins, Path(sys.executable), "auto")
+    assert offered() == {"gpu-box": "venv/bin/python", "me@lab:2222": ".local/x/python"}
+    assert plugin.offered_remotes([plugins]) == {"gpu-box", "me@lab:2222"}
+    assert plugin.record_remote([plugins], "gpu-box", None) == [target]
+    assert offered() == {"me@lab:2222": ".local/x/python"}
+    # Nowhere to record: no plug-in there, or another author's plug-in of the same name.
+    assert plugin.record_remote([tmp_path / "empty"], "gpu-box", "p") == []
+    theirs = _someone_elses_plugin(tmp_path / "theirs")
+    files = _contents(theirs)
+    assert plugin.record_remote([tmp_path / "theirs"], "gpu-box", "p") == []
+    assert _contents(theirs) == files
+
+
 def test_uninstall_removes_only_what_it_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     plugins = tmp_path / "plug-ins"
@@ -383,11 +413,17 @@ def test_the_engine_is_installed_on_a_remote_over_ssh_and_removed_again(
     source = Path.home() / REMOTE_SOURCE  # ssh starts remote commands in the user's home
     host = ssh_server.HOST_ALIAS
     try:
+        # This computer's plug-in, whose Run on is to offer the remote.
+        here = plugin.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
         done = _install("--remote", host, "--venv", str(venv), "--weights", "hed",
-                        "--torch-index-url", UNREACHABLE_INDEX, "--no-sample")  # fmt: skip
+                        "--torch-index-url", UNREACHABLE_INDEX, "--no-sample",
+                        "--gimp-plugins-dir", str(tmp_path / "plug-ins"))  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"Installing the engine on {host} over ssh" in done.stdout
         assert f"doctor --remote {host} --remote-python {venv}/bin/python" in done.stdout
+        assert f"Run on: {host}" in done.stdout
+        recorded = json.loads((here / "neural_style.json").read_text())
+        assert common.contract.recorded_remotes(recorded) == {host: f"{venv}/bin/python"}
         assert (source / "install.py").is_file() and (source / "styleengine").is_dir()
         content, style = save_pair(tmp_path, (48, 64), 64)
         output = tmp_path / "out.png"
@@ -402,9 +438,12 @@ def test_the_engine_is_installed_on_a_remote_over_ssh_and_removed_again(
         made = tmp_path / "remote-venv"
         made.mkdir()
         (made / common.VENV_MARKER).write_text("{}")
-        gone = _install("--remote", host, "--venv", str(made), "--uninstall")
+        gone = _install("--remote", host, "--venv", str(made), "--uninstall",
+                        "--gimp-plugins-dir", str(tmp_path / "plug-ins"))  # fmt: skip
         assert gone.returncode == 0, gone.stdout + gone.stderr
         assert not made.exists() and not source.exists() and venv.is_dir()
+        recorded = json.loads((here / "neural_style.json").read_text())
+        assert common.contract.recorded_remotes(recorded) == {}
         # A folder of that name that this installer did not make is never replaced.
         source.mkdir(parents=True)
         (source / "notes.txt").write_text("mine")

@@ -69,11 +69,14 @@ def engine_arguments(
     preview: Path | None = None,
     regions: dict[int, Path] | None = None,
     strength_map: Path | None = None,
+    remote_python: str | None = None,
 ) -> list[str]:
     """The ``python -m styleengine`` arguments for a request: one or more style images,
     blended by ``style_weights`` (one each); with ``preview``, the picture so far is
     written there every few seconds; ``regions``: the mask of where style N (from 1)
-    paints; ``strength_map``: how strongly, place by place. Every flag is the contract's."""
+    paints; ``strength_map``: how strongly, place by place; ``remote_python``: the engine's
+    Python on the machine the request runs on, when not this one. Every flag is the
+    contract's."""
     by_name = contract.OPTIONS_BY_NAME
     if len(styles) > 1:
         blend = style_weights or [1.0] * len(styles)
@@ -91,6 +94,8 @@ def engine_arguments(
         (by_name["strength_map"], None if strength_map is None else str(strength_map)),
         *((by_name["style_region"], (n, str(mask))) for n, mask in sorted((regions or {}).items())),
     ]  # fmt: skip
+    if request.option("remote") and remote_python:
+        given.append((by_name["remote_python"], remote_python))
     if preview is not None:
         given += [(by_name["preview"], str(preview)),
                   (by_name["preview_seconds"], PREVIEW_SECONDS)]  # fmt: skip
@@ -118,6 +123,31 @@ def export_painting(config: EngineConfig, painting, output: Path) -> None:
 class EngineConfig:
     python: str
     weights: str = "auto"
+    # Run on's machines (install.py --remote): each host and the engine's Python there.
+    remotes: dict[str, str] = field(default_factory=dict)
+
+
+# Run on's first choice: this computer (the contract's empty host).
+RUN_HERE = "this-computer"
+RUN_ON_HELP = (
+    "Where the painting is computed: this computer, or another machine reached over ssh "
+    "(its engine set up from here with: python3 install.py --remote HOST)"
+)
+
+
+def run_on_choices(remotes: dict[str, str]) -> list[tuple[str, str]]:
+    """Run on's (value, label) entries: this computer, then each recorded machine."""
+    return [(RUN_HERE, "This computer"), *((host, host) for host in remotes if host != RUN_HERE)]
+
+
+def run_on_offered(remotes: dict[str, str], ssh_found: bool) -> bool:
+    """Whether Run on can be changed: some machine is recorded, and ssh is here to reach it."""
+    return bool(remotes) and ssh_found
+
+
+def remote_host(choice: str | None) -> str:
+    """The contract's ``remote`` for Run on's value ("": this computer)."""
+    return "" if choice in (None, "", RUN_HERE) else choice
 
 
 def load_config(plugin_dir: Path) -> EngineConfig:
@@ -125,7 +155,11 @@ def load_config(plugin_dir: Path) -> EngineConfig:
     path = plugin_dir / CONFIG_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        config = EngineConfig(python=str(data["python"]), weights=str(data.get("weights", "auto")))
+        config = EngineConfig(
+            python=str(data["python"]),
+            weights=str(data.get("weights", "auto")),
+            remotes=contract.recorded_remotes(data),
+        )
     except FileNotFoundError:
         raise LinkError(
             f"The Neural Style engine is not set up ({path} is missing). {INSTALL_HINT}"

@@ -25,6 +25,7 @@ from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import engine_link  # noqa: E402
 import engine_process  # noqa: E402
+import flatpak  # noqa: E402
 import npy_files  # noqa: E402
 import run_folders  # noqa: E402
 from engine_link import LinkError, StyleRequest, contract  # noqa: E402
@@ -56,9 +57,15 @@ def _gallery_choice(first=()):
 
 
 def _add_option(procedure, option, argument, flags):
-    """A contract option as a procedure argument: a number in its range, a choice or text."""
+    """A contract option as a procedure argument: a number in its range, a choice or text;
+    the remote as Run on, a choice of this computer and the machines install.py recorded."""
     words = option.help[:1].upper() + option.help[1:]
-    if option.choices:
+    if option.name == "remote":
+        choice = _choice(*engine_link.run_on_choices(_recorded_remotes()))
+        procedure.add_choice_argument(
+            argument, option.label, engine_link.RUN_ON_HELP, choice, engine_link.RUN_HERE, flags
+        )
+    elif option.choices:
         choice = _choice(*option.choices)
         procedure.add_choice_argument(argument, option.label, words, choice, option.default, flags)
     elif option.kind is str:
@@ -66,6 +73,20 @@ def _add_option(procedure, option, argument, flags):
     else:
         add = procedure.add_int_argument if option.kind is int else procedure.add_double_argument
         add(argument, option.label, words, option.minimum, option.maximum, option.default, flags)
+
+
+def _recorded_remotes():
+    """Run on's machines, from the config install.py wrote (none before it did)."""
+    try:
+        return engine_link.load_config(PLUGIN_DIR).remotes
+    except LinkError:
+        return {}
+
+
+def _run_on_offered():
+    # In Flathub's sandbox the engine, and so ssh, runs on the host (flatpak.py).
+    ssh_found = shutil.which("ssh") is not None or flatpak.in_flatpak()
+    return engine_link.run_on_offered(_recorded_remotes(), ssh_found)
 
 
 def _options(config, from_script):
@@ -82,7 +103,7 @@ def _options(config, from_script):
                 value = config.get_property(old)
         if value is None and option.kind is str:
             value = ""  # GIMP gives an empty text as None
-        values[option.name] = value
+        values[option.name] = engine_link.remote_host(value) if option.name == "remote" else value
     return values
 
 
@@ -131,6 +152,9 @@ def _fill_dialog(dialog):
         container = dialog.fill_expander if folded else dialog.fill_frame
         container(f"{key}-section", f"{key}-title", False, f"{key}-box")
         sections.append(f"{key}-section")
+    # Run on stays visible, greyed, until install.py --remote records a machine to run on.
+    dialog.set_sensitive(contract.OPTIONS_BY_NAME["remote"].argument, _run_on_offered(), None,
+                         None, False)  # fmt: skip
     dialog.fill(sections)
 
 
@@ -447,6 +471,7 @@ class NeuralStyle(Gimp.PlugIn):
                 request, content_path, style_paths, output_path, config.weights,
                 [weight for _layer, weight, _region in styles],
                 work / "preview.npy" if with_preview else None, regions, strength_path,
+                config.remotes.get(request.option("remote")),
             )  # fmt: skip
             if with_preview:
                 # Before the progress starts: GIMP's Cancel kills the plug-in, and must never
