@@ -26,6 +26,10 @@ from .errors import BadInputError, EngineError, ErrorKind, from_os_error
 from .image.sample import SAMPLE_ITERATIONS
 from .run.protocol import PROGRESS_MODES, Reporter, make_reporter
 
+# Read from the contract, not from model.device: the parser (and so the relay of a remote
+# run, --help, the gallery's list) starts without PyTorch.
+DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
+
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors become BadInputError, so they reach the user like every other error."""
@@ -90,8 +94,6 @@ def _region_masks(args: argparse.Namespace) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .model.device import DEVICE_CHOICES
-
     parser = _Parser(
         prog="styleengine", description="Neural style transfer (Gatys et al.) on VGG-16."
     )
@@ -196,13 +198,8 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
 
 
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
-    from .api import EngineSetup, stylize_image_data
-    from .image.files import check_output_path, read_image, resolved, write_image
+    from .image.files import check_output_path, resolved
     from .image.gallery import style_source
-    from .model.device import describe_device
-    from .plan.planning import Plan
-    from .run.previews import PreviewWriter
-    from .run.progress import Progress
 
     started = time.perf_counter()
     args.styles = [style_source(style) for style in args.styles]
@@ -223,8 +220,25 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
         if resolved(preview_path) == resolved(output):
             raise BadInputError("--preview must name another file than the result (-o).")
     if args.remote:
-        _run_remotely(args, reporter)
+        _run_remotely(args, reporter)  # no PyTorch here: the files only pass through
         return
+    _run_here(args, reporter, output, preview_path, started)
+
+
+def _run_here(
+    args: argparse.Namespace,
+    reporter: Reporter,
+    output: Path,
+    preview_path: Path | None,
+    started: float,
+) -> None:
+    from .api import EngineSetup, stylize_image_data
+    from .image.files import read_image, write_image
+    from .model.device import describe_device
+    from .plan.planning import Plan
+    from .run.previews import PreviewWriter
+    from .run.progress import Progress
+
     content = read_image(args.content)
     styles = [read_image(path) for path in args.styles]
     regions = _region_masks(args)
@@ -368,11 +382,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return main(demo_arguments(args))
         if args.command == "gallery":
             return run_gallery(args, make_reporter(args.progress))
-        from .model.device import return_freed_memory_promptly
         from .run.cancellation import install_cancellation
 
         install_cancellation(args.cancel_on_stdin_eof)
-        return_freed_memory_promptly()
+        if not args.remote:
+            from .model.device import return_freed_memory_promptly
+
+            return_freed_memory_promptly()
         reporter = make_reporter(args.progress)
         run_stylize(args, reporter)
         return 0

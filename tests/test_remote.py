@@ -90,6 +90,33 @@ def test_a_remote_run_gives_the_local_runs_picture_with_its_events_and_previews(
     assert _remote_folders() == []  # the remote run's folder is gone with it
 
 
+def test_the_processes_that_only_carry_the_files_never_load_pytorch(
+    pair, tmp_path, remote_env, hed_weights
+):
+    """The caller of a remote run and the relay there only pass files on: without PyTorch
+    they start at once and hold little memory (a 24 MP photo through both: BENCHMARKS.md)."""
+    probe = (
+        "import sys; from styleengine.cli import main; code = main(sys.argv[1:]); "
+        "print(code, 'torch' in sys.modules)"
+    )
+
+    def loaded(arguments: list[str]) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *arguments], input="", capture_output=True,
+            text=True, env=remote_env, timeout=300,
+        )  # fmt: skip
+        return done.stdout.split()[-2:]
+
+    content, style = pair
+    output = tmp_path / "remote.png"
+    assert loaded(_stylize(content, style, output, "--progress", "none", *_remote())) == [
+        "0", "False"
+    ]  # fmt: skip
+    assert output.is_file()
+    relay_code, relay_torch = loaded(["relay"])  # no request: refused, after its start
+    assert relay_code == str(ErrorKind.BAD_INPUT.exit_code) and relay_torch == "False"
+
+
 @pytest.mark.parametrize(
     "name", ["$(touch PWNED).png", "; rm -rf ~ ;.png", "`touch PWNED`.png", "-o x.png"]
 )

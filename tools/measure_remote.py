@@ -4,6 +4,10 @@ difference (the photo up, the result and the preview down, the relay's start).
 
     python tools/measure_remote.py --photo P.jpg --style S.jpg --host HOST [--runs 3]
 
+With the host on this machine (the tests' loopback sshd), it also records the highest
+resident memory of the two processes that only carry the files, this side's client and the
+relay there: a picture that streamed through them in pieces leaves them far below its size.
+
 The run is kept short (a small working size, one iteration, no detail pass) so that the
 difference is the transport's; both sides must be the same kind of machine for the picture
 to be the same, which the tool checks.
@@ -24,10 +28,44 @@ SHORT_RUN = ["--working-size", "256", "--iterations", "1", "--detail", "off", "-
              "--progress", "none"]  # fmt: skip
 
 
-def timed(command: list[str]) -> float:
+def _peak_kib(pid: int) -> int:
+    """The process's highest resident memory so far (VmHWM), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _relays() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"styleengine" in words and b"relay" in words:
+            found.append(int(entry.name))
+    return found
+
+
+def timed(command: list[str]) -> tuple[float, dict[str, float]]:
+    """Seconds of the whole command, and the highest memory (MB) of its own process and of
+    any relay on this machine while it ran (watched every 20 ms: both grow only by what
+    they hold at once, so a picture held whole would show)."""
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    peaks = {"client": 0, "relay": 0}
+    while process.poll() is None:
+        peaks["client"] = max(peaks["client"], _peak_kib(process.pid))
+        peaks["relay"] = max([peaks["relay"], *map(_peak_kib, _relays())])
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return seconds, {role: round(kib / 1024, 1) for role, kib in peaks.items()}
 
 
 def main() -> int:
@@ -42,12 +80,16 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="measure-remote-"))
     base = [sys.executable, "-m", "styleengine", "stylize", str(args.photo), str(args.style)]
     seconds: dict[str, list[float]] = {"local": [], "remote": []}
+    peaks: list[dict[str, float]] = []
     for run in range(args.runs):
         for where in ("local", "remote"):
             output = folder / f"{where}.npy"
             remote = ["--remote", args.host, "--remote-python", args.remote_python]
             command = [*base, "-o", str(output), *SHORT_RUN, *(remote if where == "remote" else [])]
-            seconds[where].append(round(timed(command), 2))
+            took, peak = timed(command)
+            seconds[where].append(round(took, 2))
+            if where == "remote":
+                peaks.append(peak)
             print(f"run {run + 1} {where}: {seconds[where][-1]} s", flush=True)
     import numpy as np
 
@@ -57,6 +99,7 @@ def main() -> int:
         "result_bytes": (folder / "remote.npy").stat().st_size, "options": SHORT_RUN,
         "seconds": seconds, "median_local": statistics.median(seconds["local"]),
         "median_remote": statistics.median(seconds["remote"]), "same_picture": same,
+        "remote_peaks_mb": peaks,
     }  # fmt: skip
     record["overhead_seconds"] = round(record["median_remote"] - record["median_local"], 2)
     print(json.dumps(record, indent=1))
