@@ -181,7 +181,10 @@ def _on_remote(args: argparse.Namespace) -> int:
         return 1
     say(f"Done on {args.remote}. Check it from here (the round trip, its device and speed):")
     remote_python = [] if python == contract.DEFAULT_REMOTE_PYTHON else ["--remote-python", python]
-    print(f"  python -m styleengine doctor --remote {shlex.join([args.remote, *remote_python])}")
+    # This computer's engine is what talks to the remote one (--venv names the remote's).
+    here = venv_python(default_data_dir() / "venv")
+    engine = shlex.quote(str(here)) if here.is_file() else "python"
+    print(f"  {engine} -m styleengine doctor --remote {shlex.join([args.remote, *remote_python])}")
     if offered or args.remote in offered_remotes(plugin_dirs):
         print(f"  In GIMP (restart it if it is open): More options, Run on: {args.remote}")
     else:
