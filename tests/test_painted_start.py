@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from styleengine.api import to_tensor
 from styleengine.errors import NoWeightsError
+from styleengine.image.color import luminance
 from styleengine.loss.objective import StyleImage
 from styleengine.loss.regions import RegionGroup
-from styleengine.optim.painted_start import PaintedStart
+from styleengine.optim.painted_start import PaintedStart, with_photo_layout
 from styleengine.settings import StyleSettings
 from tests.conftest import make_content, make_style, stylize_pair
 from tests.test_feedforward import _gallery
@@ -45,6 +46,40 @@ def test_the_start_is_painted_and_its_share_says_how_much(painter):
     assert 0 < moved[0.5] < moved[1.0]
     gaps = {share: _gap(painter, start, painting) for share, start in starts.items()}
     assert gaps[1.0] < gaps[0.5] < gaps[0.0]
+
+
+def _hue_and_saturation(pixel: torch.Tensor) -> tuple[float, float]:
+    import colorsys
+
+    hue, saturation, _value = colorsys.rgb_to_hsv(*map(float, pixel))
+    return hue, saturation
+
+
+def test_the_start_takes_the_photos_light_and_keeps_the_paintings_colours():
+    """Half the photo's coarse light and shade: an orange painted over the bright half of a
+    photo brightens and over the dark half darkens, as the same orange (its hue and
+    saturation, not washed out with grey nor burnt); black paint over the bright half is
+    lifted too."""
+    photo = torch.full((1, 3, 64, 64), 0.2)
+    photo[..., :32] = 0.7  # the left half bright, the right dark
+    orange = torch.tensor([0.8, 0.4, 0.1]).view(1, 3, 1, 1)
+    painted = orange.expand(1, 3, 64, 64).clone()
+    painted[..., 8:20, 8:20] = 0.0  # black paint where the photo is bright
+    start = with_photo_layout(painted, photo, 0.5)
+    bright, dark = start[0, :, 40, 24], start[0, :, 40, 48]
+    painted_light = float(luminance(orange))
+    light = {name: float(luminance(pixel.view(1, 3, 1, 1))) for name, pixel in
+             (("bright", bright), ("dark", dark))}  # fmt: skip
+    # half of the way to the photo's light, each way
+    assert light["bright"] == pytest.approx((painted_light + 0.7) / 2, abs=0.02)
+    assert light["dark"] == pytest.approx((painted_light + 0.2) / 2, abs=0.02)
+    hue, saturation = _hue_and_saturation(orange.flatten())
+    for pixel in (bright, dark):
+        assert _hue_and_saturation(pixel) == pytest.approx((hue, saturation), abs=0.03)
+    lifted = start[0, :, 14, 14]
+    assert float(lifted.min()) > 0.25  # black over the bright photo is lifted toward it
+    # Where the light does not move (the photo's own light), the picture stays as it was.
+    assert torch.equal(with_photo_layout(photo, photo, 0.5), photo)
 
 
 def _fine_detail(image: torch.Tensor) -> float:

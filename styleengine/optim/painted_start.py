@@ -15,6 +15,11 @@ takes the photo's luminance at coarse scales (a Gaussian blur of about a quarter
 picture's structure scale) and the network's strokes and colours at the fine ones. Starting
 instead from a mix with the photo's pixels brings back the photo's flat areas, and with them
 the crumpled relief the optimization paints into flat skies (QUALITY.md, 2026-12-02).
+
+The light is moved by scaling each pixel's colour, not by adding grey to it: an added grey
+washes a brightened colour out and oversaturates a darkened one, where a scale keeps its hue
+and saturation. On the 24 pairs that kept more of both the structure and the painting, by
+both judges (QUALITY.md, 2026-12-03).
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ MIN_PAINT_SIDE = 32
 # The blur that separates the photo's light and shade (kept) from the strokes (painted), as a
 # share of the longest side: 4 px at 384, the structure measure's scale (QUALITY.md).
 LAYOUT_BLUR_SHARE = 4 / 384
+# The light is scaled from this far below black, so that black paint on a bright part of the
+# photo is lifted too (a scale alone leaves black black) and no colour is scaled more than
+# about twentyfold.
+LIGHT_OFFSET = 0.05
 
 
 class PaintedStart:
@@ -134,7 +143,11 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def with_photo_layout(painted: torch.Tensor, photo: torch.Tensor, share: float) -> torch.Tensor:
     """``painted`` with its coarse light and shade moved ``share`` of the way to the
-    photo's."""
+    photo's, each colour scaled (from LIGHT_OFFSET below black) so that it keeps its hue and
+    saturation."""
     sigma = LAYOUT_BLUR_SHARE * max(photo.shape[-2:])
-    shift = gaussian_blur(luminance(photo), sigma) - gaussian_blur(luminance(painted), sigma)
-    return (painted + share * shift).clamp(0, 1)
+    light = gaussian_blur(luminance(painted), sigma)
+    shift = gaussian_blur(luminance(photo), sigma) - light
+    scale = (light + share * shift + LIGHT_OFFSET) / (light + LIGHT_OFFSET)
+    # painted + (painted + offset) * (scale - 1): where nothing moves, exactly the picture
+    return (painted + (painted + LIGHT_OFFSET) * (scale - 1)).clamp(0, 1)
