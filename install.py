@@ -175,7 +175,7 @@ def _on_remote(args: argparse.Namespace) -> int:
                 say(f"Run on no longer offers {args.remote} in {target}")
             return 0
         install_remote(args.remote, options)
-        offered = record_remote(plugin_dirs, args.remote, python)
+        record_remote(plugin_dirs, args.remote, python)
     except InstallError as error:
         say(f"error: {error}")
         return 1
@@ -185,7 +185,7 @@ def _on_remote(args: argparse.Namespace) -> int:
     here = venv_python(default_data_dir() / "venv")
     engine = shlex.quote(str(here)) if here.is_file() else "python"
     print(f"  {engine} -m styleengine doctor --remote {shlex.join([args.remote, *remote_python])}")
-    if offered or args.remote in offered_remotes(plugin_dirs):
+    if args.remote in offered_remotes(plugin_dirs):
         print(f"  In GIMP (restart it if it is open): More options, Run on: {args.remote}")
     else:
         print("  No Neural Style plug-in is installed here to offer it: run python3 install.py,")

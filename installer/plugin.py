@@ -46,9 +46,11 @@ def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
     main = target / PLUGIN_MAIN
     main.chmod(main.stat().st_mode | 0o755)
     # The remotes recorded by install.py --remote stay recorded through a new install.
-    remotes = _config(target).get(contract.CONFIG_REMOTES)
     config = {"python": str(python), "weights": weights}
-    write_config(target / CONFIG_NAME, {**config, **({"remotes": remotes} if remotes else {})})
+    remotes = _config(target).get(contract.CONFIG_REMOTES)
+    if remotes:
+        config[contract.CONFIG_REMOTES] = remotes
+    write_config(target / CONFIG_NAME, config)
     marker = {"installed_by": APP_NAME, "files": sorted([*written, CONFIG_NAME])}
     write_config(target / PLUGIN_MARKER, marker)
     return target
@@ -72,12 +74,9 @@ def _legacy_install(target: Path) -> bool:
     ours |= {CONFIG_NAME, "__pycache__"}
     try:
         names = {p.name for p in target.iterdir()}
-        config = json.loads((target / CONFIG_NAME).read_text())
-    except (OSError, ValueError):
+    except OSError:
         return False
-    return (
-        PLUGIN_MAIN in names and names <= ours and isinstance(config, dict) and "python" in config
-    )
+    return PLUGIN_MAIN in names and names <= ours and "python" in _config(target)
 
 
 def _check_owned(target: Path) -> None:
@@ -99,6 +98,7 @@ def _check_owned(target: Path) -> None:
 
 
 def _config(target: Path) -> dict:
+    """The plug-in's config in ``target``; an empty one when it is missing or not ours."""
     try:
         config = json.loads((target / CONFIG_NAME).read_text())
     except (OSError, ValueError):

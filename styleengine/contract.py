@@ -452,8 +452,9 @@ def recorded_remotes(config: dict[str, Any]) -> dict[str, str]:
     remotes = {}
     entries = config.get(CONFIG_REMOTES)
     for entry in entries if isinstance(entries, list) else ():
-        host = entry.get("host") if isinstance(entry, dict) else None
-        python = entry.get("python", DEFAULT_REMOTE_PYTHON) if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            continue
+        host, python = entry.get("host"), entry.get("python", DEFAULT_REMOTE_PYTHON)
         if isinstance(host, str) and host.strip() and isinstance(python, str) and python:
             remotes[host] = python
     return remotes
