@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
 import engine_link  # noqa: E402
@@ -164,3 +166,26 @@ def test_run_on_offers_this_computer_and_each_recorded_machine(tmp_path):
     assert here.remote == "" and here.remote_python == contract.DEFAULT_REMOTE_PYTHON
     there = parsed("gpu-box")
     assert there.remote == "gpu-box" and there.remote_python == "envs/ns/bin/python"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+_ENTRY = st.fixed_dictionaries({}, optional={"host": _JSON | st.text(), "python": _JSON})
+
+
+@settings(max_examples=200, deadline=None)
+@given(remotes=_JSON | st.lists(_ENTRY | _JSON, max_size=5))
+def test_a_hand_edited_remotes_record_never_stops_the_plugin(tmp_path_factory, remotes):
+    """Whatever a hand-edited config holds under "remotes", the plug-in still loads it: a
+    malformed entry loses that machine, never the run; a kept one is a host and a Python."""
+    folder = tmp_path_factory.mktemp("config")
+    (folder / "python").touch()
+    config = {"python": str(folder / "python"), "remotes": remotes}
+    (folder / engine_link.CONFIG_NAME).write_text(json.dumps(config))
+    kept = engine_link.load_config(folder).remotes
+    for host, python in kept.items():
+        assert isinstance(host, str) and host.strip() and isinstance(python, str) and python
+    assert [value for value, _label in engine_link.run_on_choices(kept)][0] == engine_link.RUN_HERE
