@@ -12,9 +12,8 @@ from pathlib import Path
 from .common import (
     APP_NAME,
     CONFIG_NAME,
-    CONTRACT_SOURCE,
     INSTALL_LOCK,
-    PLUGIN_CONTRACT,
+    PLUGIN_ENGINE_MODULES,
     PLUGIN_MAIN,
     PLUGIN_MARKER,
     PLUGIN_NAME,
@@ -37,7 +36,7 @@ def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
     _check_owned(target)
     target.mkdir(parents=True, exist_ok=True)
     sources = {p.name: p for p in PLUGIN_SOURCE.iterdir() if p.is_file() and p.suffix == ".py"}
-    sources[PLUGIN_CONTRACT] = CONTRACT_SOURCE
+    sources.update(PLUGIN_ENGINE_MODULES)
     for name, source in sources.items():
         destination = target / name
         if not destination.exists() or destination.read_bytes() != source.read_bytes():

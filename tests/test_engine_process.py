@@ -81,10 +81,13 @@ def test_an_engine_of_another_protocol_version_is_stopped_at_its_first_event(tmp
 
 
 def test_engine_environment_drops_gimp_python_variables():
+    """GIMP's PYTHONPATH and PYTHONHOME would steer the engine into GIMP's Python; the
+    engine's pipes speak UTF-8 whatever the system's code page."""
     cleaned = engine_process.engine_environment(
         {"PYTHONPATH": "/gimp/lib", "PYTHONHOME": "/gimp", "HOME": "/home/u", "PATH": "/bin"}
     )
-    assert cleaned == {"HOME": "/home/u", "PATH": "/bin"}
+    assert cleaned == {"HOME": "/home/u", "PATH": "/bin", "PYTHONUTF8": "1",
+                       "PYTHONIOENCODING": "utf-8"}  # fmt: skip
 
 
 def test_run_engine_reports_engine_errors(tmp_path, engine_env, monkeypatch):

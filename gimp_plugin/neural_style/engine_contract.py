@@ -1,40 +1,47 @@
-"""The engine's contract as the plug-in finds it, and the plug-in's one kind of error: what a
-user is told, in words they can act on."""
+"""The engine's contract as the plug-in finds it, the engine's one place for what the systems
+do differently, and the plug-in's one kind of error: what a user is told, in words they can
+act on."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-# The contract with the engine (styleengine/contract.py): install.py places it beside the
-# plug-in; run from the repository, the plug-in reads the engine's own file.
+# The engine's standard-library modules the plug-in shares (styleengine/contract.py and
+# styleengine/system.py): install.py places them beside the plug-in under these names; run
+# from the repository, the plug-in reads the engine's own files.
 _HERE = Path(__file__).resolve().parent
-CONTRACT_FILES = (
-    _HERE / "styleengine_contract.py",
-    _HERE.parent.parent / "styleengine" / "contract.py",
-)
+ENGINE_MODULES = {"styleengine_contract": "contract.py", "styleengine_system": "system.py"}
 
 
-def _load_contract():
+def engine_module_files(name: str) -> tuple[Path, Path]:
+    """Where the module ``name`` is looked for: beside the plug-in, then in the repository."""
+    return _HERE / f"{name}.py", _HERE.parent.parent / "styleengine" / ENGINE_MODULES[name]
+
+
+def _load_engine_module(name: str):
     import importlib.util
 
-    for path in CONTRACT_FILES:
+    for path in engine_module_files(name):
         if path.is_file():
-            spec = importlib.util.spec_from_file_location("styleengine_contract", path)
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                continue
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module  # its dataclasses look themselves up there
             spec.loader.exec_module(module)
             return module
     raise ImportError(
-        f"The Neural Style plug-in is incomplete: {CONTRACT_FILES[0].name} is missing. "
-        "Run 'python3 install.py' from the Neural Style folder again."
+        f"The Neural Style plug-in is incomplete: {name}.py is missing. "
+        "Run the installer (install.py) from the Neural Style folder again."
     )
 
 
-contract = _load_contract()
+contract = _load_engine_module("styleengine_contract")
+system = _load_engine_module("styleengine_system")
 CONFIG_NAME = contract.CONFIG_NAME
 
-INSTALL_HINT = "Run 'python3 install.py' from the Neural Style folder to install the engine."
+INSTALL_HINT = f"Run '{system.INSTALL_COMMAND}' from the Neural Style folder to install the engine."
 
 
 class LinkError(Exception):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine_contract import CONFIG_NAME, INSTALL_HINT, LinkError, contract
+from engine_contract import CONFIG_NAME, INSTALL_HINT, LinkError, contract, system
 from engine_process import failure_message, run_engine
 
 # When the live preview layer is shown: in runs from the dialog, in every run (scripts too),
@@ -131,7 +131,7 @@ class EngineConfig:
 RUN_HERE = "this-computer"
 RUN_ON_HELP = (
     "Where the painting is computed: this computer, or another machine reached over ssh "
-    "(its engine set up from here with: python3 install.py --remote HOST)"
+    f"(its engine set up from here with: {system.INSTALL_COMMAND} --remote HOST)"
 )
 
 

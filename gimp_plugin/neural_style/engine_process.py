@@ -3,6 +3,7 @@ and one message when it fails. It never leaves the engine running."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -17,11 +18,19 @@ from flatpak import FLATPAK_HINT, engine_command, in_flatpak
 _CREATE_NO_WINDOW = 0x08000000  # winbase.h
 
 
+# How long a run that is no longer wanted has, once its stdin is closed (the engine's own
+# cancel: it removes its files and says so), before it is terminated: on Windows terminate()
+# is TerminateProcess, which leaves the engine no moment to clean up.
+CLOSE_PATIENCE_S = 5.0
+
+
 def engine_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     """GIMP's environment without the variables that would steer the engine's Python into
-    GIMP's Python (its PYTHONPATH, PYTHONHOME, ...)."""
+    GIMP's Python (its PYTHONPATH, PYTHONHOME, ...), and with the engine's pipes in UTF-8
+    whatever the system's code page (Windows' ANSI page cannot carry every file name)."""
     environ = dict(os.environ if environ is None else environ)
-    return {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
+    cleaned = {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
+    return {**cleaned, "PYTHONUTF8": "1", "PYTHONIOENCODING": "utf-8"}
 
 
 def engine_process_options(platform: str = sys.platform) -> dict:
@@ -81,6 +90,8 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
             stderr=subprocess.PIPE,
             env=engine_environment(),
             text=True,
+            encoding="utf-8",
+            errors="replace",  # one odd byte must not end the reading, and the engine with it
             bufsize=1,
             **engine_process_options(),
         )
@@ -102,15 +113,7 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
             on_event(event)
         process.wait()
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stdin:
-            process.stdin.close()
+        stop_engine(process)
         drain.join(timeout=5)
     if isinstance(last, contract.DoneEvent) and process.returncode == 0:
         return EngineResult(True)
@@ -120,6 +123,22 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
         return EngineResult(False, FLATPAK_HINT, "internal", stderr_lines, sandbox_refused=True)
     tail = " ".join(stderr_lines[-3:]) or f"exit code {process.returncode}"
     return EngineResult(False, f"The engine stopped unexpectedly: {tail}", "internal", stderr_lines)
+
+
+def stop_engine(process: subprocess.Popen, patience: float = CLOSE_PATIENCE_S) -> None:
+    """End the engine, politely first: its stdin closes (a cancel, on every system), and only
+    an engine that is still there after ``patience`` seconds is terminated, then killed."""
+    if process.stdin:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+    for stop in (None, process.terminate, process.kill):
+        if stop is not None:
+            stop()
+        try:
+            process.wait(timeout=patience)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def error_log_path() -> Path:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import sys
 import tempfile
 from pathlib import Path
 
+from engine_contract import system
 from flatpak import in_flatpak
 
 TEMP_PREFIX = "gimp-neural-style-"
@@ -53,7 +53,7 @@ def remove_stale_work_dirs(parent: Path | None = None) -> None:
             if not _own(os.lstat(folder), stat.S_ISDIR):
                 continue
             pid = _read_pid(folder / PID_FILE)
-            if pid is not None and pid != os.getpid() and not _process_alive(pid):
+            if pid is not None and pid != os.getpid() and not system.process_alive(pid):
                 shutil.rmtree(folder, ignore_errors=True)
         except (OSError, ValueError, OverflowError):
             continue
@@ -61,13 +61,12 @@ def remove_stale_work_dirs(parent: Path | None = None) -> None:
 
 def _own(info: os.stat_result, is_kind) -> bool:
     """A file of the kind ``is_kind`` asks for, owned by this user (where there are users)."""
-    return is_kind(info.st_mode) and (not hasattr(os, "getuid") or info.st_uid == os.getuid())
+    return is_kind(info.st_mode) and system.owned_by_me(info)
 
 
 def _read_pid(path: Path) -> int | None:
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        descriptor = os.open(path, flags)
+        descriptor = system.open_for_reading_untrusted(path)
     except OSError:
         return None
     try:
@@ -80,41 +79,3 @@ def _read_pid(path: Path) -> int | None:
         return None
     pid = int(text)
     return pid if 0 < pid <= MAX_PID else None
-
-
-# Windows API values (processthreadsapi.h, winerror.h, minwinbase.h, winbase.h).
-_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
-_ERROR_ACCESS_DENIED = 5
-_STILL_ACTIVE = 259
-
-
-def _process_alive(pid: int, platform: str = sys.platform, kernel32=None) -> bool:
-    if platform == "win32":
-        return _windows_process_alive(pid, kernel32)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _windows_process_alive(pid: int, kernel32=None) -> bool:
-    """On Windows os.kill(pid, 0) is no test: it ends the process (TerminateProcess). Ask
-    the process's exit code instead."""
-    import ctypes
-
-    if kernel32 is None:
-        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
-    if not handle:
-        # Another user's process exists but may not be opened; no process: another error.
-        return kernel32.GetLastError() == _ERROR_ACCESS_DENIED
-    try:
-        code = ctypes.c_ulong()
-        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-            return True  # cannot tell: keep its folder
-        return code.value == _STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)

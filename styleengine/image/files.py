@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..atomic import whole_file
 from ..errors import BadInputError, EngineError, WriteFailedError, system_reason
+from ..system import owned_by_me, process_alive
 from . import deep_formats
 
 NPY_SUFFIX = ".npy"
@@ -253,23 +254,13 @@ def _remove_stale_partials(folder: Path) -> None:
             continue
         try:
             info = entry.stat(follow_symlinks=False)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            if not stat.S_ISREG(info.st_mode) or not owned_by_me(info):
                 continue
-            if _process_exists(int(owner)):
+            if process_alive(int(owner)):
                 continue
             os.unlink(entry.path)
         except OSError:
             continue
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True  # someone else's process, or a number no process has: leave it
-    return True
 
 
 def write_image(path: str | os.PathLike[str], image: ImageData) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 
 import torch
 
 from ..contract import OPTIONS_BY_NAME
 from ..errors import BadInputError, check_option
+from ..system import available_memory_bytes as host_available_bytes
 
 DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
 
@@ -78,22 +78,8 @@ def available_memory_bytes(device: torch.device) -> int | None:
         free, _total = torch.cuda.mem_get_info(device)
         return int(free)
     if device.type == "cpu":
-        return _host_available_bytes()
+        return host_available_bytes()
     return None
-
-
-def _host_available_bytes() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 # glibc serves allocations below its mmap threshold from heaps it seldom gives back, and it

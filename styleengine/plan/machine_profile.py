@@ -26,6 +26,7 @@ import torch
 
 from ..atomic import whole_file
 from ..model.weights import cache_dir
+from ..system import open_for_reading_untrusted, owned_by_me
 
 PROFILE_FILE = "machine_profile.json"
 # Far more than the few entries a machine has; a larger file is not ours.
@@ -75,14 +76,14 @@ def _valid(values: object) -> bool:
 
 def _read(path: Path) -> dict:
     try:
-        # O_NOFOLLOW and a plain-file check: a link, a FIFO or a device is never read.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        # Not through a link, and a plain-file check: a FIFO or a device is never read.
+        descriptor = open_for_reading_untrusted(path)
     except OSError:
         return {}
     try:
         info = os.fstat(descriptor)
-        owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
-        if not stat.S_ISREG(info.st_mode) or not owner_ok or info.st_size > MAX_PROFILE_BYTES:
+        too_large = info.st_size > MAX_PROFILE_BYTES
+        if not stat.S_ISREG(info.st_mode) or not owned_by_me(info) or too_large:
             return {}
         data = json.loads(os.read(descriptor, MAX_PROFILE_BYTES + 1).decode("utf-8"))
     except (OSError, ValueError):

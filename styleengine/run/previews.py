@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ..contract import PreviewEvent
+from ..errors import WriteFailedError
 from ..image.files import ImageData, write_image
 from ..model.canvas import resize
 from .progress import Progress
@@ -55,6 +56,11 @@ class PreviewWriter:
         if self.output_size is not None:
             image = resize(image, self.output_size)
         pixels = image[0].permute(1, 2, 0).numpy()
-        write_image(self.path, ImageData(pixels, None, self.grayscale, self.bit_depth))
+        try:
+            write_image(self.path, ImageData(pixels, None, self.grayscale, self.bit_depth))
+        except WriteFailedError:
+            # On Windows a file that a reader holds open cannot be replaced: this preview is
+            # skipped, the next one tries again, and the run goes on.
+            return
         self._last_written = time.monotonic()
         self.reporter.preview(PreviewEvent(str(self.path), progress.iteration))

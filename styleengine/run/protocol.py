@@ -44,7 +44,6 @@ it; without it a closed stdin means nothing.
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import sys
 import time
@@ -61,6 +60,7 @@ from ..contract import (
     event_line,
 )
 from ..errors import EngineError
+from ..system import write_within
 
 __all__ = ["PROTOCOL_VERSION", "PROGRESS_MODES", "Reporter", "make_reporter"]
 # How long the last event (an error, a cancel's included) waits for a reader that is not
@@ -105,17 +105,7 @@ class SafeStream:
             return
         data = (("\n" if self._interrupted else "") + text).encode("utf-8")
         try:
-            os.set_blocking(descriptor, False)
-            deadline = time.monotonic() + patience
-            while data:
-                try:
-                    data = data[os.write(descriptor, data) :]
-                except BlockingIOError:
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not select.select([], [descriptor], [], left)[1]:
-                        break
-            if not data:
-                os.set_blocking(descriptor, True)
+            if write_within(descriptor, data, patience):
                 return
         except OSError:
             pass

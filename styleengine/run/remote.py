@@ -52,6 +52,7 @@ from ..contract import (
     read_event,
 )
 from ..errors import BadInputError, EngineError
+from ..system import INSTALL_COMMAND, stop_signals
 
 RELAY_VERSION = 1
 RUN_FOLDER_PREFIX = "gimp-neural-style-remote-"
@@ -185,7 +186,7 @@ def run_relay() -> int:
     def end(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
-    for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+    for signum in stop_signals():
         signal.signal(signum, end)
     try:
         return relay(sys.stdin.buffer, sys.stdout.buffer)
@@ -304,7 +305,7 @@ def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -
         raise EngineError(
             f"The engine on {host} speaks another version of the protocol (relay "
             f"{hello.get('relay')}, progress {hello.get('protocol')}; this one {RELAY_VERSION}, "
-            f"{PROTOCOL_VERSION}); install the same version there (python3 install.py --remote)."
+            f"{PROTOCOL_VERSION}); install the same version there ({INSTALL_COMMAND} --remote)."
         )
     entries = [{"name": name, "size": path.stat().st_size} for name, path in files.inputs.items()]
     try:
@@ -370,7 +371,7 @@ def _no_relay(host: str, remote_python: str, code: int | None, stderr: list[str]
         )
     return BadInputError(
         f"{host} has no Neural Style engine at {remote_python} ({said or f'exit code {code}'})."
-        f" Install it there with: python3 install.py --remote {host}"
+        f" Install it there with: {INSTALL_COMMAND} --remote {host}"
     )
 
 
