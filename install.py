@@ -22,6 +22,8 @@ from pathlib import Path
 
 from installer.checks import run_sample, self_check
 from installer.common import (
+    ENGINE_PYTHON_LINE,
+    INSTALL_COMMAND,
     INSTALL_LOCK,
     MIN_PYTHON,
     PLUGIN_NAME,
@@ -30,6 +32,7 @@ from installer.common import (
     InstallError,
     contract,
     say,
+    store_python_refusal,
     venv_python,
 )
 from installer.environment import (
@@ -129,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     if sys.version_info < MIN_PYTHON:
         print("install.py needs Python 3.10 or newer.", file=sys.stderr)
         return 1
+    refused = store_python_refusal(sys.executable, sys.prefix)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 1
     args = parse_args(argv)
     if args.remote:
         return _on_remote(args)
@@ -174,7 +181,7 @@ def _on_remote(args: argparse.Namespace) -> int:
             for target in record_remote(plugin_dirs, args.remote, None):
                 say(f"Run on no longer offers {args.remote} in {target}")
             return 0
-        install_remote(args.remote, options)
+        python = install_remote(args.remote, options) or python
         record_remote(plugin_dirs, args.remote, python)
     except InstallError as error:
         say(f"error: {error}")
@@ -188,8 +195,8 @@ def _on_remote(args: argparse.Namespace) -> int:
     if args.remote in offered_remotes(plugin_dirs):
         print(f"  In GIMP (restart it if it is open): More options, Run on: {args.remote}")
     else:
-        print("  No Neural Style plug-in is installed here to offer it: run python3 install.py,")
-        print(f"  then python3 install.py --remote {shlex.quote(args.remote)} again.")
+        print(f"  No Neural Style plug-in is installed here to offer it: run {INSTALL_COMMAND},")
+        print(f"  then {INSTALL_COMMAND} --remote {shlex.quote(args.remote)} again.")
     return 0
 
 
@@ -213,7 +220,7 @@ def _install(args: argparse.Namespace, venv: Path, plugin_dirs: list[Path]) -> i
         say(f"error: the sample stylization failed (exit code {error.returncode}).")
         return 1
     say("Done.")
-    print(f"  engine:   {python}")
+    print(f"{ENGINE_PYTHON_LINE}{python}")
     print(f"  device:   {device}")
     print(f"  weights:  {EnvState(venv).get('weights') or weights}")
     if installed:

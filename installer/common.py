@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import platform
 import subprocess
 import sys
 import time
@@ -19,6 +18,13 @@ PLUGIN_SOURCE = REPO / "gimp_plugin" / "neural_style"
 # folders and names, and places it beside the plug-in, which loads it under this name.
 CONTRACT_SOURCE = REPO / "styleengine" / "contract.py"
 PLUGIN_CONTRACT = "styleengine_contract.py"
+# The engine's standard-library modules the plug-in loads from beside itself, by the names it
+# loads them under (gimp_plugin/neural_style/engine_contract.py): the contract, and what the
+# systems do differently.
+PLUGIN_ENGINE_MODULES = {
+    PLUGIN_CONTRACT: CONTRACT_SOURCE,
+    "styleengine_system.py": REPO / "styleengine" / "system.py",
+}
 PLUGIN_NAME = "neural_style"
 PLUGIN_MAIN = "neural_style.py"
 
@@ -37,6 +43,9 @@ contract = _load_engine_module("styleengine_contract", CONTRACT_SOURCE)
 whole_file = _load_engine_module(
     "styleengine_atomic", REPO / "styleengine" / "atomic.py"
 ).whole_file
+# What the systems do differently, the engine's one place for it.
+system = _load_engine_module("styleengine_system", REPO / "styleengine" / "system.py")
+INSTALL_COMMAND = system.INSTALL_COMMAND
 APP_NAME = contract.APP_NAME
 CONFIG_NAME = contract.CONFIG_NAME  # written next to the installed plug-in, never committed
 # Written into the installed plug-in's folder: what this installer put there. It writes into
@@ -45,6 +54,10 @@ PLUGIN_MARKER = "gimp-neural-style-installed.json"
 INSTALL_LOCK = ".install.lock"
 VENV_MARKER = "gimp-neural-style-env.json"  # state of a venv this installer made
 MIN_PYTHON = (3, 10)
+# The line of install.py's summary that names the engine's Python: install.py --remote reads
+# it from the remote's installer, which knows its own system's places (a Mac's venv is not
+# where Linux keeps it).
+ENGINE_PYTHON_LINE = "  engine:   "
 
 
 class InstallError(Exception):
@@ -56,9 +69,25 @@ def say(message: str) -> None:
 
 
 def venv_python(venv: Path) -> Path:
-    if platform.system() == "Windows":
+    if sys.platform == "win32":
         return venv / "Scripts" / "python.exe"
     return venv / "bin" / "python"
+
+
+def store_python_refusal(executable: str, prefix: str) -> str | None:
+    """Why this Python cannot install the engine, or None. The Microsoft Store's Python keeps
+    what it writes under %APPDATA% and %LOCALAPPDATA% in a private copy of its own, where
+    GIMP never looks (its plug-in folder and the engine's environment would be invisible)."""
+    if sys.platform != "win32":
+        return None
+    places = (executable + "\\" + prefix).replace("/", "\\").lower()
+    if "\\windowsapps\\" not in places and "pythonsoftwarefoundation.python." not in places:
+        return None
+    return (
+        "This is the Microsoft Store's Python, which keeps the folders it makes where GIMP "
+        "cannot see them. Install Python from python.org (tick 'py launcher'), then run: "
+        f"{INSTALL_COMMAND}"
+    )
 
 
 def run(command: list, env: dict[str, str] | None = None) -> str:

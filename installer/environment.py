@@ -3,6 +3,7 @@ machine's GPU (or CPU), checked as a working pair with torchvision, and the engi
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import shutil
 import subprocess
@@ -28,8 +29,11 @@ from .common import (
 
 # Run inside the engine's environment: proves that torch and torchvision are a working pair.
 VERIFY_TORCH = """
-import torch, torchvision
+import numpy, torch, torchvision
 from torchvision.models import vgg16
+# The engine hands pixels between numpy and torch both ways: a torch built against another
+# NumPy (an Intel Mac's last torch, 2.2.2, and NumPy 2) fails here, not in the first run.
+assert torch.from_numpy(numpy.arange(6, dtype=numpy.float32)).mul(2).numpy()[5] == 10
 boxes = torch.tensor([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
 torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8]), 0.5)
 with torch.no_grad():
@@ -140,11 +144,27 @@ def index_reachable(index_url: str, timeout: float = PROBE_SECONDS) -> bool:
     return bool(answer and answer[0])
 
 
-def torch_install_command(python: Path, index_url: str | None) -> list:
+# PyTorch's last build for an Intel Mac is 2.2.2 (x86_64 macOS wheels ended there), built
+# against NumPy 1: with NumPy 2 every array handed to torch fails. The pair is installed
+# with a NumPy it works with; the engine's own requirement (numpy>=1.22) keeps it.
+INTEL_MAC_PINS = ("numpy<2",)
+
+
+def torch_requirements(system: str, machine: str) -> list[str]:
+    """The packages installed together as PyTorch: the pair, and what this machine's build
+    needs beside it."""
+    pins = INTEL_MAC_PINS if (system, machine.lower()) == ("Darwin", "x86_64") else ()
+    return ["torch", "torchvision", *pins]
+
+
+def torch_install_command(
+    python: Path, index_url: str | None, requirements: list[str] | None = None
+) -> list:
     """pip's command for the torch/torchvision pair from ``index_url`` (None: registry).
     --isolated: pip ignores configured local wheel folders, which may offer a torch build
     that the index's torchvision cannot load; both come from the same index, together."""
-    command = [python, "-m", "pip", "install", "--isolated", "--upgrade", "torch", "torchvision"]
+    wanted = requirements or torch_requirements(platform.system(), platform.machine())
+    command = [python, "-m", "pip", "install", "--isolated", "--upgrade", *wanted]
     return [*command, "--index-url", index_url] if index_url else command
 
 
@@ -216,7 +236,11 @@ def ensure_torch(venv: Path, index_url: str | None) -> str:
 def ensure_engine(venv: Path, dev: bool) -> None:
     """The engine package (editable with --dev, with the test tools)."""
     state = EnvState(venv)
-    wanted = {"source": "editable" if dev else source_fingerprint(), "dev": dev, "repo": str(REPO)}
+    # An editable engine follows the checkout by itself, but not its requirements: a changed
+    # pyproject.toml (a new test tool) installs again.
+    requirements = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    source = f"editable {requirements}" if dev else source_fingerprint()
+    wanted = {"source": source, "dev": dev, "repo": str(REPO)}
     # An editable engine must be this checkout's: a pip run by hand since may have pointed the
     # environment at another one (which a GIMP run then cannot even see).
     check = "import styleengine"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import plistlib
 import re
 import shutil
 import subprocess
@@ -92,12 +93,53 @@ def detect_gimp3(environ: dict[str, str] | None = None, system: str | None = Non
         return gimp_version(gimp)
     if _flatpak_gimp(environ):
         return "3.0"
-    if system == "Windows":
-        program_files = Path(os.environ.get("PROGRAMFILES", r"C:\Program Files"))
-        return "3.0" if any(program_files.glob("GIMP 3*")) else None
-    if system == "Darwin":
-        return "3.0" if Path("/Applications/GIMP.app").exists() else None
+    if system in ("Windows", "Darwin"):
+        versions = [
+            v for v in map(installed_gimp_version, gimp_install_folders(environ, system)) if v
+        ]
+        return max(versions, key=lambda v: tuple(map(int, v.split(".")))) if versions else None
     return None
+
+
+def gimp_install_folders(
+    environ: dict[str, str] | None = None, system: str | None = None
+) -> list[Path]:
+    """Where GIMP 3's installers put it: on Windows for all users (Program Files) or for one
+    (%LOCALAPPDATA%\\Programs), on macOS in /Applications or the user's ~/Applications."""
+    environ = os.environ if environ is None else environ
+    system = system or platform.system()
+    if system == "Windows":
+        home = Path(environ.get("USERPROFILE") or Path.home())
+        local = Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+        roots = [
+            Path(environ.get("PROGRAMFILES") or r"C:\Program Files"),
+            Path(environ.get("PROGRAMW6432") or r"C:\Program Files"),
+            local / "Programs",
+        ]
+        return [folder for root in dict.fromkeys(roots) for folder in sorted(root.glob("GIMP 3*"))]
+    if system == "Darwin":
+        home = Path(environ.get("HOME") or Path.home())
+        roots = [Path("/Applications"), home / "Applications"]
+        return [app for root in roots for app in sorted(root.glob("GIMP*.app"))]
+    return []
+
+
+def installed_gimp_version(folder: Path) -> str | None:
+    """The GIMP 3 series in an install folder ("3.2"): on Windows from its program's name
+    (bin\\gimp-3.2.exe), on macOS from the app's Info.plist; "3.0" for a GIMP 3 whose series
+    cannot be read; None for another GIMP."""
+    binaries = sorted((folder / "bin").glob("gimp-3.*.exe"))
+    if binaries:
+        return parse_gimp_version(f"version {binaries[-1].stem.removeprefix('gimp-')}")
+    info = folder / "Contents" / "Info.plist"
+    if info.is_file():
+        try:
+            with open(info, "rb") as handle:
+                said = plistlib.load(handle).get("CFBundleShortVersionString", "")
+        except (OSError, ValueError, plistlib.InvalidFileException):
+            return None
+        return parse_gimp_version(f"version {said}")
+    return "3.0" if folder.name.startswith("GIMP 3") else None
 
 
 def gimp_version(binary: str) -> str | None:

@@ -8,13 +8,16 @@ command from the remote user's home, so the default places need no shell expansi
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import subprocess
+import sys
 import tarfile
+import threading
 from pathlib import Path
 
-from .common import REPO, InstallError, contract, say
+from .common import ENGINE_PYTHON_LINE, REPO, InstallError, contract, say
 
 # Where the source goes on the remote, from the remote user's home.
 REMOTE_SOURCE = ".local/share/gimp-neural-style/source"
@@ -39,11 +42,17 @@ def _source_filter(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return None if "__pycache__" in parts or info.name.endswith(".pyc") else info
 
 
-def _run_there(host: str, remote_command: str, send_source: bool) -> None:
+def _run_there(host: str, remote_command: str, send_source: bool) -> list[str]:
+    """Run ``remote_command`` on ``host``; its output is shown as it comes, and returned."""
     try:
-        process = subprocess.Popen(ssh(host, remote_command), stdin=subprocess.PIPE)
+        process = subprocess.Popen(
+            ssh(host, remote_command), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
     except FileNotFoundError:
         raise InstallError("--remote needs OpenSSH's ssh command on this computer.") from None
+    said: list[str] = []
+    relay = threading.Thread(target=_relay_output, args=(process.stdout, said), daemon=True)
+    relay.start()
     try:
         if send_source:
             with tarfile.open(fileobj=process.stdin, mode="w|gz") as archive:
@@ -53,6 +62,7 @@ def _run_there(host: str, remote_command: str, send_source: bool) -> None:
     except BrokenPipeError:
         pass  # ssh ended early: its own message is on the terminal, its code below
     code = process.wait()
+    relay.join()
     if code == 255:
         raise InstallError(
             f"could not connect to {host} over ssh (its message is above); check that "
@@ -60,12 +70,58 @@ def _run_there(host: str, remote_command: str, send_source: bool) -> None:
         )
     if code != 0:
         raise InstallError(f"the installer on {host} stopped (exit code {code}); see above.")
+    return said
 
 
-def install_remote(host: str, options: list[str]) -> None:
+def _relay_output(stream, said: list[str]) -> None:
+    for line in io.TextIOWrapper(stream, encoding="utf-8", errors="replace"):
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        said.append(line.rstrip("\n"))
+
+
+def reported_python(said: list[str]) -> str | None:
+    """The engine's Python that the remote's installer named in its summary."""
+    named = [line[len(ENGINE_PYTHON_LINE) :].strip() for line in said
+             if line.startswith(ENGINE_PYTHON_LINE)]  # fmt: skip
+    return named[-1] if named and named[-1] else None
+
+
+# A remote's system as `uname -s` names it; the commands sent are a POSIX shell's.
+POSIX_SYSTEMS = ("Linux", "Darwin", "FreeBSD", "OpenBSD", "NetBSD")
+
+
+def check_remote_system(host: str) -> str:
+    """The remote's system, or one line saying why the engine cannot be set up there from
+    here: Windows' OpenSSH starts cmd.exe or PowerShell, not a POSIX shell."""
+    try:
+        done = subprocess.run(ssh(host, "uname -s"), capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
+    except FileNotFoundError:
+        raise InstallError("--remote needs OpenSSH's ssh command on this computer.") from None
+    except subprocess.TimeoutExpired:
+        raise InstallError(f"{host} did not answer over ssh within 2 minutes.") from None
+    if done.returncode == 255:
+        raise InstallError(
+            f"could not connect to {host} over ssh ({done.stderr.strip()[-200:]}); check that "
+            f"'ssh {host}' works in a terminal without a password prompt."
+        )
+    system = done.stdout.strip()
+    if done.returncode != 0 or system not in POSIX_SYSTEMS:
+        raise InstallError(
+            f"{host} does not answer as Linux or macOS does (a Windows machine?): install.py "
+            "--remote sends a POSIX shell's commands. Set the engine up there by hand with its "
+            "own installer (py install.py --engine-only)."
+        )
+    return system
+
+
+def install_remote(host: str, options: list[str]) -> str | None:
     """Send the engine's source to ``host`` and run its install.py there with ``options``
     (``--engine-only`` always: no GIMP is needed there). Every step there is the local
-    installer's own, so running it again is quick and repairs an interrupted one."""
+    installer's own, so running it again is quick and repairs an interrupted one. Returns
+    the engine's Python there, as that installer names it."""
+    check_remote_system(host)
     source = shlex.quote(REMOTE_SOURCE)
     installer = shlex.join(["python3", f"{REMOTE_SOURCE}/install.py", "--engine-only", *options])
     # A fresh copy each time (no file of an older version stays behind), but only over a
@@ -75,7 +131,7 @@ def install_remote(host: str, options: list[str]) -> None:
         f"tar -xzf - -C {source} && : > {source}/{SOURCE_MARKER} && {installer}"
     )
     say(f"Installing the engine on {host} over ssh")
-    _run_there(host, command, send_source=True)
+    return reported_python(_run_there(host, command, send_source=True))
 
 
 def uninstall_remote(host: str, options: list[str]) -> None:
