@@ -14,6 +14,19 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+# Root on a POSIX system (the real-GIMP tests, chown, mount namespaces); False on Windows,
+# which has no such user: asked at run time, never at import, so the suite collects there.
+def runs_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def make_fifo(path: Path) -> None:
+    """A named pipe at ``path``; the test is skipped where the system has none (Windows)."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("named pipes in the file system are POSIX's")
+    os.mkfifo(path)
+
+
 def make_content(height: int = 64, width: int = 64) -> np.ndarray:
     """A photo-like test image: a sky gradient, a dark disc and a bright bar, float32 RGB."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)

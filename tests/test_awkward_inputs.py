@@ -25,7 +25,6 @@ forms, in combination, so that a form no case names is tried too:
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import folder_snapshot, make_content, make_style
+from conftest import folder_snapshot, make_content, make_fifo, make_style, runs_as_root
 from PIL import Image
 
 from styleengine import contract
@@ -269,7 +268,7 @@ def _photo_is(kind: str) -> Callable[[Path], list[str]]:
             (folder / "paintings").mkdir()
             style = str(folder / "paintings")
         elif kind == "painting pipe":
-            os.mkfifo(folder / "painting.png")
+            make_fifo(folder / "painting.png")
             style = str(folder / "painting.png")
         return [content, style, "-o", str(folder / "out.png")]
 
@@ -360,7 +359,7 @@ CASES = [
          "not a regular file"),
     Case("-o result.NPY (suffix in capitals)", _output_named("result.NPY"), None,
          check=_whole_npy("result.NPY")),
-    Case("-o a named pipe", _output_named("out.png", os.mkfifo), ErrorKind.BAD_INPUT,
+    Case("-o a named pipe", _output_named("out.png", make_fifo), ErrorKind.BAD_INPUT,
          "not a regular file"),
     Case("seed below the machine's integers", _setting("--seed", str(-(2**63) - 1)),
          ErrorKind.BAD_INPUT, "Seed must be from 0 to 2147483647, not -9223372036854775809"),
@@ -442,7 +441,7 @@ def test_a_progress_reader_that_goes_away_does_not_lose_the_result(
 def _mount_and_run(mount: str, folder: Path, arguments: list[str], engine_env: dict):
     """Run the CLI with ``folder`` replaced by ``mount`` (tmpfs options) in a private mount
     namespace that disappears with the process."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
+    if not runs_as_root() or shutil.which("unshare") is None:
         pytest.fail("needs root and unshare (as the real-GIMP tests): run as CI does")
     command = " ".join(
         [f"mount -t tmpfs -o {mount} tmpfs '{folder}' &&", "exec", sys.executable, "-m",

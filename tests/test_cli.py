@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import signal
@@ -19,8 +18,6 @@ from PIL import Image
 
 from styleengine import contract
 from styleengine.errors import ErrorKind
-
-F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux's, named in Python 3.10+
 
 
 @pytest.fixture
@@ -239,7 +236,9 @@ def test_a_reader_that_stops_reading_cannot_keep_a_cancelled_run_alive(
     by a signal or by closing stdin as the plug-in's death does."""
     content, style = pair
     read_end, write_end = os.pipe()
-    fcntl.fcntl(write_end, F_SETPIPE_SZ, 4096)  # the smallest pipe: quick to fill
+    fcntl = pytest.importorskip("fcntl", reason="sizing a pipe and /proc/self/fd are Linux's")
+    set_pipe_size = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux's, named in Python 3.10+
+    fcntl.fcntl(write_end, set_pipe_size, 4096)  # the smallest pipe: quick to fill
     process = subprocess.Popen(
         [sys.executable, "-m", "styleengine", "stylize", str(content), str(style),
          "-o", str(tmp_path / "never.png"), "--iterations", "5000", "--progress", "json",

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, folder_snapshot, make_content, make_style
+from conftest import REPO, folder_snapshot, make_content, make_fifo, make_style
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -95,7 +95,7 @@ def _link(folder: Path, name: str, target: str) -> str:
 
 
 def _fifo(folder: Path, name: str) -> str:
-    os.mkfifo(folder / name)
+    make_fifo(folder / name)
     return str(folder / name)
 
 

@@ -4,9 +4,9 @@ them (precision, automatic working size, detail pass) repeat and a seed repeats 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+from conftest import make_fifo
 
 from styleengine.plan import machine_profile
 
@@ -41,7 +41,7 @@ def test_a_profile_that_is_a_fifo_or_a_link_is_never_read(cache, tmp_path_factor
     assert machine_profile.remembered("probe", lambda: [3.0]) == [3.0]
     assert elsewhere.read_text() == '{"probe": [0.0]}'  # replaced the link, not its target
     (cache / machine_profile.PROFILE_FILE).unlink()
-    os.mkfifo(cache / machine_profile.PROFILE_FILE)
+    make_fifo(cache / machine_profile.PROFILE_FILE)
     assert machine_profile.remembered("probe", lambda: [5.0]) == [5.0]  # no hang
 
 
