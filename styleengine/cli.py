@@ -22,7 +22,7 @@ from .contract import (
     DoneEvent,
     Option,
 )
-from .errors import BadInputError, EngineError, ErrorKind, from_os_error
+from .errors import BadInputError, CancelledError, EngineError, ErrorKind, from_os_error
 from .image.sample import SAMPLE_ITERATIONS
 from .run.protocol import PROGRESS_MODES, Reporter, make_reporter
 
@@ -236,6 +236,7 @@ def _run_here(
     from .image.files import read_image, write_image
     from .model.device import describe_device
     from .plan.planning import Plan
+    from .run.cancellation import check_cancelled
     from .run.previews import PreviewWriter
     from .run.progress import Progress
 
@@ -262,6 +263,7 @@ def _run_here(
         )
 
     def on_progress(progress: Progress) -> None:
+        check_cancelled()  # a cancel some library swallowed is honoured at the next step
         reporter.progress(progress.event())
         if preview is not None:
             preview.on_progress(progress)
@@ -280,6 +282,7 @@ def _run_here(
         on_plan=on_plan,
         regions=regions,
     )
+    check_cancelled()
     write_image(output, result)
     reporter.done(DoneEvent(str(output), round(time.perf_counter() - started, 3)))
 
@@ -370,6 +373,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     mode = "json" if "json" in [v for k, v in zip(argv, argv[1:]) if k == "--progress"] else "bar"
     reporter = make_reporter(mode)
+    from .run import cancellation
+
+    if argv[:1] == ["stylize"]:
+        # Before anything is loaded: a cancel while PyTorch loads is a cancel too.
+        cancellation.install_signal_handlers()
     try:
         args = build_parser().parse_args(argv)
         if args.command == "doctor":
@@ -382,30 +390,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             return main(demo_arguments(args))
         if args.command == "gallery":
             return run_gallery(args, make_reporter(args.progress))
-        from .run.cancellation import install_cancellation
-
-        install_cancellation(args.cancel_on_stdin_eof)
+        cancellation.install_cancellation(args.cancel_on_stdin_eof)
         if not args.remote:
             from .model.device import return_freed_memory_promptly
 
             return_freed_memory_promptly()
         reporter = make_reporter(args.progress)
         run_stylize(args, reporter)
+        cancellation.finishing()
         return 0
     except EngineError as error:
-        reporter.error(error)
-        return error.kind.exit_code
+        cancellation.finishing()
+        # An error that came of a cancel (a read it cut short) is the cancel.
+        reported = CancelledError() if cancellation.cancel_requested() else error
+        reporter.error(reported)
+        return reported.kind.exit_code
     except OSError as error:  # the system's no, from wherever in the run: one line
-        refused = from_os_error(error)
+        cancellation.finishing()
+        refused = CancelledError() if cancellation.cancel_requested() else from_os_error(error)
         reporter.error(refused)
         return refused.kind.exit_code
     except KeyboardInterrupt:
-        from .errors import CancelledError
-
+        cancellation.finishing()
         cancelled = CancelledError()
         reporter.error(cancelled)
         return cancelled.kind.exit_code
     except Exception as error:  # a bug: still one clear line for the user, details on stderr
+        cancellation.finishing()
+        if cancellation.cancel_requested():
+            reporter.error(CancelledError())
+            return ErrorKind.CANCELLED.exit_code
         import traceback
 
         if sys.stderr is not None:

@@ -4,9 +4,12 @@ A closed stdin cancels only when the caller asks for it (``--cancel-on-stdin-eof
 GIMP plug-in passes: its pipe closes when GIMP kills it). Other callers often close stdin
 at once (``echo | ...``, ``subprocess.run(input=...)``) and mean nothing by it.
 
-A signal raises ``CancelledError`` in the main thread. Python runs signal handlers between
+A signal raises ``CancelRequested`` in the main thread. Python runs signal handlers between
 bytecodes, so the run stops after the tensor operation in progress (well under a second),
-and the ``finally`` blocks on the way out remove partial files.
+and the ``finally`` blocks on the way out remove partial files. It is a KeyboardInterrupt,
+not an Exception: a library's own ``except Exception`` (PyTorch's, while it loads its CUDA
+libraries) cannot swallow it. Should something swallow it all the same, the cancel is still
+on record: the run's next step asks (``check_cancelled``), and a later signal raises again.
 """
 
 from __future__ import annotations
@@ -18,18 +21,47 @@ import signal
 import stat
 import sys
 import threading
+import time
 from types import FrameType
-
-from ..errors import CancelledError
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
+class CancelRequested(KeyboardInterrupt):
+    """A cancel arrived (a signal, or the end of stdin when asked to watch it)."""
+
+
+# When the last cancel was raised (monotonic seconds), None before any. A second signal
+# within this long is the same cancel, still on its way out: raising again would cut the
+# clean-up short. Later, the first one was evidently swallowed.
+RAISE_AGAIN_AFTER_S = 1.0
+_raised_at: float | None = None
+_finishing = False
+
+
 def _raise_cancelled(signum: int, frame: FrameType | None) -> None:
-    # Once cancelling, further signals must not interrupt the clean-up.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise CancelledError()
+    global _raised_at
+    now = time.monotonic()
+    if _finishing or (_raised_at is not None and now - _raised_at < RAISE_AGAIN_AFTER_S):
+        return
+    _raised_at = now
+    raise CancelRequested()
+
+
+def cancel_requested() -> bool:
+    return _raised_at is not None
+
+
+def check_cancelled() -> None:
+    """Raise the cancel again if one arrived and the run went on (something swallowed it)."""
+    if _raised_at is not None and not _finishing:
+        raise CancelRequested()
+
+
+def finishing() -> None:
+    """The run is saying its last words: no signal interrupts them any more."""
+    global _finishing
+    _finishing = True
 
 
 def _watch_stdin(descriptor: int) -> None:
@@ -50,11 +82,18 @@ def _stdin_is_pipe() -> bool:
         return False
 
 
+def install_signal_handlers() -> None:
+    """SIGTERM, SIGINT (and Windows' Ctrl-Break) cancel from now on: called first thing, so
+    that a cancel while the libraries load is one too."""
+    for signum in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGBREAK", None)):
+        if signum is not None:
+            signal.signal(signum, _raise_cancelled)
+
+
 def install_cancellation(cancel_on_stdin_eof: bool = False) -> None:
     """Make SIGTERM, SIGINT, (on Linux) the parent's death and, when asked, the end of a
     stdin pipe cancel."""
-    signal.signal(signal.SIGTERM, _raise_cancelled)
-    signal.signal(signal.SIGINT, _raise_cancelled)
+    install_signal_handlers()
     if cancel_on_stdin_eof and _stdin_is_pipe():
         descriptor = sys.stdin.fileno()
         threading.Thread(
