@@ -17,7 +17,7 @@ from .image.gallery import style_source
 from .loss.objective import StyleImage
 from .loss.regions import RegionMasks, Regions, mask_tensor
 from .model.canvas import resize
-from .model.device import select_device, select_precision
+from .model.device import hold_thread_count, select_device, select_precision
 from .model.weights import WeightSet, load_weights
 from .optim.stylizer import Stylizer
 from .plan.planning import Plan, PlanRequest
@@ -42,6 +42,7 @@ class EngineSetup:
         cls, weights: str = "auto", device: str = "auto", precision: str = "auto"
     ) -> EngineSetup:
         chosen = select_device(device)
+        hold_thread_count()
         return cls(load_weights(weights), chosen, select_precision(precision, chosen))
 
     def stylizer(self, settings: StyleSettings) -> Stylizer:

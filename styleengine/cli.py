@@ -378,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["stylize"]:
         # Before anything is loaded: a cancel while PyTorch loads is a cancel too.
         cancellation.install_signal_handlers()
+        # OpenMP reads this when it starts: no thread count adjusted to the machine's load
+        # (the picture depends on the count; model/device.py hold_thread_count does MKL's).
+        os.environ.setdefault("OMP_DYNAMIC", "FALSE")
     try:
         args = build_parser().parse_args(argv)
         if args.command == "doctor":

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import edge_correlation, run_cli, save_pair
+from conftest import REPO, edge_correlation, run_cli, save_pair
 from PIL import Image
 
 from styleengine import contract
@@ -354,3 +354,45 @@ def test_strength_is_the_dialogs_scale_on_the_command_line_too(
         done = run_cli(["stylize", *common, "-o", str(refused), *wrong], engine_env)
         assert done.returncode == 2 and words in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and not refused.exists()
+
+
+def _busy_beside():
+    """A process that keeps a core busy, as a user's other work does."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def test_one_seed_paints_one_picture_run_after_run_with_the_machine_busy(tmp_path, hed_weights):
+    """The plug-in's own arguments (variation, seed, JSON progress, stdin held open), run
+    after run, each in a process of its own with a different environment size (so its
+    memory lies elsewhere) and a busy core beside: the same picture bit for bit; another
+    seed another picture."""
+    sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
+    import engine_link
+
+    content, style = save_pair(tmp_path, (64, 96), 64)
+    request = engine_link.StyleRequest(options={"iterations": 6, "variation": 0.3, "seed": 7})
+    busy = _busy_beside()
+    pictures = []
+    try:
+        for run, seed in enumerate([7] * 6 + [8]):
+            request.options["seed"] = seed
+            output = tmp_path / f"run{run}.npy"
+            arguments = engine_link.engine_arguments(request, content, [style], output, "hed")
+            env = {**os.environ, "PYTHONPATH": str(REPO), "PADDING": "x" * (977 * run)}
+            with open(tmp_path / "stderr.txt", "w+b") as stderr:
+                process = subprocess.Popen(
+                    [sys.executable, *arguments], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=stderr, env=env,
+                )  # fmt: skip
+                process.stdout.read()  # the events, until the engine ends
+                process.wait()
+                process.stdin.close()
+                stderr.seek(0)
+                assert process.returncode == 0, stderr.read().decode()[-2000:]
+            pictures.append(np.load(output))
+    finally:
+        busy.kill()
+        busy.wait()
+    *same, other = pictures
+    assert [i for i, p in enumerate(same) if not np.array_equal(p, same[0])] == []
+    assert np.abs(same[0] - other).mean() > 0.005

@@ -202,21 +202,33 @@ SAME_SEED_RUNS = 10
 def test_seed_gives_another_picture_with_variation_and_the_same_one_ten_times(
     newest_gimp, tmp_path
 ):
-    """The same layer, settings and seed give the same layer bit for bit, run after run:
-    nothing that decides the picture may come from a timing (plan/machine_profile.py)."""
+    """The same layer, settings and seed give the same layer bit for bit, run after run, with
+    a core kept busy beside GIMP: nothing that decides the picture may come from a timing
+    (plan/machine_profile.py) or from the machine's load (model/device.py
+    hold_thread_count). Every run must succeed: a run that failed adds no layer, and the
+    layer read would be the one before."""
     seeds = [1] * SAME_SEED_RUNS + [2]
     dumps = [tmp_path / f"seed{index}.raw" for index in range(len(seeds))]
-    run = _run(
-        newest_gimp,
-        f"""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        run = _run(
+            newest_gimp,
+            f"""
 image, content, style = make_pair()
+statuses = []
 for seed, path in zip({seeds}, {[str(d) for d in dumps]}):
-    neural_style(image, content, style, iterations=10, variation=0.3, seed=seed)
+    status = neural_style(image, content, style, iterations=10, variation=0.3, seed=seed)
+    statuses.append(status.value_nick)
     dump_pixels(image.get_layers()[image.get_item_position(content) - 1], path)  # the new one
-report(done=True)
+report(done=True, statuses=statuses, layers=len(image.get_layers()))
 """,
-    )
+        )
+    finally:
+        busy.kill()
+        busy.wait()
     assert run.results[0]["done"]
+    assert run.results[0]["statuses"] == ["success"] * len(seeds)
+    assert run.results[0]["layers"] == 1 + len(seeds)
     *same, other = (np.fromfile(d, dtype="<f4") for d in dumps)
     different = [index for index, pixels in enumerate(same) if not np.array_equal(pixels, same[0])]
     assert different == [], f"runs {different} differ from the first"

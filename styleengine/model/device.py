@@ -45,6 +45,19 @@ def select_device(
     return torch.device(name)
 
 
+def hold_thread_count() -> int:
+    """Keep the CPU's thread count where PyTorch chose it, for every library under it.
+
+    The picture depends on how many threads share the work (MKL_NUM_THREADS=1 paints another
+    one), and Intel's conditions for reproducible results are a fixed count with MKL's and
+    OpenMP's dynamic adjustment off (MKL_DYNAMIC and OMP_DYNAMIC FALSE). PyTorch turns
+    MKL's off only inside set_num_threads, which nothing calls unless asked: this call, with
+    PyTorch's own count, does."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    return threads
+
+
 def select_precision(name: str, device: torch.device) -> torch.dtype:
     """The dtype the network runs in. ``auto`` uses bfloat16 on a CUDA GPU that does it
     natively (bf16, not fp16: Gram matrices overflow fp16's range) and float32 elsewhere.
