@@ -135,7 +135,8 @@ def stylize_image_data(
         on_plan(plan)
     height, width = plan.output_size
     result = stylizer.run(content_rgb, style_images, settings, plan, callback, guide)
-    check_not_blank(result, content_rgb)
+    # Measured against the photo at the result's size: a photo of 1 px is one flat colour.
+    check_not_blank(result, resize(content_rgb, (height, width)))
     result_rgb = result[0]
     if preserve_colors == "luminance":
         result_rgb = transfer_luminance(result_rgb, resize(content_rgb, (height, width))[0])

@@ -130,6 +130,19 @@ def test_size_option_sets_longest_side(setup):
     assert result.rgb.shape == (24, 48, 3)
 
 
+@pytest.mark.parametrize(
+    "photo, size, expected",
+    [((64, 96), 1, (1, 1)), ((64, 96), 2, (1, 2)), ((64, 96), 3, (2, 3)), ((1, 40), None, (1, 40)),
+     ((40, 1), 5, (5, 1)), ((3, 200), 64, (1, 64))],
+)  # fmt: skip
+def test_every_output_size_in_range_gives_a_picture(setup, photo, size, expected):
+    """--output-size 1 is in range (a 1 px picture of a photo is one colour, not a blank
+    result): every size from 1, and thin photos, give their picture (issue 48, family 4)."""
+    settings = StyleSettings(iterations=1)
+    result, _ = stylize_pair(setup, settings, make_content(*photo), size=size)
+    assert result.rgb.shape[:2] == expected and np.isfinite(result.rgb).all()
+
+
 def test_style_blend_needs_one_weight_per_style(setup):
     settings = StyleSettings(iterations=1, style_blend=(0.5, 0.3, 0.2))
     with pytest.raises(BadInputError, match="one weight per style"):
