@@ -143,6 +143,23 @@ def test_every_output_size_in_range_gives_a_picture(setup, photo, size, expected
     assert result.rgb.shape[:2] == expected and np.isfinite(result.rgb).all()
 
 
+@pytest.mark.parametrize(
+    "opaque",
+    [(slice(0, 1), slice(0, 1)), (slice(0, 2), slice(0, 2)), (slice(30, 31), slice(None)),
+     (slice(None), slice(63, 64))],
+    ids=["one pixel", "a 2x2 corner", "one row", "the last column"],
+)  # fmt: skip
+def test_a_painting_transparent_but_for_a_sliver_paints(setup, opaque):
+    """What shows of a painting may be tiny: a corner of 2x2 pixels was an internal error
+    (a quantile table of one point; issue 48, family 3). It paints, with the sliver's
+    colours."""
+    style = np.zeros((64, 64, 4), np.float32)
+    style[..., :3] = make_style(64, 64)
+    style[..., 3][opaque] = 1.0
+    result, _ = stylize_pair(setup, StyleSettings(iterations=2), style=style)
+    assert np.isfinite(result.rgb).all() and result.rgb.std() > 0.01
+
+
 def test_style_blend_needs_one_weight_per_style(setup):
     settings = StyleSettings(iterations=1, style_blend=(0.5, 0.3, 0.2))
     with pytest.raises(BadInputError, match="one weight per style"):

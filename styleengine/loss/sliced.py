@@ -70,7 +70,9 @@ def interpolate(known_x: torch.Tensor, known_y: torch.Tensor, x: torch.Tensor) -
     """Piecewise-linear y at ``x`` (rows, M) from the points ``known_x``, ``known_y`` (rows,
     N; known_x ascending in each row), held constant beyond the ends."""
     last = known_x.shape[-1] - 1
-    right = torch.searchsorted(known_x, x.contiguous()).clamp(1, max(1, last))
+    if last == 0:  # one point (a painting opaque in one place only): a constant
+        return known_y.expand(-1, x.shape[-1])
+    right = torch.searchsorted(known_x, x.contiguous()).clamp(1, last)
     left = right - 1
     x0, x1 = known_x.gather(-1, left), known_x.gather(-1, right)
     y0, y1 = known_y.gather(-1, left), known_y.gather(-1, right)
