@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -193,18 +194,34 @@ def _regions(masks: RegionMasks, content: ImageData, styles: list[StyleImage]) -
     for number, mask in masks.painting.items():
         style = styles[number - 1]
         size = tuple(style.rgb.shape[-2:])
-        painted = mask_tensor(mask, size, f"The painting's region for style {number}")
+        what = f"The painting's region for style {number}"
+        painted = mask_tensor(_as_mask(mask, what), size, what)
         style.alpha = painted if style.alpha is None else style.alpha * painted
-    photo_masks = [
-        None
-        if number not in masks.photo
-        else mask_tensor(masks.photo[number], photo_size, f"The region for style {number}")
-        for number in range(1, count + 1)
-    ]
+    photo_masks = []
+    for number in range(1, count + 1):
+        what = f"The region for style {number}"
+        given = masks.photo.get(number)
+        photo_masks.append(
+            None if given is None else mask_tensor(_as_mask(given, what), photo_size, what)
+        )
     strength = None
     if masks.strength is not None:
-        strength = mask_tensor(masks.strength, photo_size, "The strength map", may_be_empty=True)
+        what = "The strength map"
+        strength = mask_tensor(_as_mask(masks.strength, what), photo_size, what, may_be_empty=True)
     return Regions(photo_masks, strength)
+
+
+def _as_mask(mask: object, what: str) -> ImageData:
+    """A mask as a Python user gives it: read (ImageData), an array, a PIL image, or the
+    path of an image file."""
+    if isinstance(mask, (str, os.PathLike)) and not str(mask).startswith(GALLERY_PREFIX):
+        return read_image(mask)
+    if isinstance(mask, (ImageData, np.ndarray, Image.Image)):
+        return as_image_data(mask, what)
+    raise BadInputError(
+        f"{what}: expected a numpy array, a PIL image or an image file's path, "
+        f"got {type(mask).__name__}."
+    )
 
 
 def stylize(

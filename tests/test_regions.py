@@ -107,6 +107,43 @@ def test_a_mask_that_cannot_work_is_refused_before_any_work(setup, masks, messag
         )  # fmt: skip
 
 
+@pytest.mark.parametrize("form", ["ImageData", "array", "uint8 array", "PIL", "path", "str path"])
+def test_the_api_takes_a_mask_in_every_form_an_image_takes(setup, tmp_path, form):
+    """The photo and the paintings may be arrays or PIL images: so may their masks (a raw
+    AttributeError before; issue 48, family 6), or image files' paths. The same picture
+    whatever the form."""
+    half = _left_half()
+    square = np.zeros((WIDTH, WIDTH), np.float32)
+    square[:, : WIDTH // 2] = 1
+
+    def as_form(mask: np.ndarray, name: str):
+        file = tmp_path / f"{name}.png"
+        Image.fromarray((mask * 255).astype(np.uint8)).save(file)
+        return {
+            "ImageData": from_array(mask), "array": mask, "PIL": Image.open(file),
+            "uint8 array": (mask * 255).astype(np.uint8), "path": file, "str path": str(file),
+        }[form]  # fmt: skip
+
+    def run(photo_mask, painting_mask, strength):
+        return stylize_image_data(
+            from_array(_flat_photo()), [from_array(make_style(WIDTH, WIDTH))],
+            StyleSettings(iterations=1), setup,
+            regions=RegionMasks({1: photo_mask}, {1: painting_mask}, strength),
+        ).rgb  # fmt: skip
+
+    given = run(as_form(half, "photo"), as_form(square, "painting"), as_form(half, "strength"))
+    reference = run(from_array(half), from_array(square), from_array(half))
+    assert np.array_equal(given, reference)
+
+
+def test_a_mask_of_no_image_kind_is_refused_naming_it(setup):
+    with pytest.raises(BadInputError, match="The region for style 1: expected a numpy array"):
+        stylize_image_data(
+            from_array(_flat_photo()), [from_array(make_style())], StyleSettings(iterations=1),
+            setup, regions=RegionMasks({1: [[1, 0], [0, 1]]}),
+        )  # fmt: skip
+
+
 def test_the_command_line_paints_by_regions_and_says_what_is_wrong_in_one_line(
     tmp_path, engine_env, hed_weights
 ):

@@ -14,7 +14,8 @@ Masks here are float tensors (1, 1, H, W) in [0, 1] at the content's size.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,9 +42,11 @@ class RegionMasks:
     it paints and which part of its painting the style is taken from, and a strength map.
     White paints, black does not; grey and feathered edges blend; transparent is black."""
 
-    photo: dict[int, ImageData]
-    painting: dict[int, ImageData]
-    strength: ImageData | None = None
+    # Each an ImageData, a numpy array, a PIL image or an image file's path (api.py reads
+    # the others into ImageData).
+    photo: dict[int, Any]
+    painting: dict[int, Any] = field(default_factory=dict)
+    strength: Any = None
 
 
 def mask_tensor(
