@@ -90,6 +90,33 @@ def test_a_remote_run_gives_the_local_runs_picture_with_its_events_and_previews(
     assert _remote_folders() == []  # the remote run's folder is gone with it
 
 
+def test_painting_by_regions_on_a_remote_gives_the_local_picture(tmp_path, remote_env, hed_weights):
+    """Every file an option names reaches the remote, N=PATH values included: a region's
+    mask was sent, then named as '@input2.png' there (issue 48, family 5)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    content, first = save_pair(tmp_path / "a", (48, 64), 64)
+    _content, second = save_pair(tmp_path / "b", (48, 64), 48)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[:, :32] = 255
+    left = tmp_path / "left.png"
+    Image.fromarray(mask).save(left)
+
+    def arguments(output: Path, *extra: str) -> list[str]:
+        return ["stylize", str(content), str(first), str(second), "-o", str(output),
+                "--weights", "hed", "--device", "cpu", "--iterations", "3", "--seed", "2",
+                "--progress", "json", "--style-region", f"1={left}", "--strength-map",
+                str(left), *extra]  # fmt: skip
+
+    local, remote = tmp_path / "local.npy", tmp_path / "remote.npy"
+    done = run_cli(arguments(local), remote_env)
+    assert done.returncode == 0, done.stderr
+    done = run_cli(arguments(remote, *_remote()), remote_env)
+    assert done.returncode == 0, done.stderr
+    assert np.array_equal(np.load(local), np.load(remote))
+    assert _remote_folders() == []
+
+
 def test_the_processes_that_only_carry_the_files_never_load_pytorch(
     pair, tmp_path, remote_env, hed_weights
 ):

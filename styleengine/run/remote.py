@@ -116,6 +116,18 @@ def _receive_file(stream: IO[bytes], size: int, target: Path) -> None:
 # The relay: the remote end
 
 
+def _with_files(argument: str, tokens: dict[str, str]) -> str:
+    """An argument with a file's token replaced by where the file landed here: the whole
+    argument (``@input0.png``) or a per-style value (``1=@input2.png``, as --style-region
+    N=PATH gives it)."""
+    if argument in tokens:
+        return tokens[argument]
+    number, equals, value = argument.partition("=")
+    if equals and number.isdigit() and value in tokens:
+        return f"{number}={tokens[value]}"
+    return argument
+
+
 def relay(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     """One remote run, as ``run_remote`` asks it over ``stdin``; its events and files on
     ``stdout``. Returns the engine's exit code."""
@@ -136,7 +148,7 @@ def relay(stdin: IO[bytes], stdout: IO[bytes]) -> int:
         for role in ("output", "preview"):
             if request.get(role):
                 tokens[f"@{role}"] = str(folder / Path(str(request[role])).name)
-        arguments = [tokens.get(str(a), str(a)) for a in request["arguments"]]
+        arguments = [_with_files(str(a), tokens) for a in request["arguments"]]
         engine = subprocess.Popen(
             [sys.executable, "-m", "styleengine", "stylize", *arguments, "--progress", "json",
              "--cancel-on-stdin-eof"],
