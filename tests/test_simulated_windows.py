@@ -191,3 +191,44 @@ def test_the_test_suite_collects_there():
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "error" not in done.stdout.splitlines()[-1]
+
+
+def test_the_plugins_own_modules_work_there(tmp_path, hed_weights):
+    """The plug-in's standard-library side in the simulated Windows: its run folder (a
+    killed plug-in's folder removed, a running one's kept and that process not interrupted),
+    and a whole engine run through engine_process, events read back and the result there."""
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    temporary = tmp_path / "temp"
+    for name, pid in (("killed", int(gone.stdout)), ("running", live.pid)):
+        folder = temporary / f"gimp-neural-style-{name}"
+        folder.mkdir(parents=True)
+        (folder / "plugin.pid").write_text(str(pid))
+    content, style = save_pair(tmp_path, (32, 48), 32)
+    probe = f"""
+import sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {str(REPO / "gimp_plugin" / "neural_style")!r})
+tempfile.tempdir = {str(temporary)!r}
+import engine_link, engine_process, run_folders
+work = run_folders.make_work_dir()
+print(sorted(p.name for p in Path(tempfile.tempdir).iterdir() if p != work))
+request = engine_link.StyleRequest(options={{"iterations": 1}})
+arguments = engine_link.engine_arguments(
+    request, Path({str(content)!r}), [Path({str(style)!r})], work / "result.npy", "hed")
+events = []
+result = engine_process.run_engine(sys.executable, arguments, events.append)
+print(result.ok, [type(e).__name__ for e in events][-1], (work / "result.npy").is_file())
+"""
+    try:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              env=simulated_env(), timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        folders, outcome = done.stdout.strip().splitlines()[-2:]
+        assert folders == "['gimp-neural-style-running']"
+        assert outcome == "True DoneEvent True"
+        assert live.poll() is None, "the running plug-in was interrupted"
+    finally:
+        live.kill()
+        live.wait()

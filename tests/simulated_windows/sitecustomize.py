@@ -39,6 +39,19 @@ for _name in (
 
 sys.platform = "win32"
 
+# Windows' Popen takes creationflags (CREATE_NO_WINDOW for a console program started from a
+# GUI one); here there is no console to keep closed.
+import subprocess  # noqa: E402
+
+_real_popen_init = subprocess.Popen.__init__
+
+
+def _windows_popen_init(self, *args, creationflags=0, **kwargs):
+    _real_popen_init(self, *args, **kwargs)
+
+
+subprocess.Popen.__init__ = _windows_popen_init  # type: ignore[method-assign]
+
 _OS_MISSING = (
     "getuid", "geteuid", "getgid", "getegid", "getgroups", "getpgid", "getpgrp", "setsid",
     "setpgid", "killpg", "fork", "forkpty", "wait", "wait3", "wait4", "waitid", "mkfifo",
