@@ -371,8 +371,7 @@ def demo_arguments(args: argparse.Namespace) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    mode = "json" if "json" in [v for k, v in zip(argv, argv[1:]) if k == "--progress"] else "bar"
-    reporter = make_reporter(mode)
+    reporter = make_reporter(progress_mode(argv))
     from .run import cancellation
 
     if argv[:1] == ["stylize"]:
@@ -432,6 +431,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         reporter.error(internal)
         return ErrorKind.INTERNAL.exit_code
+
+
+def progress_mode(argv: Sequence[str]) -> str:
+    """The progress mode the command line asks for, read before it is parsed (a usage error
+    must reach a JSON reader as JSON): in every spelling the parser takes, ``--progress
+    json``, ``--progress=json`` and an unambiguous prefix (``--prog json``)."""
+    long_flags = [
+        flag
+        for option in OPTIONS
+        for flag in (option.flag, *option.old_flags)
+        if flag.startswith("--")
+    ]
+    progress = OPTIONS_BY_NAME["progress"]
+    mode = "bar"
+    for index, token in enumerate(argv):
+        if token == "--":
+            break
+        name, equals, value = token.partition("=")
+        if not name.startswith("--"):
+            continue
+        named = [flag for flag in long_flags if flag == name] or [
+            flag for flag in long_flags if flag.startswith(name)
+        ]
+        if len(named) != 1 or named[0] not in (progress.flag, *progress.old_flags):
+            continue
+        given = value if equals else (argv[index + 1] if index + 1 < len(argv) else "")
+        mode = "json" if given == "json" else "bar"  # the last one counts, as the parser's
+    return mode
 
 
 def run_as_process() -> NoReturn:

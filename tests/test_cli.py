@@ -396,3 +396,31 @@ def test_one_seed_paints_one_picture_run_after_run_with_the_machine_busy(tmp_pat
     *same, other = pictures
     assert [i for i, p in enumerate(same) if not np.array_equal(p, same[0])] == []
     assert np.abs(same[0] - other).mean() > 0.005
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [["--progress", "json"], ["--progress=json"], ["--prog", "json"], ["--progre=json"],
+     ["--progress", "bar", "--progress=json"]],
+    ids=["separate", "equals", "prefix", "prefix equals", "the last one"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "mistake",
+    [["--iterations", "x"], ["--iterations=x"], ["--iter", "x"], ["--no-such-option"]],
+    ids=["separate", "equals", "prefix", "unknown"],
+)
+def test_every_spelling_the_parser_takes_reports_a_mistake_in_json(tmp_path, spelling, mistake):
+    """A JSON reader is told of a usage error in JSON whichever way --progress json was
+    spelled (--progress=json and prefixes were read as the text bar's), and the mistake in
+    every spelling is the same one line (issue 48, family 7)."""
+    done = run_cli(["stylize", str(tmp_path / "photo.png"), "gallery:van_gogh_starry_night",
+                    "-o", str(tmp_path / "out.png"), *mistake, *spelling],
+                   {**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    assert done.returncode == ErrorKind.BAD_INPUT.exit_code
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1, done.stdout + done.stderr
+    event = contract.read_event(lines[0])
+    assert isinstance(event, contract.ErrorEvent) and event.kind == "bad_input"
+    assert ("Iterations must be a number, not 'x'" in event.message) != (
+        mistake == ["--no-such-option"]
+    )
