@@ -18,12 +18,13 @@ PLUGIN_SOURCE = REPO / "gimp_plugin" / "neural_style"
 # folders and names, and places it beside the plug-in, which loads it under this name.
 CONTRACT_SOURCE = REPO / "styleengine" / "contract.py"
 PLUGIN_CONTRACT = "styleengine_contract.py"
+SYSTEM_SOURCE = REPO / "styleengine" / "system.py"
 # The engine's standard-library modules the plug-in loads from beside itself, by the names it
 # loads them under (gimp_plugin/neural_style/engine_contract.py): the contract, and what the
 # systems do differently.
 PLUGIN_ENGINE_MODULES = {
     PLUGIN_CONTRACT: CONTRACT_SOURCE,
-    "styleengine_system.py": REPO / "styleengine" / "system.py",
+    "styleengine_system.py": SYSTEM_SOURCE,
 }
 PLUGIN_NAME = "neural_style"
 PLUGIN_MAIN = "neural_style.py"
@@ -44,7 +45,7 @@ whole_file = _load_engine_module(
     "styleengine_atomic", REPO / "styleengine" / "atomic.py"
 ).whole_file
 # What the systems do differently, the engine's one place for it.
-system = _load_engine_module("styleengine_system", REPO / "styleengine" / "system.py")
+system = _load_engine_module("styleengine_system", SYSTEM_SOURCE)
 INSTALL_COMMAND = system.INSTALL_COMMAND
 APP_NAME = contract.APP_NAME
 CONFIG_NAME = contract.CONFIG_NAME  # written next to the installed plug-in, never committed

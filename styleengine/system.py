@@ -13,7 +13,6 @@ import ctypes
 import os
 import re
 import signal
-import stat
 import subprocess
 import sys
 import threading
@@ -189,14 +188,6 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     if sys.platform == "win32":
         return (signal.SIGTERM, signal.SIGINT, signal.SIGBREAK)
     return (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
-
-
-def is_pipe(descriptor: int) -> bool:
-    """Whether a descriptor is a pipe (Windows' anonymous pipes report as FIFOs too)."""
-    try:
-        return stat.S_ISFIFO(os.fstat(descriptor).st_mode)
-    except (OSError, ValueError):
-        return False
 
 
 # The command that runs the installer, as this system's users type it: Windows' python.org
