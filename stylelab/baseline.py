@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from styleengine.api import EngineSetup
-from styleengine.loss.objective import weighted_total
+from styleengine.loss.objective import pixel_terms, weighted_total
 from styleengine.loss.sliced import SlicedLoss, quantile_table
-from styleengine.loss.terms import LayoutLoss, TVLoss, content_term, style_term
+from styleengine.loss.terms import content_term, style_term
 from styleengine.model.network import VGG16_LAYERS, Normalize, build_stack
 from styleengine.settings import StyleSettings
 
@@ -97,8 +97,7 @@ def baseline_run(
             style_losses.append(loss)
     image = content.clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS([image])
-    tv_loss = TVLoss()
-    layout_loss = LayoutLoss(content)
+    others = pixel_terms(content)
     evaluations = [0]
 
     def closure() -> torch.Tensor:
@@ -107,8 +106,7 @@ def baseline_run(
         terms = {
             "content": sum(loss.loss for loss in content_losses),
             "style": sum(loss.loss for loss in style_losses),
-            "layout": layout_loss(image),
-            "tv": tv_loss(image),
+            **{term.name: term(image) for term in others},
         }
         loss = weighted_total(settings, terms)
         loss.backward()

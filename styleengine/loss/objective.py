@@ -1,5 +1,9 @@
-"""The Gatys objective: the weighted content, style, layout and total-variation terms of an
-image, and the style images it is measured against."""
+"""The Gatys objective: the weighted sum of its terms (the content and style of the network's
+features, and the pixel terms: layout, total variation), and the style images it is
+measured against.
+
+Each term owns the setting that weighs it; the sum is written once (``weighted_total``), for
+the whole-image objective here, the tiled one (optim/tiled.py) and the bench's textbook loop."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from torch import nn
 
 from ..settings import StyleSettings
 from .sliced import SlicedLoss, quantile_table
-from .terms import ContentLoss, LayoutLoss, StyleLoss, TVLoss, gram_matrix
+from .terms import ContentLoss, LayoutLoss, PixelTerm, StyleLoss, TVLoss, gram_matrix
 
 
 def style_statistic(
@@ -51,32 +55,47 @@ class StyleImage:
     alpha: torch.Tensor | None = None
 
 
+# The terms that see only pixels, in the order they are summed: a new one is added here.
+PIXEL_TERMS: tuple[type[PixelTerm], ...] = (LayoutLoss, TVLoss)
+
+# The feature terms (their losses are built per layer, against the network's features) and
+# the setting that weighs each, then the pixel terms': every term of the objective in order.
+TERM_WEIGHTS: dict[str, str] = {
+    "content": "content_weight",
+    "style": "style_weight",
+    **{term.name: term.weight_setting for term in PIXEL_TERMS},
+}
+
+
+def pixel_terms(photo: torch.Tensor) -> list[PixelTerm]:
+    """Every pixel term of a picture painted from ``photo``, at the picture's size."""
+    return [term.for_photo(photo) for term in PIXEL_TERMS]
+
+
 def weighted_total(settings: StyleSettings, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The objective's value from its terms by name: each term times its weight, summed (one
-    formula for the whole-image objective, the tiled one and the bench's textbook loop)."""
-    return (
-        settings.content_weight * terms["content"]
-        + settings.style_weight * terms["style"]
-        + settings.layout_weight * terms["layout"]
-        + settings.tv_weight * terms["tv"]
-    )
+    """The objective's value from its terms by name: each term times the setting that weighs
+    it, summed in TERM_WEIGHTS' order."""
+    weighted = [getattr(settings, weight) * terms[name] for name, weight in TERM_WEIGHTS.items()]
+    total = weighted[0]
+    for value in weighted[1:]:
+        total = total + value
+    return total
 
 
 class Objective:
-    """Content, style, layout and total-variation terms with their weights."""
+    """The feature terms (content, style) and the pixel terms, with their weights."""
 
     def __init__(
         self,
         content_losses: dict[str, ContentLoss],
         style_losses: list[tuple[float, dict[str, nn.Module]]],
-        layout_loss: LayoutLoss,
+        pixel_terms: list[PixelTerm],
         settings: StyleSettings,
     ) -> None:
         """``style_losses``: per region, its share and its losses by layer."""
         self.content_losses = content_losses
         self.style_losses = style_losses
-        self.layout_loss = layout_loss
-        self.tv_loss = TVLoss()
+        self.pixel_terms = pixel_terms
         self.settings = settings
 
     def terms(
@@ -92,12 +111,8 @@ class Objective:
             ),
             torch.zeros((), device=pixels.device),
         )
-        terms = {
-            "content": content,
-            "style": style,
-            "layout": self.layout_loss(pixels),
-            "tv": self.tv_loss(pixels),
-        }
+        terms = {"content": content, "style": style}
+        terms.update((term.name, term(pixels)) for term in self.pixel_terms)
         return {**terms, "total": weighted_total(settings, terms)}
 
 

@@ -19,6 +19,8 @@ losses are computed in float32 even when the features are bfloat16.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -170,10 +172,51 @@ class StyleLoss(nn.Module):
         return style_term(gram_matrix(features, self.weights), self.target)
 
 
-class LayoutLoss(nn.Module):
+class PixelTerm(nn.Module):
+    """A term of the objective that sees only the picture's pixels (not the network's
+    features): it owns its name in the progress record, the setting that weighs it and its
+    form for a picture too large for one pass (``value_and_gradient``). The whole-image and
+    the tiled objective both sum every class in ``objective.PIXEL_TERMS``, so a new such term
+    is one subclass here plus its weight's option."""
+
+    # The term's name in the losses the progress record reports
+    name: ClassVar[str]
+    # The StyleSettings field (an option of contract.OPTIONS) that weighs it
+    weight_setting: ClassVar[str]
+
+    @classmethod
+    def for_photo(cls, photo: torch.Tensor) -> PixelTerm:
+        """The term of a picture painted from ``photo`` (1, 3, H, W), at the picture's size."""
+        return cls()
+
+    def weight(self, settings: Any) -> float:
+        return float(getattr(settings, self.weight_setting))
+
+    def value_and_gradient(
+        self, image: torch.Tensor, gradient: torch.Tensor, weight: float
+    ) -> torch.Tensor:
+        """The term of ``image``, its gradient times ``weight`` added into ``gradient``, for a
+        picture only the tiled objective holds: autograd on the whole image here (a term that
+        would need more than a few full-size tensors so overrides it with a banded form)."""
+        pixels = image.detach().float().requires_grad_(True)
+        with torch.enable_grad():
+            value = self(pixels)
+            (weight * value).backward()
+        gradient += pixels.grad.to(gradient.dtype)
+        return value.detach()
+
+
+# Rows of a band of the banded forms: a few full-width rows at a time.
+BAND_ROWS = 256
+
+
+class LayoutLoss(PixelTerm):
     """Relative squared error between the layout (``layout_of_blocks``) of the image and that
     of the content: what keeps the photo's towers and windows where they were while the
     strokes, finer than the blocks, are free to change."""
+
+    name = "layout"
+    weight_setting = "layout_weight"
 
     def __init__(self, content: torch.Tensor) -> None:
         super().__init__()
@@ -181,17 +224,48 @@ class LayoutLoss(nn.Module):
         self.register_buffer("target", target)
         self.register_buffer("square_sum", target.pow(2).sum())
 
+    @classmethod
+    def for_photo(cls, photo: torch.Tensor) -> LayoutLoss:
+        return cls(photo)
+
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.of_blocks(layout_blocks(image))
 
     def of_blocks(self, blocks: torch.Tensor) -> torch.Tensor:
-        """The term from the image's ``layout_blocks`` (the tiled objective's way in)."""
+        """The term from the image's ``layout_blocks``."""
         error = layout_of_blocks(blocks) - self.target
         return layout_term(error.pow(2).sum(), self.square_sum)
 
+    def value_and_gradient(
+        self,
+        image: torch.Tensor,
+        gradient: torch.Tensor,
+        weight: float,
+        band_rows: int = BAND_ROWS,
+    ) -> torch.Tensor:
+        """The term sees the image only through its block averages, a sixteenth of its
+        pixels, so autograd runs on those; the average's gradient is then spread back over
+        each block's pixels in bands of rows, never as a second full-size image."""
+        blocks = layout_blocks(image.detach()).requires_grad_(True)
+        with torch.enable_grad():
+            value = self.of_blocks(blocks)
+            (block_gradient,) = torch.autograd.grad(weight * value, blocks)
+        share = block_gradient / LAYOUT_BLOCK**2
+        block_rows = max(1, band_rows // LAYOUT_BLOCK)
+        covered = share.shape[-1] * LAYOUT_BLOCK
+        for top in range(0, share.shape[-2], block_rows):
+            band = share[..., top : top + block_rows, :]
+            band = band.repeat_interleave(LAYOUT_BLOCK, -2).repeat_interleave(LAYOUT_BLOCK, -1)
+            row = top * LAYOUT_BLOCK
+            gradient[..., row : row + band.shape[-2], :covered] += band.to(gradient)
+        return value.detach()
 
-class TVLoss(nn.Module):
+
+class TVLoss(PixelTerm):
     """Mean squared difference between horizontally and vertically neighbouring pixels."""
+
+    name = "tv"
+    weight_setting = "tv_weight"
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         _, channels, height, width = image.shape
@@ -199,3 +273,30 @@ class TVLoss(nn.Module):
         return tv_term(
             horizontal, channels * height * (width - 1), vertical, channels * (height - 1) * width
         )
+
+    def value_and_gradient(
+        self,
+        image: torch.Tensor,
+        gradient: torch.Tensor,
+        weight: float,
+        band_rows: int = BAND_ROWS,
+    ) -> torch.Tensor:
+        """In bands of rows: on the whole image its differences and their gradients would be
+        five more full-size tensors. Each band takes one row more than it owns, for the
+        vertical differences across its lower border."""
+        _, channels, height, width = image.shape
+        horizontal_count = channels * height * (width - 1)
+        vertical_count = channels * (height - 1) * width
+        total = torch.zeros((), device=image.device)
+        for top in range(0, height, band_rows):
+            bottom = min(top + band_rows, height)
+            band = image[..., top : min(bottom + 1, height), :].detach().float()
+            band.requires_grad_(True)
+            with torch.enable_grad():
+                horizontal, _ = neighbour_squares(band[..., : bottom - top, :])
+                _, vertical = neighbour_squares(band)
+                value = tv_term(horizontal, horizontal_count, vertical, vertical_count)
+                (weight * value).backward()
+            gradient[..., top : top + band.shape[-2], :] += band.grad.to(gradient.dtype)
+            total = total + value.detach()
+        return total

@@ -16,12 +16,13 @@ from ..loss.objective import (
     StyleImage,
     StyleRegion,
     as_regions,
+    pixel_terms,
     style_aspect,
     style_loss,
     style_statistic,
 )
 from ..loss.regions import RegionGroup, Regions, toward_palettes
-from ..loss.terms import ContentLoss, LayoutLoss, mask_at_positions, position_weights_for
+from ..loss.terms import ContentLoss, mask_at_positions, position_weights_for
 from ..model.canvas import (
     MIN_WORK_SIDE,
     crop_from_canvas,
@@ -357,8 +358,9 @@ class Stylizer:
                     )
                 losses[n] = style_loss(region.targets[n], weights, n in self.sliced_layers)
             style_losses.append((region.share, losses))
-        layout_loss = LayoutLoss(content.to(self.device))
-        return Objective(content_losses, style_losses, layout_loss, settings)
+        return Objective(
+            content_losses, style_losses, pixel_terms(content.to(self.device)), settings
+        )
 
     def evaluate(
         self,

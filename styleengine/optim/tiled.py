@@ -22,9 +22,9 @@ value's rank: exactly the whole picture's when the sample holds every position, 
 fraction of a percent of the distribution beyond.
 
 Memory is bounded by one tile's activations; the image and its gradient are the only
-full-size tensors (with the optimizer's state). Total variation needs no network; it is
-computed in bands of rows (``tv_loss_and_gradient``), because on the whole image its
-differences and their gradients would be five more full-size tensors.
+full-size tensors (with the optimizer's state). The pixel terms (layout, total variation)
+need no network: each adds its own gradient (``PixelTerm.value_and_gradient``, in bands of
+rows where the whole image would cost full-size tensors).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..loss.objective import StyleRegion, as_regions, weighted_total
+from ..loss.objective import StyleRegion, as_regions, pixel_terms, weighted_total
 from ..loss.sliced import (
     LevelReference,
     flat_weights,
@@ -44,16 +44,7 @@ from ..loss.sliced import (
     table_of,
     targets_at,
 )
-from ..loss.terms import (
-    LAYOUT_BLOCK,
-    LayoutLoss,
-    content_term,
-    layout_blocks,
-    mask_at_positions,
-    neighbour_squares,
-    style_term,
-    tv_term,
-)
+from ..loss.terms import content_term, mask_at_positions, style_term
 from ..model.network import VGGFeatures, layer_stride
 from ..plan.tiles import Tile, plan_tiles
 from ..settings import StyleSettings
@@ -132,60 +123,8 @@ def style_statistics_in_tiles(
     }
 
 
-# Rows of a band of the total-variation pass: a few full-width rows at a time.
-TV_BAND_ROWS = 256
-
-
-def tv_loss_and_gradient(
-    image: torch.Tensor, gradient: torch.Tensor, weight: float, band_rows: int = TV_BAND_ROWS
-) -> torch.Tensor:
-    """``losses.TVLoss`` of ``image`` (1, C, H, W), computed in bands of rows; adds the
-    gradient of ``weight`` times it into ``gradient``. Each band takes one row more than it
-    owns, for the vertical differences across its lower border."""
-    _, channels, height, width = image.shape
-    horizontal_count = channels * height * (width - 1)
-    vertical_count = channels * (height - 1) * width
-    total = torch.zeros((), device=image.device)
-    for top in range(0, height, band_rows):
-        bottom = min(top + band_rows, height)
-        band = image[..., top : min(bottom + 1, height), :].detach().float().requires_grad_(True)
-        horizontal, _ = neighbour_squares(band[..., : bottom - top, :])
-        _, vertical = neighbour_squares(band)
-        value = tv_term(horizontal, horizontal_count, vertical, vertical_count)
-        (weight * value).backward()
-        gradient[..., top : top + band.shape[-2], :] += band.grad.to(gradient.dtype)
-        total = total + value.detach()
-    return total
-
-
-def layout_loss_and_gradient(
-    loss: LayoutLoss,
-    image: torch.Tensor,
-    gradient: torch.Tensor,
-    weight: float,
-    band_rows: int = TV_BAND_ROWS,
-) -> torch.Tensor:
-    """``loss`` of ``image`` (1, 3, H, W); adds the gradient of ``weight`` times it into
-    ``gradient``. The term sees the image only through its block averages, a sixteenth of
-    its pixels, so autograd runs on those; the average's gradient is then spread back over
-    each block's pixels in bands of rows, never as a second full-size image."""
-    blocks = layout_blocks(image.detach()).requires_grad_(True)
-    with torch.enable_grad():
-        value = loss.of_blocks(blocks)
-        (block_gradient,) = torch.autograd.grad(weight * value, blocks)
-    share = block_gradient / LAYOUT_BLOCK**2
-    block_rows = max(1, band_rows // LAYOUT_BLOCK)
-    covered = share.shape[-1] * LAYOUT_BLOCK
-    for top in range(0, share.shape[-2], block_rows):
-        band = share[..., top : top + block_rows, :]
-        band = band.repeat_interleave(LAYOUT_BLOCK, -2).repeat_interleave(LAYOUT_BLOCK, -1)
-        row = top * LAYOUT_BLOCK
-        gradient[..., row : row + band.shape[-2], :covered] += band.to(gradient)
-    return value.detach()
-
-
 class TiledObjective:
-    """The objective of ``optimization.Objective`` over an image too large for one pass."""
+    """The objective of ``loss.objective.Objective`` over an image too large for one pass."""
 
     def __init__(
         self,
@@ -260,7 +199,7 @@ class TiledObjective:
                     squares[name] += float(interior.float().pow(2).sum())
                 self.content_features.append(kept)
         self.content_norms = {n: torch.tensor(squares[n]) for n in self.content_layers}
-        self.layout_loss = LayoutLoss(content)
+        self.pixel_terms = pixel_terms(content)
 
     def _features(self, image: torch.Tensor, tile: Tile) -> dict[str, torch.Tensor]:
         crop = image[..., tile.crop_top : tile.crop_bottom, tile.crop_left : tile.crop_right]
@@ -366,10 +305,8 @@ class TiledObjective:
             content = content + tile_content.detach()
             if self.on_tile is not None:
                 self.on_tile(index + 1, len(self.tiles))
-        layout = layout_loss_and_gradient(
-            self.layout_loss, image, gradient, weight=settings.layout_weight
-        )
-        tv = tv_loss_and_gradient(image, gradient, weight=settings.tv_weight)
-        terms = {"content": content, "style": style, "layout": layout, "tv": tv}
+        terms = {"content": content, "style": style}
+        for term in self.pixel_terms:
+            terms[term.name] = term.value_and_gradient(image, gradient, term.weight(settings))
         total = weighted_total(settings, terms)
         return total, gradient, {**terms, "total": total}
