@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .contract import (
+    DEVICE_CHOICES,
     GALLERY_PREFIX,
     OPTIONS,
     OPTIONS_BY_NAME,
@@ -28,7 +29,6 @@ from .run.protocol import PROGRESS_MODES, Reporter, make_reporter
 
 # Read from the contract, not from model.device: the parser (and so the relay of a remote
 # run, --help, the gallery's list) starts without PyTorch.
-DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -202,11 +202,13 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .image.gallery import style_source
 
     started = time.perf_counter()
-    args.styles = [style_source(style) for style in args.styles]
+    # An unknown painting is refused here, before anything starts; a known one travels to a
+    # remote machine by name (its engine has the gallery) and is read here from its file.
+    sources = [style_source(style) for style in args.styles]
     masks = [path for _number, path in (*args.style_region, *args.painting_region)]
     inputs = [
         args.content,
-        *args.styles,
+        *sources,
         *masks,
         *([args.strength_map] if args.strength_map else []),
     ]
@@ -222,6 +224,7 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     if args.remote:
         _run_remotely(args, reporter)  # no PyTorch here: the files only pass through
         return
+    args.styles = sources
     _run_here(args, reporter, output, preview_path, started)
 
 

@@ -48,9 +48,24 @@ def test_the_bar_on_a_log_says_where_the_run_is_in_the_plugins_words():
     assert "1:01 elapsed" in line and "loss 1.5" in line
 
 
+class _GoneReader(io.StringIO):
+    """A pipe whose reader went away (``| head -n 1``): every write fails; counts the tries."""
+
+    tries = 0
+
+    def write(self, text: str) -> int:
+        self.tries += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+
 def test_a_stream_that_is_gone_silences_the_reporter_instead_of_failing_the_run():
-    closed = io.StringIO()
-    closed.close()
-    stream = SafeStream(closed)
+    gone = _GoneReader()
+    stream = SafeStream(gone)
     stream.write("a line nobody reads\n")  # no exception: the result is still written
-    JsonReporter(closed).done(contract.DoneEvent("/tmp/out.png", 1.0))
+    assert stream.lost
+    stream.write("another\n")
+    stream.write_last("the last words\n")
+    assert gone.tries == 1  # once lost, never tried again (each try could block or fail)
+    reporter = JsonReporter(_GoneReader())
+    reporter.progress(PROGRESS)
+    reporter.done(contract.DoneEvent("/tmp/out.png", 1.0))  # the run goes on to its end

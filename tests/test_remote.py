@@ -92,11 +92,10 @@ def test_a_remote_run_gives_the_local_runs_picture_with_its_events_and_previews(
 
 def test_painting_by_regions_on_a_remote_gives_the_local_picture(tmp_path, remote_env, hed_weights):
     """Every file an option names reaches the remote, N=PATH values included: a region's
-    mask was sent, then named as '@input2.png' there (issue 48, family 5)."""
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    content, first = save_pair(tmp_path / "a", (48, 64), 64)
-    _content, second = save_pair(tmp_path / "b", (48, 64), 48)
+    mask was sent, then named as '@input2.png' there (issue 48, family 5). The second painting
+    is the gallery's, which travels by name and is read there from the remote's gallery."""
+    content, first = save_pair(tmp_path, (48, 64), 64)
+    second = "gallery:munch_the_scream"
     mask = np.zeros((48, 64), np.uint8)
     mask[:, :32] = 255
     left = tmp_path / "left.png"
