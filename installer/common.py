@@ -5,7 +5,6 @@ running a command, and the state an environment keeps of what was done to it."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
@@ -30,30 +29,29 @@ PLUGIN_NAME = "neural_style"
 PLUGIN_MAIN = "neural_style.py"
 
 
-def _load_engine_module(name: str, path: Path):
-    """One of the engine's standard-library-only modules, before the engine is installed."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look themselves up there
-    spec.loader.exec_module(module)
-    return module
+# The plug-in's loader of the engine's standard-library modules, which reads the contract and
+# the system module from the repository when run from it (nothing else of the plug-in's runs).
+sys.path.insert(0, str(PLUGIN_SOURCE))
+try:
+    import engine_contract
+finally:
+    sys.path.remove(str(PLUGIN_SOURCE))
 
-
-contract = _load_engine_module("styleengine_contract", CONTRACT_SOURCE)
+contract = engine_contract.contract
 # A file that appears whole or not at all, as the engine writes its own.
-whole_file = _load_engine_module(
+whole_file = engine_contract.load_module(
     "styleengine_atomic", REPO / "styleengine" / "atomic.py"
 ).whole_file
 # What the systems do differently, the engine's one place for it.
-system = _load_engine_module("styleengine_system", SYSTEM_SOURCE)
+system = engine_contract.system
 INSTALL_COMMAND = system.INSTALL_COMMAND
 APP_NAME = contract.APP_NAME
 CONFIG_NAME = contract.CONFIG_NAME  # written next to the installed plug-in, never committed
 # Written into the installed plug-in's folder: what this installer put there. It writes into
 # and removes only what a marker names, never someone else's plug-in of the same name.
-PLUGIN_MARKER = "gimp-neural-style-installed.json"
+PLUGIN_MARKER = f"{APP_NAME}-installed.json"
 INSTALL_LOCK = ".install.lock"
-VENV_MARKER = "gimp-neural-style-env.json"  # state of a venv this installer made
+VENV_MARKER = f"{APP_NAME}-env.json"  # state of a venv this installer made
 MIN_PYTHON = (3, 10)
 # The line of install.py's summary that names the engine's Python: install.py --remote reads
 # it from the remote's installer, which knows its own system's places (a Mac's venv is not

@@ -9,7 +9,6 @@ command from the remote user's home, so the default places need no shell expansi
 from __future__ import annotations
 
 import io
-import os
 import shlex
 import subprocess
 import sys
@@ -20,21 +19,19 @@ from pathlib import Path
 from .common import ENGINE_PYTHON_LINE, REPO, InstallError, contract, say
 
 # Where the source goes on the remote, from the remote user's home.
-REMOTE_SOURCE = ".local/share/gimp-neural-style/source"
+REMOTE_SOURCE = f".local/share/{contract.APP_NAME}/source"
 # Written into the source folder there: this installer made it, and may replace or remove it.
-SOURCE_MARKER = ".installed-by-gimp-neural-style"
-# The files install.py needs to install the engine (not the plug-in: no GIMP there).
-SOURCE_PARTS = ("install.py", "installer", "styleengine", "pyproject.toml", "README.md")
-SSH_CONFIG_VARIABLE = contract.SSH_CONFIG_VARIABLE
-
-
-def ssh(host: str, remote_command: str) -> list[str]:
-    """ssh to ``host`` for ``remote_command``: keys only (a prompt is an error, never a
-    hang), host keys checked as ssh always checks them."""
-    command = ["ssh", "-o", "BatchMode=yes"]
-    if os.environ.get(SSH_CONFIG_VARIABLE):
-        command += ["-F", os.environ[SSH_CONFIG_VARIABLE]]
-    return [*command, "--", host, remote_command]
+SOURCE_MARKER = f".installed-by-{contract.APP_NAME}"
+# The files install.py needs to install the engine (not the plug-in: no GIMP there; only its
+# loader of the engine's standard-library modules, which the installer shares).
+SOURCE_PARTS = (
+    "install.py",
+    "installer",
+    "styleengine",
+    "pyproject.toml",
+    "README.md",
+    "gimp_plugin/neural_style/engine_contract.py",
+)  # the installer's module loader
 
 
 def _source_filter(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -46,7 +43,9 @@ def _run_there(host: str, remote_command: str, send_source: bool) -> list[str]:
     """Run ``remote_command`` on ``host``; its output is shown as it comes, and returned."""
     try:
         process = subprocess.Popen(
-            ssh(host, remote_command), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            contract.ssh_command(host, remote_command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
     except FileNotFoundError:
         raise InstallError("--remote needs OpenSSH's ssh command on this computer.") from None
@@ -64,10 +63,7 @@ def _run_there(host: str, remote_command: str, send_source: bool) -> list[str]:
     code = process.wait()
     relay.join()
     if code == 255:
-        raise InstallError(
-            f"could not connect to {host} over ssh (its message is above); check that "
-            f"'ssh {host}' works in a terminal without a password prompt."
-        )
+        raise InstallError(contract.ssh_refused(host, "its message is above"))
     if code != 0:
         raise InstallError(f"the installer on {host} stopped (exit code {code}); see above.")
     return said
@@ -95,17 +91,16 @@ def check_remote_system(host: str) -> str:
     """The remote's system, or one line saying why the engine cannot be set up there from
     here: Windows' OpenSSH starts cmd.exe or PowerShell, not a POSIX shell."""
     try:
-        done = subprocess.run(ssh(host, "uname -s"), capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            contract.ssh_command(host, "uname -s"), capture_output=True, text=True,
+            stdin=subprocess.DEVNULL, timeout=120,
+        )  # fmt: skip
     except FileNotFoundError:
         raise InstallError("--remote needs OpenSSH's ssh command on this computer.") from None
     except subprocess.TimeoutExpired:
         raise InstallError(f"{host} did not answer over ssh within 2 minutes.") from None
     if done.returncode == 255:
-        raise InstallError(
-            f"could not connect to {host} over ssh ({done.stderr.strip()[-200:]}); check that "
-            f"'ssh {host}' works in a terminal without a password prompt."
-        )
+        raise InstallError(contract.ssh_refused(host, done.stderr.strip()[-200:]))
     system = done.stdout.strip()
     if done.returncode != 0 or system not in POSIX_SYSTEMS:
         raise InstallError(

@@ -81,7 +81,7 @@ DEFAULT_STROKE_SIZE = 1.0
 STROKE_SIZE_AT_MAX = 2.0
 MAX_STROKE_SIZE = 4.0
 
-# Layers of Gatys et al., and relu1_2. In the 115 iterations a run makes, L-BFGS does not
+# Layers of Gatys et al., and relu1_2. In the 40 iterations a run makes, L-BFGS does not
 # converge: how far it moves from the photo, and in what, is decided by which layers'
 # gradients lead. Led by the first layers (the painting's colours and its paint texture) the
 # picture takes more of the painting, as an independent judge sees it, than led by the deep
@@ -112,7 +112,7 @@ DEFAULT_STYLE_LAYERS = {
 # variation in the same ratio to style as before keeps flat areas free of crumpled shading.
 DEFAULT_CONTENT_WEIGHT = 1.0
 DEFAULT_TV_WEIGHT = 16.0
-# The layout term (losses.LayoutLoss) holds the photo's edges at a quarter of the picture's
+# The layout term (loss/terms.py, LayoutLoss) holds the photo's edges at a quarter of the picture's
 # size, where the layout is read and the strokes are not. At 0.03 it keeps more of the
 # towers, bridges and windows at almost no cost to the painting: on the screening set its
 # structure +0.028 for judged style -0.001, where every other way to keep more of the layout
@@ -437,10 +437,33 @@ def _weight(name: str, words: str, default: float, meaning: str, **more: Any) ->
 
 # Where install.py puts the engine's Python on Linux, from the user's home (where ssh starts a
 # remote command): found on another machine without a shell expanding anything.
-DEFAULT_REMOTE_PYTHON = ".local/share/gimp-neural-style/venv/bin/python"
+DEFAULT_REMOTE_PYTHON = f".local/share/{APP_NAME}/venv/bin/python"
 # An ssh_config file for the connections to a remote engine instead of the user's own (tests,
 # unusual setups): read by the engine and by install.py --remote alike.
 SSH_CONFIG_VARIABLE = "STYLEENGINE_SSH_CONFIG"
+
+
+def ssh_command(host: str, remote_command: str, *options: str) -> list[str]:
+    """ssh to ``host`` for ``remote_command`` (the engine's and install.py --remote's one
+    way): keys only, so a prompt is an error with ssh's own words, never a hang; host keys
+    checked as ssh always checks them; ``--`` ends ssh's options, so a host that starts with a
+    dash is refused by ssh as a host, never read as an option."""
+    command = ["ssh", "-o", "BatchMode=yes", *options]
+    config = os.environ.get(SSH_CONFIG_VARIABLE)
+    if config:
+        command += ["-F", config]
+    return [*command, "--", host, remote_command]
+
+
+def ssh_refused(host: str, said: str) -> str:
+    """What to do when ssh itself failed (its exit code 255): ``said`` is ssh's reason."""
+    return (
+        f"Could not connect to {host} over ssh ({said or 'no reason given'}). Check that "
+        f"'ssh {host}' works in a terminal without a password prompt (a key, with the host's "
+        "key already known)."
+    )
+
+
 # The machines install.py --remote set up, recorded in the plug-in's config (CONFIG_NAME) as
 # {"remotes": [{"host": HOST, "python": PATH}, ...]}: what the dialog's Run on offers.
 CONFIG_REMOTES = "remotes"
@@ -644,6 +667,7 @@ OPTIONS: tuple[Option, ...] = (
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 PROGRESS_MODES = OPTIONS_BY_NAME["progress"].accepted
 PRECISION_CHOICES = OPTIONS_BY_NAME["precision"].accepted
+DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
 
 
 def dialog_options(section: str) -> list[Option]:

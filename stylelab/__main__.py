@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from styleengine.contract import DEVICE_CHOICES
 from styleengine.errors import EngineError
-from styleengine.model.device import DEVICE_CHOICES
 
 
 def build_parser() -> argparse.ArgumentParser:

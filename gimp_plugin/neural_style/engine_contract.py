@@ -19,18 +19,24 @@ def engine_module_files(name: str) -> tuple[Path, Path]:
     return _HERE / f"{name}.py", _HERE.parent.parent / "styleengine" / ENGINE_MODULES[name]
 
 
-def _load_engine_module(name: str):
+def load_module(name: str, path: Path):
+    """The module in the file ``path`` under ``name`` (the plug-in's and the installer's one
+    way to load the engine's standard-library modules without the engine installed)."""
     import importlib.util
 
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} is not a Python module.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _load_engine_module(name: str):
     for path in engine_module_files(name):
         if path.is_file():
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:
-                continue
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module  # its dataclasses look themselves up there
-            spec.loader.exec_module(module)
-            return module
+            return load_module(name, path)
     raise ImportError(
         f"The Neural Style plug-in is incomplete: {name}.py is missing. "
         "Run the installer (install.py) from the Neural Style folder again."

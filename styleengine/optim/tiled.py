@@ -250,7 +250,7 @@ class TiledObjective:
         sums, references = self.style_sums(image)
         style = torch.zeros((), device=self.device)
         # Each layer's term depends on the image only through its Gram sum S (G = S / N):
-        # its slope dL/dS, taken by autograd through losses.style_term, turns the Gram
+        # its slope dL/dS, taken by autograd through loss.terms.style_term, turns the Gram
         # product of every tile into a surrogate whose gradient is the term's.
         slopes: list[dict[str, torch.Tensor]] = []
         for region_sums, (share, targets, _weights, totals) in zip(sums, self.regions):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shlex
 import shutil
 import signal
@@ -39,10 +38,10 @@ from typing import IO, Any
 
 from ..atomic import whole_file
 from ..contract import (
+    APP_NAME,
     GALLERY_PREFIX,
     OPTIONS,
     PROTOCOL_VERSION,
-    SSH_CONFIG_VARIABLE,
     DoneEvent,
     ErrorEvent,
     ErrorKind,
@@ -50,12 +49,14 @@ from ..contract import (
     ProgressEvent,
     StartEvent,
     read_event,
+    ssh_refused,
 )
+from ..contract import ssh_command as contract_ssh_command
 from ..errors import BadInputError, EngineError
 from ..system import INSTALL_COMMAND, stop_signals
 
 RELAY_VERSION = 1
-RUN_FOLDER_PREFIX = "gimp-neural-style-remote-"
+RUN_FOLDER_PREFIX = f"{APP_NAME}-remote-"
 CHUNK = 1 << 20
 # The largest file either side accepts in one frame: far above a 24 MP float32 .npy (288 MB).
 MAX_FILE_BYTES = 4 << 30
@@ -68,16 +69,11 @@ _FILE_OPTIONS = {"style_region", "painting_region", "strength_map"}
 
 def ssh_command(host: str, remote_python: str, engine_arguments: tuple[str, ...] = ("relay",)
                 ) -> list[str]:  # fmt: skip
-    """The ssh command that starts the engine (by default its relay) on ``host``. The host is
-    ssh's to read (an alias, user@host, a config entry); ``--`` ends ssh's options, so a host
-    that starts with a dash is refused by ssh as a host, never read as an option."""
-    command = ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5",
-               "-o", "ServerAliveCountMax=3"]  # fmt: skip
-    config = os.environ.get(SSH_CONFIG_VARIABLE)
-    if config:
-        command += ["-F", config]
+    """The ssh command that starts the engine (by default its relay) on ``host``
+    (contract.ssh_command), its connection watched so a dead network ends it."""
     remote = shlex.join([remote_python, "-m", "styleengine", *engine_arguments])
-    return [*command, "--", host, remote]
+    return contract_ssh_command(host, remote, "-T", "-o", "ServerAliveInterval=5",
+                                "-o", "ServerAliveCountMax=3")  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,11 +372,7 @@ def _no_relay(host: str, remote_python: str, code: int | None, stderr: list[str]
     """Why the relay never said hello, in words that say what to do."""
     said = " ".join(stderr[-2:]).strip()
     if code == 255:  # ssh's own failure: the host, the network, the key
-        return BadInputError(
-            f"Could not connect to {host} over ssh ({said or 'no reason given'}). Check that "
-            f"'ssh {host}' works in a terminal without a password prompt (a key, with the "
-            "host's key already known)."
-        )
+        return BadInputError(ssh_refused(host, said))
     return BadInputError(
         f"{host} has no Neural Style engine at {remote_python} ({said or f'exit code {code}'})."
         f" Install it there with: {INSTALL_COMMAND} --remote {host}"
