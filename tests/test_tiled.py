@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 from conftest import make_content, make_style
 
 from styleengine.api import to_tensor
-from styleengine.loss.objective import StyleImage, StyleRegion
-from styleengine.loss.terms import LayoutLoss, TVLoss
+from styleengine.loss.objective import PIXEL_TERMS, StyleImage, StyleRegion
+from styleengine.loss.terms import PixelTerm, TVLoss
 from styleengine.optim.stylizer import Stylizer
 from styleengine.optim.tiled import TiledObjective
 from styleengine.settings import StyleSettings
@@ -19,34 +21,40 @@ def stylizer(hed_weights):
     return Stylizer(hed_weights, torch.device("cpu"), torch.float32)
 
 
-@pytest.mark.parametrize("band_rows", [1, 7, 40, 1000])
-def test_total_variation_in_bands_is_the_whole_images(band_rows):
-    """The detail pass's total variation, band by band, against autograd on the whole image."""
-    image = torch.rand(1, 3, 37, 23, generator=torch.Generator().manual_seed(1))
-    pixels = image.clone().requires_grad_(True)
-    expected = TVLoss()(pixels)
-    (2.5 * expected).backward()
-    gradient = torch.zeros_like(image)
-    value = TVLoss().value_and_gradient(image, gradient, 2.5, band_rows)
-    torch.testing.assert_close(value, expected.detach())
-    torch.testing.assert_close(gradient, pixels.grad)
+def _banded(term) -> bool:
+    return "band_rows" in inspect.signature(term.value_and_gradient).parameters
 
 
 @pytest.mark.parametrize("band_rows", [1, 7, 40, 1000])
-def test_layout_in_bands_is_the_whole_images(band_rows):
-    """The detail pass's layout term, its gradient spread band by band, against autograd on
-    the whole image (a size that is not a multiple of the layout's blocks)."""
+@pytest.mark.parametrize("term_class", PIXEL_TERMS, ids=lambda term: term.name)
+def test_every_pixel_terms_tiled_form_is_its_whole_image_form(term_class, band_rows):
+    """What the detail pass adds for each pixel term (its value, and its gradient spread band
+    by band where it has bands) against autograd on the whole image, at a size that is not a
+    multiple of the layout's blocks: a new term is right in both objectives or fails here."""
     generator = torch.Generator().manual_seed(2)
-    content = torch.rand(1, 3, 43, 29, generator=generator)
+    photo = torch.rand(1, 3, 43, 29, generator=generator)
     image = torch.rand(1, 3, 43, 29, generator=generator)
-    loss = LayoutLoss(content)
+    term = term_class.for_photo(photo)
     pixels = image.clone().requires_grad_(True)
-    expected = loss(pixels)
+    expected = term(pixels)
     (3.0 * expected).backward()
     gradient = torch.zeros_like(image)
-    value = loss.value_and_gradient(image, gradient, 3.0, band_rows)
+    bands = {"band_rows": band_rows} if _banded(term) else {}
+    value = term.value_and_gradient(image, gradient, 3.0, **bands)
     torch.testing.assert_close(value, expected.detach())
     torch.testing.assert_close(gradient, pixels.grad)
+
+
+def test_the_default_tiled_form_of_a_pixel_term_is_autograds():
+    """The form a new term gets without writing one (``PixelTerm.value_and_gradient``)."""
+    image = torch.rand(1, 3, 37, 23, generator=torch.Generator().manual_seed(1))
+    term = TVLoss()
+    pixels = image.clone().requires_grad_(True)
+    (2.5 * term(pixels)).backward()
+    gradient = torch.ones_like(image)  # added to, not replaced
+    value = PixelTerm.value_and_gradient(term, image, gradient, 2.5)
+    torch.testing.assert_close(value, term(image))
+    torch.testing.assert_close(gradient, 1 + pixels.grad)
 
 
 def _style(stylizer, size, masked):
