@@ -58,8 +58,8 @@ class StyleSettings:
     rescale: str = _default("rescale")
     palette: float = _default("palette")
     coarse_content_weight: float = _default("coarse_content_weight")
-    # Iterations between progress reports (the command line's 0 picks one by the device).
-    report_every: int = 1
+    # Iterations between progress reports (0: the device's, run/progress.py).
+    report_every: int = _default("report_every")
 
     @classmethod
     def at_strength(cls, strength: float, **others: Any) -> StyleSettings:

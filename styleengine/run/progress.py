@@ -76,6 +76,7 @@ class RunProgress:
         self.settings = settings
         self.callback = callback
         self.plan = plan
+        self.report_every = settings.report_every or default_report_every(plan.machine.device_type)
         detail_iterations = plan.detail.iterations if plan.detail else 0
         self.total = sum(plan.scale_iterations) + detail_iterations
         self.scales = len(plan.scale_sizes)
@@ -150,7 +151,7 @@ class RunProgress:
         self.planned_done += self.iteration_seconds[scale_index]
         if self.callback is None:
             return
-        if not last and self.iteration % max(1, self.settings.report_every):
+        if not last and self.iteration % self.report_every:
             return
         # .item() synchronizes with the device: done only at reporting intervals.
         losses = {name: float(value.item()) for name, value in terms.items()}
