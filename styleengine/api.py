@@ -40,10 +40,14 @@ class EngineSetup:
 
     @classmethod
     def create(
-        cls, weights: str = "auto", device: str = "auto", precision: str = "auto"
+        cls, weights: str | None = None, device: str | None = None, precision: str | None = None
     ) -> EngineSetup:
-        chosen = select_device(device)
+        """The network's weights, the device and the precision (None: the options'
+        defaults, "auto")."""
+        chosen = select_device(OPTIONS_BY_NAME["device"].given(device))
         hold_thread_count()
+        weights = OPTIONS_BY_NAME["weights"].given(weights)
+        precision = OPTIONS_BY_NAME["precision"].given(precision)
         return cls(load_weights(weights), chosen, select_precision(precision, chosen))
 
     def stylizer(self, settings: StyleSettings) -> Stylizer:
@@ -85,10 +89,10 @@ def stylize_image_data(
     settings: StyleSettings,
     setup: EngineSetup,
     output_size: int | None = None,
-    preserve_colors: str = "none",
+    preserve_colors: str | None = None,
     callback: ProgressCallback | None = None,
     working_size: int | None = None,
-    detail: str = "auto",
+    detail: str | None = None,
     detail_iterations: int | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     regions: RegionMasks | None = None,
@@ -97,9 +101,12 @@ def stylize_image_data(
     restored. The sizes are longest sides in pixels: ``output_size`` the result's (None or
     0: the content's), ``working_size`` the optimization's (None or 0: automatic).
     ``on_plan`` is told the plan before the work starts. ``regions``: where each style
-    paints, from which part of its painting, and how strongly (loss/regions.py)."""
+    paints, from which part of its painting, and how strongly (loss/regions.py). None, for
+    any of them, is the command line's default."""
     # The run's options by the contract's one rule, as on the command line and in GIMP.
+    preserve_colors = OPTIONS_BY_NAME["preserve_colors"].given(preserve_colors)
     check_option(OPTIONS_BY_NAME["preserve_colors"], preserve_colors)
+    detail = OPTIONS_BY_NAME["detail"].given(detail)
     request = PlanRequest(output_size, working_size, detail, detail_iterations)
     if not styles:
         raise BadInputError("At least one style image is needed.")
@@ -230,13 +237,13 @@ def stylize(
     settings: StyleSettings | None = None,
     *,
     output_size: int | None = None,
-    preserve_colors: str = "none",
-    weights: str = "auto",
-    device: str = "auto",
-    precision: str = "auto",
+    preserve_colors: str | None = None,
+    weights: str | None = None,
+    device: str | None = None,
+    precision: str | None = None,
     callback: ProgressCallback | None = None,
     working_size: int | None = None,
-    detail: str = "auto",
+    detail: str | None = None,
     size: int | None = None,
     work_size: int | None = None,
     regions: RegionMasks | None = None,
@@ -249,7 +256,8 @@ def stylize(
     receives an ``run_progress.Progress`` after each iteration. ``output_size``: the
     result's longest side (default: the content's); ``working_size``: the longest side the
     optimization works at (default: automatic); ``detail``: "auto", "on" or "off" for the
-    full-size detail pass in tiles. ``size`` and ``work_size`` are their older names.
+    full-size detail pass in tiles. ``size`` and ``work_size`` are their older names. None,
+    for any of these, means the command line's default.
     ``regions``: where each style paints and how strongly (``regions.RegionMasks``).
     """
     style_list = styles if isinstance(styles, list) else [styles]

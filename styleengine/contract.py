@@ -267,6 +267,11 @@ class Option:
             return self.words
         return f"{self.words} ({self.flag})"
 
+    def given(self, value: Any) -> Any:
+        """``value``, or this option's default where it is None: a Python caller's None means
+        what leaving the option out means on the command line."""
+        return self.default if value is None else value
+
     def check(self, value: Any) -> Any:
         """``value``, as a Python caller or the plug-in gives it, as this option's type, or
         ValueError saying what is allowed: the one rule of the command line, the Python API

@@ -61,6 +61,13 @@ class StyleSettings:
     # Iterations between progress reports (0: the device's, run/progress.py).
     report_every: int = _default("report_every")
 
+    def __post_init__(self) -> None:
+        # None means the default, as leaving the option out does on the command line.
+        for name in _FIELD_NAMES:
+            if getattr(self, name) is None and name in OPTIONS_BY_NAME:
+                default = OPTIONS_BY_NAME[name].default
+                setattr(self, name, dict(default) if isinstance(default, dict) else default)
+
     @classmethod
     def at_strength(cls, strength: float, **others: Any) -> StyleSettings:
         """The settings at the dialog's Strength (0..100): its style weight, palette and painted

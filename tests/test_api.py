@@ -4,6 +4,8 @@ stripes."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -228,3 +230,20 @@ def test_a_blank_or_broken_result_is_never_handed_over():
         assert raised.value.kind == ErrorKind.INTERNAL and "nothing was written" in str(
             raised.value
         )
+
+
+def test_none_means_the_command_lines_default_wherever_it_has_one():
+    """A Python caller's None is leaving the option out (issue 48, family 6): for every
+    setting with a default, and for the run's options."""
+    from styleengine import contract
+    from styleengine.settings import StyleSettings
+
+    names = [
+        f.name for f in dataclasses.fields(StyleSettings) if f.name in contract.OPTIONS_BY_NAME
+    ]
+    assert StyleSettings(**dict.fromkeys(names)) == StyleSettings()
+    pixels = np.full((16, 16, 3), 0.5, np.float32)
+    given = stylize(pixels, pixels, StyleSettings(iterations=1, scales=1), preserve_colors=None,
+                    weights="hed", device=None, precision=None, detail=None)  # fmt: skip
+    default = stylize(pixels, pixels, StyleSettings(iterations=1, scales=1), weights="hed")
+    assert np.array_equal(given, default)
