@@ -10,8 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The generators draw a fixed sample by default, so that the README's command (and CI) tries
+# the same forms every run and a red run is a defect found, reproducible, never a draw's luck;
+# HYPOTHESIS_PROFILE=search draws new forms, many more of them, for a longer local hunt.
+hypothesis_settings.register_profile("fixed", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("search", max_examples=2000, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 
 # Root on a POSIX system (the real-GIMP tests, chown, mount namespaces); False on Windows,

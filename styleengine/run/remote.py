@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shlex
 import shutil
 import signal
@@ -223,7 +224,11 @@ def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
     inputs: dict[str, Path] = {}
 
     def token(path: str) -> str:
-        name = f"input{len(inputs)}{Path(path).suffix.lower()}"
+        # The suffix tells the engine there a file's kind (.npy); one of other characters
+        # ('0.=') is no kind, and would make the token a form the relay does not read.
+        suffix = Path(path).suffix.lower()
+        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
+        name = f"input{len(inputs)}{suffix}"
         inputs[name] = Path(path)
         return f"@{name}"
 
