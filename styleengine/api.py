@@ -43,11 +43,14 @@ class EngineSetup:
         cls, weights: str | None = None, device: str | None = None, precision: str | None = None
     ) -> EngineSetup:
         """The network's weights, the device and the precision (None: the options'
-        defaults, "auto")."""
-        chosen = select_device(OPTIONS_BY_NAME["device"].given(device))
+        defaults, "auto"), each checked by its option's rule before any is loaded."""
+        weights, device, precision = (
+            check_option(OPTIONS_BY_NAME[name], OPTIONS_BY_NAME[name].given(value))
+            for name, value in (("weights", weights), ("device", device),
+                                ("precision", precision))
+        )  # fmt: skip
+        chosen = select_device(device)
         hold_thread_count()
-        weights = OPTIONS_BY_NAME["weights"].given(weights)
-        precision = OPTIONS_BY_NAME["precision"].given(precision)
         return cls(load_weights(weights), chosen, select_precision(precision, chosen))
 
     def stylizer(self, settings: StyleSettings) -> Stylizer:

@@ -199,6 +199,17 @@ def _rising(strength: float, at_default: float) -> float:
 # Options
 
 
+# What an option's value is to the engine, from which each side knows what to do with it:
+# - "setting": a StyleSettings field (what the optimization is asked to do);
+# - "preset": sets several settings at once (the Strength);
+# - "run": what the Python API takes beside the settings (stylize's keywords);
+# - "file": names a file of the caller's that the engine reads (sent along to a remote);
+# - "report": how the run shows itself (sent along to a remote);
+# - "local": the caller's own (where the result goes, how it is told, where the run goes):
+#   never sent to a remote.
+ROLES = ("setting", "preset", "run", "file", "report", "local")
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting a user can give: every ``stylize`` flag is one, and with a ``section`` the
@@ -234,6 +245,8 @@ class Option:
     # Set by the Strength together with the others so marked: give it or them, not both
     set_by_strength: bool = False
     metavar: str | None = None
+    # What the value is to the engine (ROLES): each side takes what to do with it from here
+    role: str = "setting"
 
     @property
     def flag(self) -> str:
@@ -413,13 +426,14 @@ def _value_text(value: Any) -> str:
 OUTPUT_SIZE = Option(
     "output_size", "_Output size",
     "longest side of the result in pixels (0: the content's own size)",
-    int, 0, 0, 65536, old_flags=("--size",),
+    int, 0, 0, 65536, old_flags=("--size",), role="run",
 )  # fmt: skip
 WORKING_SIZE = Option(
     "working_size", "Wor_king size",
     "longest side the optimization works at, the result then enlarged to the output size "
     "(0: automatic, the largest that fits this computer's memory and a few minutes)",
     int, 0, 0, 16384, section="more", old_flags=("--work-size",), old_arguments=("size",),
+    role="run",
 )  # fmt: skip
 
 # The dialog's Strength, on the command line and in Python too: one number for the style
@@ -431,7 +445,7 @@ STRENGTH = Option(
     "0 (subtle: the photo with a hint of the painting) to 100 (the painting takes over); 50 "
     "gives the defaults. It sets the style weight, the palette and the painted start "
     "together",
-    float, DEFAULT_STRENGTH, 0.0, MAX_STRENGTH,
+    float, DEFAULT_STRENGTH, 0.0, MAX_STRENGTH, role="preset",
 )  # fmt: skip
 
 
@@ -493,17 +507,17 @@ STYLE_REGION = Option(
     "style_region", "Style region",
     "where style N paints: an image (white: paint, black: not; grey blends) of the photo's "
     "aspect; the styles without one paint everything else",
-    str, (), per_style=True, metavar="N=PATH",
+    str, (), per_style=True, metavar="N=PATH", role="file",
 )  # fmt: skip
 PAINTING_REGION = Option(
     "painting_region", "Painting region",
     "which part of painting N the style is taken from (white)",
-    str, (), per_style=True, metavar="N=PATH",
+    str, (), per_style=True, metavar="N=PATH", role="file",
 )  # fmt: skip
 STRENGTH_MAP = Option(
     "strength_map", "Strength map",
     "how strongly to paint, pixel by pixel: white fully, black keeps the photo",
-    str, None, metavar="PATH",
+    str, None, metavar="PATH", role="file",
 )  # fmt: skip
 STYLE_REGION_FLAG = STYLE_REGION.flag
 PAINTING_REGION_FLAG = PAINTING_REGION.flag
@@ -513,7 +527,7 @@ STRENGTH_MAP_FLAG = STRENGTH_MAP.flag
 # defaults and checks and the plug-in's arguments are all made from these.
 OPTIONS: tuple[Option, ...] = (
     Option("output", "Output", "result: .png, .jpg, .tif or .npy", str, None,
-           short_flag="-o", required=True, metavar="PATH"),  # fmt: skip
+           short_flag="-o", required=True, metavar="PATH", role="local"),  # fmt: skip
     OUTPUT_SIZE,
     Option(
         "style_scale", "Stroke si_ze", "size of the painting's strokes relative to the photo",
@@ -524,7 +538,7 @@ OPTIONS: tuple[Option, ...] = (
         str, "none",
         choices=(("none", "Style colors"), ("luminance", "Keep layer colors (luminance)"),
                  ("histogram", "Keep layer colors (histogram)")),
-        section="look",
+        section="look", role="run",
     ),
     Option(
         "iterations", "_Iterations", "optimization steps (more: a finer result, slower)",
@@ -537,18 +551,18 @@ OPTIONS: tuple[Option, ...] = (
         "larger than the working size and the time allows)",
         str, "auto",
         choices=(("auto", "Automatic"), ("on", "On"), ("off", "Off")),
-        section="more",
+        section="more", role="run",
     ),
     Option(
         "detail_iterations", "Detail iterations",
         "iterations of the detail pass (0: as many as the time allows, 3-20)",
-        int, 0, 0, 5000,
+        int, 0, 0, 5000, role="run",
     ),
     Option(
         "device", "_Device", "where the engine runs (gpu: CUDA or Apple's MPS)",
         str, "auto",
         choices=(("auto", "Automatic"), ("gpu", "GPU"), ("cpu", "CPU")),
-        unlisted_choices=("cuda", "mps"), section="more",
+        unlisted_choices=("cuda", "mps"), section="more", role="run",
     ),
     Option(
         "variation", "Va_riation",
@@ -627,25 +641,28 @@ OPTIONS: tuple[Option, ...] = (
         "precision", "Precision", "the numbers' precision (auto: bf16 where a GPU does it "
         "natively, else fp32)",
         str, "auto", choices=(("auto", "Automatic"), ("fp32", "fp32"), ("bf16", "bf16")),
+        role="run",
     ),
-    Option("weights", "Weights", "auto, imagenet, hed, or a .pth file", str, "auto"),
+    Option("weights", "Weights", "auto, imagenet, hed, or a .pth file", str, "auto",
+           role="run"),
     Option(
         "progress", "Progress", "how progress is shown (json: one event per line, for programs)",
         str, "bar", choices=(("bar", "A bar"), ("json", "JSON lines"), ("none", "None")),
+        role="local",
     ),
     Option(
         "report_every", "Report every",
         "iterations between progress events (0: 1 on CPU, 10 on GPU)", int, 0, 0, None,
     ),
     Option("preview", "Preview", "where previews go (at the result's size)", str, None,
-           metavar="PATH"),  # fmt: skip
+           metavar="PATH", role="local"),  # fmt: skip
     Option("preview_every", "Preview every", "write the image so far every N iterations",
-           int, 0, 0, None),  # fmt: skip
+           int, 0, 0, None, role="report"),  # fmt: skip
     Option(
         "preview_seconds", "Preview seconds",
         "write the image so far when this many seconds have passed since the last preview "
         "(the first as soon as there is one): for a program that shows it",
-        float, 0.0, 0.0, None,
+        float, 0.0, 0.0, None, role="report",
     ),
     STYLE_REGION,
     PAINTING_REGION,
@@ -654,18 +671,18 @@ OPTIONS: tuple[Option, ...] = (
         "remote", "Run o_n",
         "run on another machine over ssh (user@host, or a host of ~/.ssh/config) whose engine "
         "python3 install.py --remote HOST set up; empty: this computer",
-        str, "", metavar="HOST", section="more",
+        str, "", metavar="HOST", section="more", role="local",
     ),
     Option(
         "remote_python", "Remote Python",
         "the engine's Python on the --remote machine (from its home folder)",
-        str, DEFAULT_REMOTE_PYTHON, metavar="PATH",
+        str, DEFAULT_REMOTE_PYTHON, metavar="PATH", role="local",
     ),
     Option(
         "cancel_on_stdin_eof", "Cancel on stdin's end",
         "cancel when stdin (a pipe) is closed: for a parent that holds the pipe open while "
         "it wants the run, as the GIMP plug-in does",
-        bool, False,
+        bool, False, role="local",
     ),
 )  # fmt: skip
 

@@ -63,10 +63,10 @@ class StyleSettings:
 
     def __post_init__(self) -> None:
         # None means the default, as leaving the option out does on the command line.
-        for name in _FIELD_NAMES:
-            if getattr(self, name) is None and name in OPTIONS_BY_NAME:
-                default = OPTIONS_BY_NAME[name].default
-                setattr(self, name, dict(default) if isinstance(default, dict) else default)
+        for option in OPTIONS:
+            if option.role == "setting" and getattr(self, option.name) is None:
+                default = option.default
+                setattr(self, option.name, dict(default) if isinstance(default, dict) else default)
 
     @classmethod
     def at_strength(cls, strength: float, **others: Any) -> StyleSettings:
@@ -98,7 +98,7 @@ class StyleSettings:
         """Raise BadInputError for settings that cannot work, saying what to change."""
         # Each field by its option's one rule and words, as on every other side.
         for option in OPTIONS:
-            if option.name in _FIELD_NAMES:
+            if option.role == "setting":
                 check_option(option, getattr(self, option.name))
         # What no one option can say: how the fields fit together and the network's layers.
         _check(bool(self.content_layers), "content_layers", "needs at least one layer")
@@ -125,7 +125,11 @@ def describe_setting(field_name: str) -> str:
     return f"{option.words} ({field_name}, {option.flag})"
 
 
+# Every field is a "setting" option and every such option a field: one list, checked at import
+# so that an option added without its field (or the reverse) fails at once, not in a run.
 _FIELD_NAMES = {f.name for f in fields(StyleSettings)}
+if {option.name for option in OPTIONS if option.role == "setting"} != _FIELD_NAMES:
+    raise ImportError("StyleSettings' fields are not the contract's setting options.")
 
 
 def _check(condition: bool, field_name: str, requirement: str) -> None:

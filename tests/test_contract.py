@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -70,33 +69,24 @@ def _refusals(option):
     return [(str(value), float(value) if value == "inf" else value) for value in wrong]
 
 
-# The options a Python caller gives, and where (the others are the command line's own).
-_PYTHON_RUN_OPTIONS = {"output_size", "working_size", "preserve_colors", "detail",
-                       "detail_iterations"}  # fmt: skip
-
-
 def _python_takes(option) -> bool:
-    """Whether a Python caller gives this option (the others are the command line's own)."""
-    settings_fields = {f.name for f in dataclasses.fields(StyleSettings)}
-    named = {"device", "precision", *_PYTHON_RUN_OPTIONS, *settings_fields}
-    return option.name in named or option is contract.STRENGTH
+    """Whether a Python caller gives this option (Option.role; the rest are the command
+    line's own)."""
+    return option.role in ("setting", "preset", "run")
 
 
 def _from_python(option, value, setup):
     """``value`` given to the Python API where a Python caller gives this option
     (``_python_takes``)."""
-    from styleengine.api import stylize_image_data
+    from styleengine.api import EngineSetup, stylize_image_data
     from styleengine.image.files import from_array
-    from styleengine.model.device import select_device, select_precision
 
-    if option.name in {f.name for f in dataclasses.fields(StyleSettings)}:
+    if option.role == "setting":
         StyleSettings(**{option.name: value}).validate(style_count=1)
-    elif option is contract.STRENGTH:
+    elif option.role == "preset":
         StyleSettings.at_strength(value)
-    elif option.name == "device":
-        select_device(value)
-    elif option.name == "precision":
-        select_precision(value, setup.device)
+    elif option.name in ("weights", "device", "precision"):
+        EngineSetup.create(**{option.name: value})
     else:
         pixels = from_array(np.full((8, 8, 3), 0.5, np.float32))
         stylize_image_data(pixels, [pixels], StyleSettings(), setup, **{option.name: value})

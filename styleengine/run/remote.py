@@ -63,9 +63,6 @@ CHUNK = 1 << 20
 MAX_FILE_BYTES = 4 << 30
 # How long a closed connection may take to end the ssh client before it is killed.
 CLOSE_PATIENCE_S = 5.0
-# The options that name the caller's files or its local reporting: sent as tokens or not at all.
-_LOCAL_ONLY = {"output", "progress", "cancel_on_stdin_eof", "remote", "remote_python", "preview"}
-_FILE_OPTIONS = {"style_region", "painting_region", "strength_map"}
 
 
 def ssh_command(host: str, remote_python: str, engine_arguments: tuple[str, ...] = ("relay",)
@@ -236,12 +233,13 @@ def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
     arguments += [s if s.startswith(GALLERY_PREFIX) else token(s) for s in args.styles]
     for option in OPTIONS:
         value = getattr(args, option.name, None)
-        if option.name in _LOCAL_ONLY or value is None or value == option.default:
+        # The caller's own stays here; a file of the caller's goes as a token (Option.role).
+        if option.role == "local" or value is None or value == option.default:
             continue
-        if option.per_style:
+        if option.role == "file" and option.per_style:
             for number, path in value:
                 arguments += option.command_line((number, token(path)))
-        elif option.name in _FILE_OPTIONS:
+        elif option.role == "file":
             arguments += option.command_line(token(value))
         else:
             arguments += option.command_line(value)
