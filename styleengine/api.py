@@ -251,17 +251,18 @@ def stylize(
     work_size: int | None = None,
     regions: RegionMasks | None = None,
 ) -> ImageLike:
-    """Stylize ``content`` with one or more ``styles``; returns the same kind as ``content``.
-    A style may be a gallery painting's name ("gallery:NAME"; ``styleengine gallery``).
+    """Stylize ``content`` with one or more ``styles``; returns the same kind as ``content``. A
+    style may be a gallery painting's name ("gallery:NAME"; ``styleengine gallery``).
 
     Arrays are (H, W) or (H, W, C) with C = 1..4, float in [0, 1], uint8 or uint16; the
-    content's alpha passes through and a grey content gives a grey result. ``callback``
-    receives an ``run_progress.Progress`` after each iteration. ``output_size``: the
-    result's longest side (default: the content's); ``working_size``: the longest side the
-    optimization works at (default: automatic); ``detail``: "auto", "on" or "off" for the
-    full-size detail pass in tiles. ``size`` and ``work_size`` are their older names. None,
-    for any of these, means the command line's default.
-    ``regions``: where each style paints and how strongly (``regions.RegionMasks``).
+    content's alpha passes through and a grey content gives a grey result. ``callback`` receives
+    a ``run.progress.Progress`` (the protocol's progress record and the picture so far) after
+    each reported iteration. ``output_size``: the result's longest side (default: the
+    content's); ``working_size``: the longest side the optimization works at (default:
+    automatic); ``detail``: "auto", "on" or "off" for the full-size detail pass in tiles.
+    ``size`` and ``work_size`` are their older names. None, for any of these, means the command
+    line's default. ``regions``: where each style paints and how strongly
+    (``regions.RegionMasks``).
     """
     style_list = styles if isinstance(styles, list) else [styles]
     content_data = as_image_data(content, "content")

@@ -267,7 +267,7 @@ def _run_here(
 
     def on_progress(progress: Progress) -> None:
         check_cancelled()  # a cancel some library swallowed is honoured at the next step
-        reporter.progress(progress.event())
+        reporter.progress(progress.rounded())
         if preview is not None:
             preview.on_progress(progress)
 

@@ -18,7 +18,7 @@ import math
 import numbers
 import os
 import platform
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
@@ -874,6 +874,14 @@ class ProtocolError(ValueError):
 
 
 @dataclass(frozen=True)
+class DetailPass:
+    """The detail pass a run plans: its iterations, each made of ``tiles`` tiles."""
+
+    iterations: int
+    tiles: int
+
+
+@dataclass(frozen=True)
 class StartEvent:
     """The plan, before any work (styleengine.plan.planning). Sizes are [width, height]."""
 
@@ -886,11 +894,18 @@ class StartEvent:
     working_size_automatic: bool
     scales: list[list[int]]
     total_iterations: int
-    detail: dict[str, int] | None  # {"iterations": N, "tiles": N}, or None
+    detail: DetailPass | None  # on the wire {"iterations": N, "tiles": N}, or null
     estimated_seconds: float
     estimated_peak_bytes: int
     protocol: int = PROTOCOL_VERSION
     name: ClassVar[str] = "start"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.detail, dict):  # as read from a line
+            try:
+                object.__setattr__(self, "detail", DetailPass(**self.detail))
+            except TypeError:
+                raise ProtocolError(f"a detail pass of another form: {self.detail}") from None
 
 
 @dataclass(frozen=True)
@@ -911,6 +926,19 @@ class ProgressEvent:
     tile: int | None = None
     tiles: int | None = None
     name: ClassVar[str] = "progress"
+
+    def rounded(self) -> ProgressEvent:
+        """This record as the wire carries it: the losses to 6 places, None where one is not
+        finite (JSON has no NaN), the times to 1 ms and 0.1 s; the fields of a subclass (the
+        engine's picture so far) left out."""
+        values = {f.name: getattr(self, f.name) for f in fields(ProgressEvent)}
+        values["losses"] = {
+            k: round(v, 6) if v is not None and math.isfinite(v) else None
+            for k, v in self.losses.items()
+        }
+        values["elapsed"] = round(self.elapsed, 3)
+        values["seconds_left"] = round(self.seconds_left, 1)
+        return ProgressEvent(**values)
 
     def place(self) -> str:
         """'scale 1/1, iteration 40/130', 'detail pass, tile 3/48', 'detail pass, iteration
@@ -966,9 +994,9 @@ def event_line(event: Event) -> str:
     """One line of JSON, the event's name first; optional fields that are unset are left out.
     ``allow_nan=False``: a strict JSON reader rejects NaN, so a bug that lets one through must
     show as an error, not as a broken line."""
-    fields = {key: value for key, value in asdict(event).items() if value is not None
+    record = {key: value for key, value in asdict(event).items() if value is not None
               or key not in _OPTIONAL_FIELDS}  # fmt: skip
-    return json.dumps({"event": event.name, **fields}, allow_nan=False) + "\n"
+    return json.dumps({"event": event.name, **record}, allow_nan=False) + "\n"
 
 
 _OPTIONAL_FIELDS = {"tile", "tiles"}

@@ -36,7 +36,7 @@ def test_progress_lines_read_as_the_user_sees_the_run():
     start = contract.StartEvent(
         device="cpu", precision="fp32", weights="hed", content_size=[800, 600],
         output_size=[800, 600], working_size=[800, 600], working_size_automatic=True,
-        scales=[[800, 600]], total_iterations=115, detail={"iterations": 5, "tiles": 48},
+        scales=[[800, 600]], total_iterations=115, detail=contract.DetailPass(5, 48),
         estimated_seconds=400, estimated_peak_bytes=1,
     )  # fmt: skip
     assert engine_link.plan_text(start) == (

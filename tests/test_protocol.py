@@ -17,7 +17,7 @@ PROGRESS = contract.ProgressEvent(
 START = contract.StartEvent(
     device="cpu", precision="fp32", weights="hed", content_size=[64, 48], output_size=[64, 48],
     working_size=[64, 48], working_size_automatic=True, scales=[[64, 48]], total_iterations=130,
-    detail=None, estimated_seconds=60.0, estimated_peak_bytes=1,
+    detail=contract.DetailPass(2, 12), estimated_seconds=60.0, estimated_peak_bytes=1,
 )  # fmt: skip
 
 
@@ -38,6 +38,24 @@ def test_json_lines_are_the_contracts_events_with_its_protocol_version_and_error
     # The wire: one JSON object per line, the event's name first, no unset optional fields.
     assert json.loads(lines[1]) == {"event": "progress", **{
         k: v for k, v in vars(PROGRESS).items() if v is not None}}  # fmt: skip
+    assert json.loads(lines[0])["detail"] == {"iterations": 2, "tiles": 12}
+
+
+def test_the_engines_progress_record_goes_on_the_wire_rounded_without_its_picture():
+    """One record from the loop to the wire (run.progress.Progress is the contract's
+    ProgressEvent and the picture so far): the wire's copy rounds, and has no NaN or picture."""
+    from styleengine.run.progress import Progress
+
+    record = Progress(
+        stage="scale", scale=1, scales=1, width=8, height=8, iteration=3, total=9,
+        losses={"total": 1.23456789, "style": float("nan")}, elapsed=1.23456,
+        seconds_left=7.654, current_image=lambda: None,
+    )  # fmt: skip
+    wire = record.rounded()
+    assert type(wire) is contract.ProgressEvent
+    assert wire.losses == {"total": 1.234568, "style": None}
+    assert (wire.elapsed, wire.seconds_left) == (1.235, 7.7)
+    assert contract.read_event(contract.event_line(wire)) == wire
 
 
 def test_the_bar_on_a_log_says_where_the_run_is_in_the_plugins_words():

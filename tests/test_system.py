@@ -117,7 +117,8 @@ def test_a_preview_that_cannot_replace_the_old_one_is_skipped_not_fatal(tmp_path
 
     writer = previews.PreviewWriter(tmp_path / "preview.png", Reporter(), 1, 0, False, 8)
     image = torch.rand(1, 3, 8, 8)
-    progress = Progress(scale=1, scales=1, width=8, height=8, iteration=1, total=2, losses={},
+    progress = Progress(stage="scale", scale=1, scales=1, width=8, height=8, iteration=1,
+                        total=2, losses={},
                         elapsed=0.1, current_image=lambda: image, seconds_left=1.0)  # fmt: skip
     real_replace = os.replace
 

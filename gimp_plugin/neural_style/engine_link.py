@@ -185,7 +185,7 @@ LOADING_TEXT = "Neural Style: loading the network…"
 def plan_text(event: contract.StartEvent) -> str:
     """The start event's plan, before the long part begins."""
     width, height = event.working_size
-    then = f", then a detail pass in {event.detail['tiles']} tiles" if event.detail else ""
+    then = f", then a detail pass in {event.detail.tiles} tiles" if event.detail else ""
     return (
         f"Neural Style: working at {width}x{height}{then}, "
         f"{contract.time_left_text(event.estimated_seconds)}"

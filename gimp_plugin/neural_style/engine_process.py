@@ -120,9 +120,20 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
     if isinstance(last, contract.ErrorEvent):
         return EngineResult(False, last.message, last.kind, stderr_lines)
     if sandboxed and last is None:  # refused by the sandbox before the engine said anything
-        return EngineResult(False, FLATPAK_HINT, "internal", stderr_lines, sandbox_refused=True)
+        return EngineResult(
+            False,
+            FLATPAK_HINT,
+            contract.ErrorKind.INTERNAL.value,
+            stderr_lines,
+            sandbox_refused=True,
+        )
     tail = " ".join(stderr_lines[-3:]) or f"exit code {process.returncode}"
-    return EngineResult(False, f"The engine stopped unexpectedly: {tail}", "internal", stderr_lines)
+    return EngineResult(
+        False,
+        f"The engine stopped unexpectedly: {tail}",
+        contract.ErrorKind.INTERNAL.value,
+        stderr_lines,
+    )
 
 
 def stop_engine(process: subprocess.Popen, patience: float = CLOSE_PATIENCE_S) -> None:
@@ -162,7 +173,7 @@ def failure_message(result: EngineResult) -> str:
     if result.sandbox_refused:
         return result.message
     message = f"Neural Style failed: {result.message}"
-    if result.kind in ("internal", "") and result.stderr_tail:
+    if result.kind in (contract.ErrorKind.INTERNAL.value, "") and result.stderr_tail:
         log = write_error_log(result.stderr_tail)
         message += f" The engine's last lines are in {log}."
     return message

@@ -488,7 +488,7 @@ class NeuralStyle(Gimp.PlugIn):
 
             result = engine_process.run_engine(config.python, arguments, on_event)
             if not result.ok:
-                if result.kind == "cancelled":
+                if result.kind == contract.ErrorKind.CANCELLED.value:
                     return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
                 raise LinkError(engine_process.failure_message(result))
             shape, pixels = npy_files.read_npy(output_path)

@@ -20,6 +20,7 @@ from ..contract import (
     OPTIONS_BY_NAME,
     OUTPUT_SIZE,
     WORKING_SIZE,
+    DetailPass,
     StartEvent,
     lower_output_size_advice,
     lower_working_size_advice,
@@ -164,7 +165,7 @@ class Plan:
 
         detail = None
         if self.detail is not None:
-            detail = {"iterations": self.detail.iterations, "tiles": self.detail.tiles}
+            detail = DetailPass(self.detail.iterations, self.detail.tiles)
         return StartEvent(
             device=device,
             precision=precision,

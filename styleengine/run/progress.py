@@ -4,7 +4,6 @@ speed so far)."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,41 +21,13 @@ REPORT_EVERY_ON_CPU = 1
 REPORT_EVERY_ON_GPU = 10
 
 
-@dataclass
-class Progress:
-    """What a progress callback is told after an iteration."""
+@dataclass(frozen=True)
+class Progress(ProgressEvent):
+    """What a progress callback is told: the protocol's progress record (contract.ProgressEvent,
+    with its losses and times unrounded; ``rounded()`` is the wire's copy) and the picture so
+    far, made only when asked for (None: no picture to show at this point)."""
 
-    scale: int  # 1-based
-    scales: int
-    width: int
-    height: int
-    iteration: int  # 1-based, counted over all scales
-    total: int
-    losses: dict[str, float]
-    elapsed: float
-    current_image: Callable[[], torch.Tensor] | None  # None: no image to show at this point
-    stage: str = "scale"  # "scale": coarse to fine at the working size; "detail"
-    tile: int = 0  # in the detail pass: tiles done of ``tiles`` in this iteration
-    tiles: int = 0
-    seconds_left: float = 0.0
-
-    def event(self) -> ProgressEvent:
-        """This progress as the protocol's ``progress`` event: losses rounded, and None
-        where one is not finite (JSON has no NaN)."""
-        return ProgressEvent(
-            stage=self.stage,
-            scale=self.scale,
-            scales=self.scales,
-            width=self.width,
-            height=self.height,
-            iteration=self.iteration,
-            total=self.total,
-            losses={k: round(v, 6) if math.isfinite(v) else None for k, v in self.losses.items()},
-            elapsed=round(self.elapsed, 3),
-            seconds_left=round(self.seconds_left, 1),
-            tile=self.tile if self.tiles else None,
-            tiles=self.tiles or None,
-        )
+    current_image: Callable[[], torch.Tensor] | None = None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -108,7 +79,7 @@ class RunProgress:
         image = image.detach().clone()  # the optimization goes on in place
         self.callback(
             Progress(
-                scale=1, scales=self.scales, width=int(width), height=int(height),
+                stage="scale", scale=1, scales=self.scales, width=int(width), height=int(height),
                 iteration=0, total=self.total, losses={},
                 elapsed=time.perf_counter() - self.started, current_image=lambda: image,
                 seconds_left=self.seconds_left(self.planned_done),

@@ -183,7 +183,7 @@ class BarReporter(Reporter):
         work_width, work_height = event.working_size
         detail = event.detail
         detail_text = (
-            f", then a detail pass of {detail['iterations']} iterations in {detail['tiles']} tiles"
+            f", then a detail pass of {detail.iterations} iterations in {detail.tiles} tiles"
             if detail
             else ""
         )

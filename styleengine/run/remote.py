@@ -4,14 +4,15 @@
 remote engine's ``relay`` command (``relay``) and talks to it over the connection's stdin and
 stdout:
 
-1. the relay says hello: one JSON line with its relay and progress-protocol versions;
-2. the caller sends one JSON line (the ``stylize`` arguments, in which the files are named by
-   tokens, and the files' names and sizes), then the files' bytes, and keeps stdin open: its
-   end is the cancel, as the plug-in's pipe is for a local engine;
+1. the relay says hello (``Hello``): one JSON line with its relay and progress-protocol
+   versions;
+2. the caller sends one JSON line (``Request``: the ``stylize`` arguments, in which the files
+   are named by tokens, and the files' names and sizes), then the files' bytes, and keeps
+   stdin open: its end is the cancel, as the plug-in's pipe is for a local engine;
 3. the relay writes the files into a private folder (0700), runs ``stylize`` there with
    ``--progress json --cancel-on-stdin-eof``, and passes its events back; before a preview
    event and before the done event it sends that file: a line ``{"file": ROLE, "size": N}``
-   and N bytes. It removes its folder when the run ends, however it ends.
+   (``FileFrame``) and N bytes. It removes its folder when the run ends, however it ends.
 
 Nothing a user named (a file, a layer) reaches a shell: the remote command line is the
 engine's Python and ``-m styleengine relay``, each quoted, and the files travel inside the
@@ -33,9 +34,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar, TypeVar
 
 from ..atomic import whole_file
 from ..contract import (
@@ -78,14 +79,71 @@ def ssh_command(host: str, remote_python: str, engine_arguments: tuple[str, ...]
 # Frames: a JSON line, and for a file, its bytes after it
 
 
-def _write_line(stream: IO[bytes], record: dict[str, Any]) -> None:
-    stream.write(json.dumps(record).encode() + b"\n")
+@dataclass(frozen=True)
+class Hello:
+    """The relay's first line: the versions it speaks."""
+
+    relay: int
+    protocol: int
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """A file of the caller's in the request: its name there (a token's) and its size."""
+
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Request:
+    """The caller's one line: the engine's arguments (files as tokens), the files that follow
+    it in this order, and the names the result and the preview get there."""
+
+    arguments: list[str]
+    files: list[SentFile]
+    output: str
+    preview: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.arguments, list) or not isinstance(self.files, list):
+            raise BadInputError("The remote caller sent a request of another form.")
+        object.__setattr__(self, "arguments", [str(a) for a in self.arguments])
+        object.__setattr__(self, "files", [
+            f if isinstance(f, SentFile) else SentFile(str(f["name"]), int(f["size"]))
+            for f in self.files
+        ])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FileFrame:
+    """Before the bytes of a file the relay sends back: which (ROLES) and how many bytes."""
+
+    file: str
+    size: int
+    ROLES: ClassVar[tuple[str, ...]] = ("output", "preview")
+
+
+Frame = TypeVar("Frame", Hello, Request, FileFrame)
+
+
+def _write_line(stream: IO[bytes], frame: Hello | Request | FileFrame) -> None:
+    stream.write(json.dumps(asdict(frame)).encode() + b"\n")
     stream.flush()
+
+
+def _read_frame(line: bytes, frame: type[Frame]) -> Frame | None:
+    """The frame of type ``frame`` a line carries, or None for a line of another kind."""
+    try:
+        record = json.loads(line)
+        return frame(**record) if isinstance(record, dict) else None
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _send_file(stream: IO[bytes], role: str, path: Path) -> None:
     size = path.stat().st_size
-    _write_line(stream, {"file": role, "size": size})
+    _write_line(stream, FileFrame(role, size))
     with open(path, "rb") as source:
         shutil.copyfileobj(source, stream, CHUNK)
     stream.flush()
@@ -125,24 +183,24 @@ def _with_files(argument: str, tokens: dict[str, str]) -> str:
 def relay(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     """One remote run, as ``run_remote`` asks it over ``stdin``; its events and files on
     ``stdout``. Returns the engine's exit code."""
-    _write_line(stdout, {"relay": RELAY_VERSION, "protocol": PROTOCOL_VERSION})
-    request = json.loads(stdin.readline() or b"null")
-    if not isinstance(request, dict) or not isinstance(request.get("arguments"), list):
+    _write_line(stdout, Hello(RELAY_VERSION, PROTOCOL_VERSION))
+    request = _read_frame(stdin.readline(), Request)
+    if request is None:
         raise BadInputError("The remote caller sent no request.")
     folder = Path(tempfile.mkdtemp(prefix=RUN_FOLDER_PREFIX))  # private: 0700
     engine = None
     try:
         tokens = {}
-        for entry in request.get("files", []):
-            name, size = str(entry["name"]), int(entry["size"])
+        for entry in request.files:
+            name, size = entry.name, entry.size
             if Path(name).name != name or name in ("", ".", ".."):
                 raise BadInputError(f"The remote caller sent a file named {name!r}.")
             _receive_file(stdin, size, folder / name)
             tokens[f"@{name}"] = str(folder / name)
-        for role in ("output", "preview"):
-            if request.get(role):
-                tokens[f"@{role}"] = str(folder / Path(str(request[role])).name)
-        arguments = [_with_files(str(a), tokens) for a in request["arguments"]]
+        for role in FileFrame.ROLES:
+            if getattr(request, role):
+                tokens[f"@{role}"] = str(folder / Path(str(getattr(request, role))).name)
+        arguments = [_with_files(a, tokens) for a in request.arguments]
         engine = subprocess.Popen(
             [sys.executable, "-m", "styleengine", "stylize", *arguments, "--progress", "json",
              "--cancel-on-stdin-eof"],
@@ -299,7 +357,7 @@ def remote_doctor(host: str, remote_python: str, arguments: list[str]) -> int:
     drain.join(timeout=CLOSE_PATIENCE_S)
     if hello is None:
         raise _no_relay(host, remote_python, ssh.returncode, stderr)
-    print(f"remote:      {host} (progress protocol {hello.get('protocol')})")
+    print(f"remote:      {host} (progress protocol {hello.protocol})")
     print(f"round trip:  {seconds:.1f} s to connect and start the engine there")
     sys.stdout.flush()
     command = ssh_command(host, remote_python, ("doctor", *arguments))
@@ -312,18 +370,18 @@ def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -
         ssh.wait(timeout=CLOSE_PATIENCE_S * 6)
         drain.join(timeout=CLOSE_PATIENCE_S)
         raise _no_relay(host, remote_python, ssh.returncode, stderr)
-    if hello.get("protocol") != PROTOCOL_VERSION or hello.get("relay") != RELAY_VERSION:
+    if hello != Hello(RELAY_VERSION, PROTOCOL_VERSION):
         raise EngineError(
             f"The engine on {host} speaks another version of the protocol (relay "
-            f"{hello.get('relay')}, progress {hello.get('protocol')}; this one {RELAY_VERSION}, "
+            f"{hello.relay}, progress {hello.protocol}; this one {RELAY_VERSION}, "
             f"{PROTOCOL_VERSION}); install the same version there ({INSTALL_COMMAND} --remote)."
         )
-    entries = [{"name": name, "size": path.stat().st_size} for name, path in files.inputs.items()]
+    entries = [SentFile(name, path.stat().st_size) for name, path in files.inputs.items()]
     try:
-        _write_line(ssh.stdin, {
-            "arguments": arguments, "files": entries, "output": f"output{files.output.suffix}",
-            "preview": f"preview{files.preview.suffix}" if files.preview else None,
-        })  # fmt: skip
+        _write_line(ssh.stdin, Request(
+            arguments, entries, f"output{files.output.suffix}",
+            f"preview{files.preview.suffix}" if files.preview else None,
+        ))  # fmt: skip
         for path in files.inputs.values():
             with open(path, "rb") as source:
                 shutil.copyfileobj(source, ssh.stdin, CHUNK)
@@ -333,20 +391,20 @@ def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -
     received: set[str] = set()
     last = None
     for line in ssh.stdout:
-        record = json.loads(line) if line.startswith(b"{") else None
-        if isinstance(record, dict) and "file" in record:
-            role = str(record["file"])
-            target = files.output if role == "output" else files.preview
-            if target is None or role not in ("output", "preview"):
-                raise EngineError(f"The remote engine sent an unexpected file ({role}).")
-            _receive_file(ssh.stdout, int(record["size"]), target)
-            received.add(role)
+        frame = _read_frame(line, FileFrame) if line.startswith(b'{"file"') else None
+        if frame is not None:
+            target = files.output if frame.file == "output" else files.preview
+            if target is None or frame.file not in FileFrame.ROLES:
+                raise EngineError(f"The remote engine sent an unexpected file ({frame.file}).")
+            _receive_file(ssh.stdout, int(frame.size), target)
+            received.add(frame.file)
             continue
         event = read_event(line.decode())
+        # The caller's own paths, where the relay's events name the remote's files
         if isinstance(event, PreviewEvent) and files.preview is not None:
-            event = PreviewEvent(str(files.preview), event.iteration)
+            event = replace(event, path=str(files.preview))
         elif isinstance(event, DoneEvent):
-            event = DoneEvent(str(files.output), event.elapsed)
+            event = replace(event, output=str(files.output))
         if isinstance(event, (StartEvent, ProgressEvent, PreviewEvent)):
             on_event(event)
         elif isinstance(event, (DoneEvent, ErrorEvent)):
@@ -363,12 +421,16 @@ def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -
     raise EngineError(f"The connection to {host} ended before the result came: {tail}.")
 
 
-def _hello(line: bytes) -> dict | None:
+def _hello(line: bytes) -> Hello | None:
+    """The relay's hello, of whatever version (another version's may carry more fields: it
+    is then refused by its versions, in words that say so)."""
     try:
         record = json.loads(line)
     except ValueError:
         return None
-    return record if isinstance(record, dict) and "relay" in record else None
+    if not isinstance(record, dict) or "relay" not in record:
+        return None
+    return Hello(record["relay"], record.get("protocol"))
 
 
 def _no_relay(host: str, remote_python: str, code: int | None, stderr: list[str]) -> EngineError:
