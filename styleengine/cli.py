@@ -129,6 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
         "stylize --remote starts on the remote machine over ssh",
     )
 
+    previews = commands.add_parser(
+        "preview-service",
+        help="answer the GIMP dialog's preview requests (JSON lines on stdin) with frames "
+        "written into --folder, the network loaded once; ends when stdin ends",
+    )
+    previews.add_argument("--folder", required=True, help="where the frames are written")
+    for name in ("weights", "device", "precision"):
+        _add_option(previews, OPTIONS_BY_NAME[name])
+
     demo = commands.add_parser("demo", help="stylize the built-in sample pair")
     demo.add_argument("-o", "--output-dir", required=True, help="folder for the pair and result")
     demo.add_argument("--iterations", type=int, default=SAMPLE_ITERATIONS)
@@ -377,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reporter = make_reporter(progress_mode(argv))
     from .run import cancellation
 
-    if argv[:1] == ["stylize"]:
+    if argv[:1] in (["stylize"], ["preview-service"]):
         # Before anything is loaded: a cancel while PyTorch loads is a cancel too.
         cancellation.install_signal_handlers()
         # OpenMP reads this when it starts: no thread count adjusted to the machine's load
@@ -391,6 +400,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .run.remote import run_relay
 
             return run_relay()
+        if args.command == "preview-service":
+            from .run.preview_service import run_preview_service
+
+            reporter = make_reporter("json")
+            return run_preview_service(
+                args.weights, args.device, args.precision, Path(args.folder), sys.stdin,
+                sys.stdout,
+            )  # fmt: skip
         if args.command == "demo":
             return main(demo_arguments(args))
         if args.command == "gallery":

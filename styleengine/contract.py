@@ -18,7 +18,7 @@ import math
 import numbers
 import os
 import platform
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
@@ -977,17 +977,74 @@ class DoneEvent:
 
 @dataclass(frozen=True)
 class ErrorEvent:
-    """The last event of a failure; ``kind`` is an ErrorKind's value, ``message`` the user's."""
+    """The last event of a failure; ``kind`` is an ErrorKind's value, ``message`` the user's.
+    From the preview service, the failure of one request (``request``), which it outlives."""
 
     kind: str
     message: str
+    request: int | None = None
     name: ClassVar[str] = "error"
 
 
-Event = StartEvent | ProgressEvent | PreviewEvent | DoneEvent | ErrorEvent
+# The dialog's preview: ``python -m styleengine preview-service`` starts once when the dialog
+# opens, says ``ready`` when its network is loaded, and answers each PreviewRequest (a line on
+# its stdin) with frames: the painted start first, then the picture refined. A newer request
+# replaces the one in work; the end of stdin ends the service.
+PREVIEW_SIDE = 320  # the preview's longest side, in pixels: it fits beside the dialog's sections
+PREVIEW_REFINE_ITERATIONS = 6
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """What the dialog asks to see: the photo at the preview's size (``content``, a file), the
+    paintings (files or gallery names), the Strength, the options the preview shows by name
+    (contract OPTIONS: the look, the blend, the seed and variation), the regions' and the
+    strength map's masks (files), and how many iterations refine the painted start."""
+
+    request: int
+    content: str
+    styles: list[str]
+    strength: float = DEFAULT_STRENGTH
+    options: dict[str, Any] = field(default_factory=dict)
+    regions: dict[str, str] = field(default_factory=dict)  # style number (from 1) -> mask
+    strength_map: str | None = None
+    refine: int = PREVIEW_REFINE_ITERATIONS
+    name: ClassVar[str] = "preview_request"
+
+
+@dataclass(frozen=True)
+class ReadyEvent:
+    """The preview service has loaded its network and waits for requests."""
+
+    device: str
+    precision: str
+    protocol: int = PROTOCOL_VERSION
+    name: ClassVar[str] = "ready"
+
+
+@dataclass(frozen=True)
+class FrameEvent:
+    """A preview of request ``request`` was written whole to ``path``: the painted start
+    (``iteration`` 0), or the picture after ``iteration`` iterations; ``final``: the request's
+    last frame. ``elapsed``: seconds since the request arrived."""
+
+    request: int
+    path: str
+    iteration: int
+    final: bool
+    elapsed: float
+    name: ClassVar[str] = "frame"
+
+
+Event = (
+    StartEvent | ProgressEvent | PreviewEvent | DoneEvent | ErrorEvent | PreviewRequest
+    | ReadyEvent | FrameEvent
+)  # fmt: skip
 EVENT_CLASSES: dict[str, type] = {
-    cls.name: cls for cls in (StartEvent, ProgressEvent, PreviewEvent, DoneEvent, ErrorEvent)
-}
+    cls.name: cls
+    for cls in (StartEvent, ProgressEvent, PreviewEvent, DoneEvent, ErrorEvent, PreviewRequest,
+                ReadyEvent, FrameEvent)
+}  # fmt: skip
 
 
 def event_line(event: Event) -> str:
@@ -999,7 +1056,7 @@ def event_line(event: Event) -> str:
     return json.dumps({"event": event.name, **record}, allow_nan=False) + "\n"
 
 
-_OPTIONAL_FIELDS = {"tile", "tiles"}
+_OPTIONAL_FIELDS = {"tile", "tiles", "request"}
 
 
 def read_event(line: str) -> Event | None:

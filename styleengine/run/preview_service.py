@@ -1,0 +1,193 @@
+"""The dialog's preview: one engine for the whole dialog (``python -m styleengine
+preview-service``), answering the contract's PreviewRequests with frames.
+
+The network and the paintings stay loaded between requests. Each request is the run the
+dialog's OK would make, at the preview's size and without the detail pass: its painted start
+is the first frame (the run's own, at that size: the same seed gives the same picture), then
+a few iterations refine it. A newer request replaces the one in work at its next iteration,
+so the dialog never waits on a picture it no longer wants. Frames are written whole into the
+caller's folder (the plug-in's private run folder), each over the last.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from ..contract import (
+    ErrorEvent,
+    FrameEvent,
+    PreviewRequest,
+    ProtocolError,
+    ReadyEvent,
+    event_line,
+    read_event,
+)
+from ..errors import BadInputError, EngineError
+from ..image.files import ImageData, read_image, write_image
+from ..image.gallery import style_source
+from ..loss.regions import RegionMasks
+from .cancellation import check_cancelled
+from .progress import Progress
+from .protocol import SafeStream
+
+# The options a request may carry: what the dialog shows and the preview can show (a control
+# it cannot show, such as Iterations or the working size, is not sent and restarts nothing).
+PREVIEW_OPTIONS = frozenset({"style_scale", "preserve_colors", "variation", "seed", "style_blend"})
+
+
+class Superseded(Exception):
+    """A newer request arrived: the one in work is dropped at its next iteration."""
+
+
+class Inbox:
+    """The requests read from ``stream`` by a thread of their own, of which only the newest
+    waits: the one in work learns that it is superseded without reading anything itself."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._newest: PreviewRequest | None = None
+        self._ended = False
+        self._ready = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            try:
+                message = read_event(line)
+            except ProtocolError:
+                message = None
+            if isinstance(message, PreviewRequest):
+                with self._ready:
+                    self._newest = message
+                    self._ready.notify()
+        with self._ready:
+            self._ended = True
+            self._ready.notify()
+
+    def next(self) -> PreviewRequest | None:
+        """The newest request, once there is one; None when the caller has closed stdin."""
+        with self._ready:
+            while self._newest is None and not self._ended:
+                self._ready.wait(0.2)
+                check_cancelled()
+            request, self._newest = self._newest, None
+            return request
+
+    def has_newer(self) -> bool:
+        return self._newest is not None or self._ended
+
+
+class PreviewService:
+    """The network loaded once (``setup``), the paintings read once, frames into ``folder``."""
+
+    def __init__(self, setup, folder: Path, out: SafeStream) -> None:
+        self.setup = setup
+        self.folder = folder
+        self.out = out
+        self._paintings: dict[str, ImageData] = {}
+
+    def serve(self, inbox: Inbox) -> None:
+        while (request := inbox.next()) is not None:
+            try:
+                self.answer(request, inbox)
+            except Superseded:
+                continue
+            except (EngineError, OSError, ValueError, KeyError, TypeError) as error:
+                kind, message = _refusal(error)
+                self.out.write(event_line(ErrorEvent(kind, message, request.request)))
+
+    def answer(self, request: PreviewRequest, inbox: Inbox) -> None:
+        from ..api import stylize_image_data
+        from ..settings import StyleSettings
+
+        started = time.perf_counter()
+        content = read_image(request.content)
+        styles = [self._painting(style) for style in request.styles]
+        options = dict(request.options)
+        strays = sorted(set(options) - PREVIEW_OPTIONS)
+        if strays:
+            raise BadInputError(f"A preview does not take {', '.join(strays)}.")
+        run_options = {"preserve_colors": options.pop("preserve_colors", None)}
+        if "style_blend" in options and options["style_blend"] is not None:
+            options["style_blend"] = tuple(options["style_blend"])
+        settings = StyleSettings.at_strength(
+            request.strength, iterations=max(1, request.refine), scales=1, report_every=1,
+            **options,
+        )  # fmt: skip
+        side = max(content.height, content.width)
+
+        def on_progress(progress: Progress) -> None:
+            check_cancelled()
+            if inbox.has_newer():
+                raise Superseded()
+            if progress.iteration == 0 and progress.current_image is not None:
+                pixels = progress.current_image()[0].permute(1, 2, 0).numpy()
+                frame = ImageData(pixels, None, content.grayscale, 32)
+                self._frame(request, frame, 0, False, started)
+
+        result = stylize_image_data(
+            content, styles, settings, self.setup, output_size=side, working_size=side,
+            detail="off", callback=on_progress, regions=_regions(request),
+            **run_options,
+        )  # fmt: skip
+        self._frame(request, result, settings.iterations, True, started)
+
+    def _painting(self, style: str) -> ImageData:
+        """A painting read once: the gallery's by name, a file by its path and its time (the
+        dialog writes a style layer's pixels again when they change)."""
+        source = style_source(style)
+        key = f"{source}:{Path(source).stat().st_mtime_ns}"
+        if key not in self._paintings:
+            self._paintings = {key: read_image(source), **dict(list(self._paintings.items())[:7])}
+        return self._paintings[key]
+
+    def _frame(
+        self, request: PreviewRequest, image: ImageData, iteration: int, final: bool,
+        started: float,
+    ) -> None:  # fmt: skip
+        path = self.folder / f"frame-{'final' if final else 'start'}.npy"
+        image = ImageData(image.rgb, None, False, 32)  # RGB, as the dialog shows it
+        write_image(path, image)
+        elapsed = round(time.perf_counter() - started, 3)
+        self.out.write(
+            event_line(FrameEvent(request.request, str(path), iteration, final, elapsed))
+        )
+
+
+def _regions(request: PreviewRequest) -> RegionMasks | None:
+    if not request.regions and request.strength_map is None:
+        return None
+    photo = {int(number): path for number, path in request.regions.items()}
+    return RegionMasks(photo, strength=request.strength_map)
+
+
+def _refusal(error: Exception) -> tuple[str, str]:
+    """A failed request as the error event tells it: the engine's own words where it has
+    them, else the error's, which the dialog shows under the preview."""
+    if isinstance(error, EngineError):
+        return error.kind.value, error.message
+    if isinstance(error, OSError):
+        from ..errors import from_os_error
+
+        refused = from_os_error(error)
+        return refused.kind.value, refused.message
+    return "bad_input", f"The preview request could not be read ({error})."
+
+
+def run_preview_service(
+    weights: str, device: str, precision: str, folder: Path, stdin: IO[str], stdout: IO[str]
+) -> int:
+    """Load the network, say ready, answer requests until stdin ends."""
+    from ..api import EngineSetup
+    from ..model.device import describe_device
+
+    if not folder.is_dir():
+        raise BadInputError(f"--folder {folder} is not a folder.")
+    out = SafeStream(stdout)
+    setup = EngineSetup.create(weights, device, precision)
+    precision_name = "bf16" if "bfloat16" in str(setup.dtype) else "fp32"
+    out.write(event_line(ReadyEvent(describe_device(setup.device), precision_name)))
+    PreviewService(setup, folder, out).serve(Inbox(stdin))
+    return 0

@@ -1,0 +1,140 @@
+"""The dialog's preview engine (``python -m styleengine preview-service``), as the plug-in
+talks to it: typed requests on stdin, typed events on stdout, frames in its folder."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli, save_pair
+
+from styleengine import contract
+
+SIDE = 64
+
+
+class Service:
+    """The preview service in a process of its own, spoken to as the dialog does."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.folder = folder
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "styleengine", "preview-service", "--folder", str(folder),
+             "--weights", "hed", "--device", "cpu"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+        )  # fmt: skip
+
+    def ask(self, request: contract.PreviewRequest) -> None:
+        self.process.stdin.write(contract.event_line(request))
+        self.process.stdin.flush()
+
+    def next_event(self):
+        line = self.process.stdout.readline()
+        assert line, self.process.stderr.read()
+        return contract.read_event(line)
+
+    def until_final(self, request: int) -> list:
+        """The events up to request ``request``'s last frame or its error."""
+        seen = []
+        while True:
+            event = self.next_event()
+            seen.append(event)
+            if getattr(event, "request", None) == request and (
+                isinstance(event, contract.ErrorEvent) or event.final
+            ):
+                return seen
+
+    def close(self) -> int:
+        self.process.stdin.close()
+        code = self.process.wait(timeout=60)
+        self.process.stdout.close()
+        self.process.stderr.close()
+        return code
+
+
+@pytest.fixture
+def service(tmp_path, engine_env, hed_weights):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    running = Service(frames, engine_env)
+    assert isinstance(running.next_event(), contract.ReadyEvent)
+    yield running
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+
+
+def _request(number: int, content: Path, style: Path | str, **fields) -> contract.PreviewRequest:
+    return contract.PreviewRequest(number, str(content), [str(style)], **fields)
+
+
+def test_the_first_frame_is_the_runs_painted_start_and_then_it_is_refined(
+    service, tmp_path, engine_env
+):
+    """The preview's first frame is the picture the run (OK) starts from at the preview's
+    size, bit for bit, for the same seed; then a few iterations refine it."""
+    content, style = save_pair(tmp_path, (48, SIDE), 64)
+    options = {"seed": 4, "variation": 0.3, "style_scale": 1.2}
+    service.ask(_request(1, content, style, strength=70.0, options=options, refine=2))
+    events = service.until_final(1)
+    frames = [e for e in events if isinstance(e, contract.FrameEvent)]
+    assert [(f.iteration, f.final) for f in frames] == [(0, False), (2, True)]
+    start = np.load(frames[0].path)
+    assert start.shape == (48, SIDE, 3)
+    # The run the dialog's OK makes, at the preview's size: its first preview is its start.
+    preview = tmp_path / "run-preview.npy"
+    done = run_cli(
+        ["stylize", str(content), str(style), "-o", str(tmp_path / "run.npy"), "--weights",
+         "hed", "--device", "cpu", "--strength", "70", "--seed", "4", "--variation", "0.3",
+         "--style-scale", "1.2", "--iterations", "1", "--output-size", str(SIDE),
+         "--working-size", str(SIDE), "--detail", "off", "--preview", str(preview),
+         "--preview-seconds", "10000"],
+        engine_env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert np.array_equal(start, np.load(preview))
+    refined = np.load(frames[1].path)
+    assert np.abs(refined - start).mean() > 1e-3  # the iterations changed the picture
+    assert service.close() == 0
+
+
+def test_a_newer_request_replaces_the_one_in_work(service, tmp_path):
+    content, style = save_pair(tmp_path, (48, SIDE), 64)
+    service.ask(_request(1, content, style, refine=500))
+    assert service.next_event().request == 1  # its painted start: it is in work
+    service.ask(_request(2, content, "gallery:munch_the_scream", refine=1))
+    events = service.until_final(2)
+    assert not [e for e in events if e.request == 1 and e.final]  # dropped, not finished
+    assert events[-1].final and events[-1].request == 2
+    assert service.close() == 0
+
+
+def test_a_bad_request_is_answered_with_one_line_and_the_service_goes_on(service, tmp_path):
+    content, style = save_pair(tmp_path, (48, SIDE), 64)
+    service.ask(_request(1, tmp_path / "gone.png", style))
+    error = service.until_final(1)[-1]
+    assert isinstance(error, contract.ErrorEvent) and error.kind == "bad_input"
+    assert "gone.png" in error.message and "\n" not in error.message
+    service.ask(_request(2, content, "gallery:no_such_painting"))
+    error = service.until_final(2)[-1]
+    assert "no painting called" in error.message
+    service.ask(_request(3, content, style, options={"iterations": 9}))
+    assert "does not take iterations" in service.until_final(3)[-1].message
+    service.ask(_request(4, content, style, refine=1))
+    assert service.until_final(4)[-1].final
+    assert service.close() == 0
+
+
+def test_a_cancel_stops_it_at_once_and_a_line_it_cannot_read_is_ignored(service, tmp_path):
+    content, style = save_pair(tmp_path, (48, SIDE), 64)
+    service.process.stdin.write("not a request\n" + json.dumps({"event": "frame"}) + "\n")
+    service.ask(_request(1, content, style, refine=5000))
+    assert service.next_event().request == 1
+    service.process.send_signal(signal.SIGTERM)
+    assert service.process.wait(timeout=30) == contract.ErrorKind.CANCELLED.exit_code
