@@ -992,6 +992,9 @@ class ErrorEvent:
 # replaces the one in work; the end of stdin ends the service.
 PREVIEW_SIDE = 320  # the preview's longest side, in pixels: it fits beside the dialog's sections
 PREVIEW_REFINE_ITERATIONS = 6
+# The options a preview request may carry, by name: those the dialog shows and a preview can
+# show. A control it cannot show (Iterations, Working size, Detail pass) restarts nothing.
+PREVIEW_OPTIONS = ("style_scale", "preserve_colors", "variation", "seed", "style_blend")
 
 
 @dataclass(frozen=True)

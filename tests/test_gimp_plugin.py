@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -677,7 +678,7 @@ config = procedure.create_config()
 config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
 config.set_property("image", image)
 config.set_core_object_array("drawables", [content])
-# Two paintings by regions, as a user sets them up: the screenshot is the README's.
+# Two paintings by regions, as a user sets them up.
 second = style.copy()
 style.get_image().insert_layer(second, None, 0)
 second.set_name("Stripes")
@@ -706,6 +707,96 @@ wait_for_file '{done}' 60
     with Image.open(shot) as picture:
         # Sections, with the rarely used options folded away: it fits a laptop's screen.
         assert picture.width > 300 and 300 < picture.height <= LAPTOP_SCREEN_HEIGHT
+    # The dialog's preview engine went with it, whatever it was doing, and its files too.
+    assert _preview_engines() == []
+    assert _work_dirs() == []
+
+
+def _preview_engines() -> list[int]:
+    """The dialog's preview engines running on this machine (their command lines)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if b"preview-service" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+def _preview_seconds(log: str, request: int, kind: str) -> float:
+    """The seconds the plug-in measured from asking for ``request`` to its ``kind`` frame."""
+    pattern = rf"neural-style preview: request {request} {kind} frame ([0-9.]+) s after asking"
+    found = re.findall(pattern, log)
+    assert found, log[-3000:]
+    return float(found[-1])
+
+
+def test_the_dialog_previews_the_painting_and_follows_a_change(gimp, tmp_path):
+    """Before OK, the dialog shows the layer painted: the painted start, then refined; another
+    gallery painting replaces it; OK still adds the layer; no engine or file is left behind
+    (issue 47). The times are the plug-in's own, reported, not held to a limit."""
+    from PIL import Image
+
+    from styleengine.image.sample import sample_content
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray((sample_content(360, 480) * 255).astype(np.uint8)).save(photo)
+    first, changed, done = tmp_path / "first.png", tmp_path / "changed.png", tmp_path / "done"
+    log = tmp_path / "gimp.log"
+    run = gimp.run_gui(
+        f"""
+from gi.repository import Gio
+image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path("{photo}"))
+Gimp.Display.new(image)
+procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
+config = procedure.create_config()
+config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+config.set_property("image", image)
+config.set_core_object_array("drawables", [image.get_layers()[0]])
+config.set_property("style-preset", "{contract.GALLERY[0].name}")
+config.set_property("iterations", 3)
+result = procedure.run(config)
+report(status=result.index(0).value_nick, layers=len(image.get_layers()))
+open("{done}", "w").write("done")
+""",
+        f"""
+wait_for_line() {{  # $1: text in GIMP's log, $2: seconds
+    for i in $(seq 1 $(($2 * 5))); do grep -q "$1" '{log}' && return 0; sleep 0.2; done
+    echo "timed out waiting for $1"; return 1
+}}
+dialog=$(wait_for_window '^Neural Style$' 120) || exit 1
+wait_for_line 'request 1 refined frame' 300 || exit 1
+import -window "$dialog" '{first}'
+xdotool windowfocus --sync $dialog
+xdotool key --clearmodifiers alt+g Down
+wait_for_line 'request 2 refined frame' 120 || exit 1
+import -window "$dialog" '{changed}'
+xdotool key --clearmodifiers alt+o
+wait_for_file '{done}' 300
+""",
+        tmp_path,
+    )
+    found = {k: v for result in run.results for k, v in result.items()}
+    assert found.get("status") == "success", run.output[-3000:]
+    assert found["layers"] == 2  # OK's run added its layer
+    text = log.read_text(errors="replace")
+    times = {
+        "first frame": _preview_seconds(text, 1, "first"),
+        "refined": _preview_seconds(text, 1, "refined"),
+        "changed, first frame": _preview_seconds(text, 2, "first"),
+        "changed, refined": _preview_seconds(text, 2, "refined"),
+        "engine ready after opening": float(
+            re.findall(r"engine ready ([0-9.]+) s after opening", text)[-1]
+        ),
+    }
+    print(f"GIMP {gimp.series.series} dialog preview seconds: {json.dumps(times)}")
+    with Image.open(first) as before, Image.open(changed) as after:
+        # The other painting shows: the dialog's picture changed.
+        assert before.size == after.size
+        difference = np.abs(np.asarray(before, float) - np.asarray(after, float)).mean()
+        assert difference > 2.0
+    assert _preview_engines() == []
+    assert _work_dirs() == []
 
 
 def test_hostile_folders_of_another_user_in_tmp_do_not_stop_the_plugin(newest_gimp, tmp_path):

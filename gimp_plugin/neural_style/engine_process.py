@@ -75,12 +75,10 @@ class EngineResult:
     sandbox_refused: bool = False
 
 
-def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
-    """Run the engine, calling ``on_event`` for each protocol event; never leaves it running.
-
-    The engine's stdin is a pipe that stays open while this process lives: when GIMP kills
-    the plug-in, the pipe closes and the engine stops by itself.
-    """
+def start_engine(python: str, arguments: list[str]):
+    """The engine started with ``arguments``, its stdin a pipe held open (when GIMP kills the
+    plug-in, the pipe closes and the engine stops by itself): the process, the list its
+    stderr's lines go to, and the thread that collects them."""
     sandboxed = in_flatpak()
     try:
         process = subprocess.Popen(
@@ -101,6 +99,13 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
     stderr_lines: list[str] = []
     drain = threading.Thread(target=_collect, args=(process.stderr, stderr_lines), daemon=True)
     drain.start()
+    return process, stderr_lines, drain
+
+
+def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
+    """Run the engine, calling ``on_event`` for each protocol event; never leaves it running."""
+    sandboxed = in_flatpak()
+    process, stderr_lines, drain = start_engine(python, arguments)
     last = None
     try:
         for line in process.stdout:

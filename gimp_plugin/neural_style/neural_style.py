@@ -8,26 +8,26 @@ step. The work is done by the style engine, which runs in its own Python as a su
 Gallery... opens a gallery painting as an image, to look at it before choosing it.
 """
 
-import contextlib
-import operator
 import shutil
 import sys
-from array import array
 from pathlib import Path
 
 import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
+gi.require_version("Gtk", "3.0")
 gi.require_version("Gegl", "0.4")
-from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
+from gi.repository import Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import engine_link  # noqa: E402
 import engine_process  # noqa: E402
 import flatpak  # noqa: E402
 import npy_files  # noqa: E402
+import pixels  # noqa: E402
 import run_folders  # noqa: E402
+from dialog_preview import DialogPreview  # noqa: E402
 from engine_link import LinkError, StyleRequest, contract  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
@@ -35,12 +35,9 @@ GALLERY_PROCEDURE = "python-fu-neural-style-gallery"
 # The gallery choice's value when the painting comes from a layer or a file.
 NO_PAINTING = "none"
 PLUGIN_DIR = Path(__file__).resolve().parent
-# Perceptual (gamma-encoded) sRGB in float: what the network expects, at full precision.
-RGB_FORMATS = {True: "R'G'B'A float", False: "R'G'B' float"}
-GRAY_FORMATS = {True: "Y'A float", False: "Y' float"}
-FLOAT_BYTES = 4
-# A channel's coverage, 0 to 1, as the engine reads a mask.
-MASK_FORMAT = "Y float"
+# A style layer is read for the preview at most this large: the engine shrinks a painting to
+# the picture's size anyway.
+PREVIEW_PAINTING_SIDE = 1024
 
 
 def _choice(*entries):
@@ -158,46 +155,6 @@ def _fill_dialog(dialog):
     dialog.fill(sections)
 
 
-def _read_pixels(drawable, x, y, width, height, pixel_format):
-    buffer = drawable.get_buffer()
-    rectangle = Gegl.Rectangle.new(x, y, width, height)
-    return buffer.get(rectangle, 1.0, pixel_format, Gegl.AbyssPolicy.CLAMP)
-
-
-def _style_input(source, path):
-    """What the engine reads for one style: a gallery painting by its name, a file as it is
-    (the engine reads image files itself, with its own checks), a layer's pixels written to
-    ``path``."""
-    if isinstance(source, contract.Painting):
-        return contract.GALLERY_PREFIX + source.name
-    if isinstance(source, Path):
-        return source
-    width, height = source.get_width(), source.get_height()
-    pixels = _read_pixels(source, 0, 0, width, height, RGB_FORMATS[True])
-    mask = source.get_mask()
-    if mask is not None and source.get_apply_mask():
-        # What the mask hides is not part of the painting: it counts as transparent, as the
-        # engine counts a painting's own transparency (nothing at all visible is refused).
-        rgba = array("f", pixels)
-        shown = array("f", _read_pixels(mask, 0, 0, width, height, MASK_FORMAT))
-        rgba[3::4] = array("f", map(operator.mul, rgba[3::4], shown))
-        pixels = rgba.tobytes()
-    npy_files.write_npy(path, height, width, 4, pixels)
-    return path
-
-
-def _mask_input(drawable, area, path):
-    """A channel's (image coordinates) or a layer mask's (the layer's) grey values over the
-    processed area, written to ``path`` for the engine."""
-    x, y = area.x, area.y
-    if not isinstance(drawable, Gimp.LayerMask):
-        offset_x, offset_y = area.layer.get_offsets()[1:]
-        x, y = x + offset_x, y + offset_y
-    pixels = _read_pixels(drawable, x, y, area.width, area.height, MASK_FORMAT)
-    npy_files.write_npy(path, area.height, area.width, 1, pixels)
-    return path
-
-
 def _style_name(source):
     if isinstance(source, contract.Painting):
         return source.label
@@ -219,6 +176,118 @@ def _first_style(config):
     if style_file is not None and style_file.get_path():
         return Path(style_file.get_path())
     return config.get_property("style-layer")
+
+
+def _chosen_styles(config, layer):
+    """The paintings chosen, each with its blend weight and region, and the strength map; a
+    LinkError saying what is missing."""
+    first_style = _first_style(config)
+    if first_style is None:
+        raise LinkError(
+            "Choose the painting: one from the gallery, a style layer, or an image file of it "
+            "(Painting from a file)."
+        )
+    styles = [
+        (first_style, config.get_property("style-weight"), config.get_property("style-region"))
+    ]
+    for number in (2, 3):
+        extra = _gallery_painting(config, f"style-preset-{number}") or config.get_property(
+            f"style-layer-{number}"
+        )
+        if extra is not None:
+            styles.append((extra, config.get_property(f"style-weight-{number}"),
+                           config.get_property(f"style-region-{number}")))  # fmt: skip
+    strength_map = config.get_property("strength-map")
+    if config.get_property("strength-from-layer-mask"):
+        strength_map = layer.get_mask()
+        if strength_map is None:
+            raise LinkError(
+                "The layer has no mask to use as the strength map; add one (Layer > Mask) or "
+                "choose a channel."
+            )
+    return styles, strength_map
+
+
+def _dialog_accepted(procedure, config, image, layer):
+    """The dialog, with the layer previewed as it will be painted while it is open."""
+    GimpUi.init(PROCEDURE)
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style")
+    _fill_dialog(dialog)
+    work = run_folders.make_work_dir()
+    preview = None
+    try:
+        try:
+            engine = engine_link.load_config(PLUGIN_DIR)
+        except LinkError as error:
+            engine = error
+        if not isinstance(engine, LinkError):
+            area = pixels.Area.of(image, layer)
+            preview = DialogPreview(
+                engine.python, engine.weights, work,
+                lambda number: _preview_request(config, area, work, number),
+            )  # fmt: skip
+            _place_beside(dialog, preview.widget)
+            handler = config.connect("notify", preview.changed)
+            preview.start()
+        accepted = dialog.run()
+        if preview is not None:
+            config.disconnect(handler)
+        return accepted
+    finally:
+        if preview is not None:
+            preview.stop()
+        dialog.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _place_beside(dialog, widget):
+    """``widget`` to the left of the dialog's sections."""
+    content = dialog.get_content_area()
+    sections = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=content.get_spacing())
+    for child in content.get_children():
+        expand, fill, padding, _pack = content.query_child_packing(child)
+        content.remove(child)
+        sections.pack_start(child, expand, fill, padding)
+    row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=12)
+    row.pack_start(widget, False, False, 0)
+    row.pack_start(sections, True, True, 0)
+    content.pack_start(row, True, True, 0)
+    row.show_all()
+
+
+def _preview_request(config, area, work, number):
+    """The dialog's choices as a preview request: the area and the paintings (layers and
+    masks shrunk to the preview's size, written into ``work``)."""
+    styles, strength_map = _chosen_styles(config, area.layer)
+    scale = min(1.0, contract.PREVIEW_SIDE / max(area.width, area.height))
+    content = work / "preview-content.npy"
+    if not content.is_file():  # the layer does not change while the dialog is open
+        channels = (1 if area.gray else 3) + (1 if area.has_alpha else 0)
+        width, height = pixels.scaled(area.width, area.height, scale)
+        data = pixels.read_pixels(
+            area.layer, area.x, area.y, area.width, area.height, area.pixel_format, scale
+        )
+        npy_files.write_npy(content, height, width, channels, data)
+    style_paths = [
+        str(pixels.style_input(source, work / f"preview-style{n}.npy", PREVIEW_PAINTING_SIDE))
+        for n, (source, _weight, _region) in enumerate(styles, start=1)
+    ]
+    regions = {
+        str(n): str(pixels.mask_input(region, area, work / f"preview-region{n}.npy", scale))
+        for n, (_source, _weight, region) in enumerate(styles, start=1)
+        if region is not None
+    }
+    strength_path = None
+    if strength_map is not None:
+        strength_path = str(pixels.mask_input(strength_map, area, work / "preview-map.npy", scale))
+    chosen = _options(config, from_script=False)
+    options = {name: chosen[name] for name in contract.PREVIEW_OPTIONS if name in chosen}
+    if len(styles) > 1:
+        options["style_blend"] = [weight for _source, weight, _region in styles]
+    return contract.PreviewRequest(
+        number, str(content), style_paths, config.get_property("strength"), options, regions,
+        strength_path,
+    )  # fmt: skip
 
 
 class NeuralStyle(Gimp.PlugIn):
@@ -351,7 +420,7 @@ class NeuralStyle(Gimp.PlugIn):
         try:
             path = work / "painting.npy"
             engine_link.export_painting(engine_link.load_config(PLUGIN_DIR), painting, path)
-            image = _image_of(painting, *npy_files.read_npy(path))
+            image = pixels.image_of(painting, *npy_files.read_npy(path))
         except LinkError as error:
             return _fail(procedure, str(error))
         except OSError as error:
@@ -381,40 +450,13 @@ class NeuralStyle(Gimp.PlugIn):
                 config.set_property("style-layer", _guess_style_layer(image, layer))
             if _first_style(config) is None:  # nothing but the photo open: a painting to try
                 config.set_property("style-preset", contract.GALLERY[0].name)
-            GimpUi.init(PROCEDURE)
-            dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style")
-            _fill_dialog(dialog)
-            accepted = dialog.run()
-            dialog.destroy()
-            if not accepted:
+            if not _dialog_accepted(procedure, config, image, layer):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
 
-        first_style = _first_style(config)
-        if first_style is None:
-            return _fail(
-                procedure,
-                "Choose the painting: one from the gallery, a style layer, or an image file of "
-                "it (Painting from a file).",
-            )
-        styles = [
-            (first_style, config.get_property("style-weight"), config.get_property("style-region"))
-        ]
-        for number in (2, 3):
-            extra = _gallery_painting(config, f"style-preset-{number}") or config.get_property(
-                f"style-layer-{number}"
-            )
-            if extra is not None:
-                styles.append((extra, config.get_property(f"style-weight-{number}"),
-                               config.get_property(f"style-region-{number}")))  # fmt: skip
-        strength_map = config.get_property("strength-map")
-        if config.get_property("strength-from-layer-mask"):
-            strength_map = layer.get_mask()
-            if strength_map is None:
-                return _fail(
-                    procedure,
-                    "The layer has no mask to use as the strength map; add one (Layer > Mask) "
-                    "or choose a channel.",
-                )
+        try:
+            styles, strength_map = _chosen_styles(config, layer)
+        except LinkError as error:
+            return _fail(procedure, str(error))
         request = StyleRequest(
             strength=config.get_property("strength"),
             live_preview=config.get_property("live-preview"),
@@ -437,36 +479,28 @@ class NeuralStyle(Gimp.PlugIn):
 
     def stylize(self, procedure, image, layer, styles, request, with_preview, strength_map):
         config = engine_link.load_config(PLUGIN_DIR)
-        # With a selection only its bounding box (within the layer) is processed.
-        if Gimp.Selection.is_empty(image):
-            x, y, width, height = 0, 0, layer.get_width(), layer.get_height()
-            masked = False
-        else:
-            overlaps, x, y, width, height = layer.mask_intersect()
-            if not overlaps:
-                raise LinkError("The selection does not touch the active layer.")
-            masked = True
-        area = _Area(image, layer, x, y, width, height, masked)
+        area = pixels.Area.of(image, layer)
+        x, y, width, height = area.x, area.y, area.width, area.height
         channels = (1 if area.gray else 3) + (1 if area.has_alpha else 0)
 
         work = run_folders.make_work_dir()
         preview = None
         try:
             content_path, output_path = work / "content.npy", work / "result.npy"
-            content_pixels = _read_pixels(layer, x, y, width, height, area.pixel_format)
+            content_pixels = pixels.read_pixels(layer, x, y, width, height, area.pixel_format)
             npy_files.write_npy(content_path, height, width, channels, content_pixels)
             style_paths = [
-                _style_input(source, work / f"style{index + 1}.npy")
+                pixels.style_input(source, work / f"style{index + 1}.npy")
                 for index, (source, _weight, _region) in enumerate(styles)
             ]
             regions = {
-                number: _mask_input(region, area, work / f"region{number}.npy")
+                number: pixels.mask_input(region, area, work / f"region{number}.npy")
                 for number, (_source, _weight, region) in enumerate(styles, start=1)
                 if region is not None
             }
             strength_path = None
             if strength_map is not None:
-                strength_path = _mask_input(strength_map, area, work / "strength.npy")
+                strength_path = pixels.mask_input(strength_map, area, work / "strength.npy")
             arguments = engine_link.engine_arguments(
                 request, content_path, style_paths, output_path, config.weights,
                 [weight for _layer, weight, _region in styles],
@@ -475,8 +509,8 @@ class NeuralStyle(Gimp.PlugIn):
             )  # fmt: skip
             if with_preview:
                 # Before the progress starts: GIMP's Cancel kills the plug-in, and must never
-                # find the image's undo frozen (_PreviewLayer).
-                preview = _PreviewLayer(area, content_pixels)
+                # find the image's undo frozen (pixels.PreviewLayer).
+                preview = pixels.PreviewLayer(area, content_pixels)
             Gimp.progress_init(engine_link.LOADING_TEXT)
 
             def on_event(event):
@@ -491,7 +525,7 @@ class NeuralStyle(Gimp.PlugIn):
                 if result.kind == contract.ErrorKind.CANCELLED.value:
                     return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
                 raise LinkError(engine_process.failure_message(result))
-            shape, pixels = npy_files.read_npy(output_path)
+            shape, result = npy_files.read_npy(output_path)
         finally:
             Gimp.progress_end()
             if preview is not None:
@@ -510,7 +544,7 @@ class NeuralStyle(Gimp.PlugIn):
         name = engine_link.result_layer_name([_style_name(source) for source, _w, _r in styles])
         image.undo_group_start()
         try:
-            area.new_layer(name, pixels, area.pixel_format)
+            area.new_layer(name, result, area.pixel_format)
         finally:
             image.undo_group_end()
         Gimp.displays_flush()
@@ -524,113 +558,7 @@ class NeuralStyle(Gimp.PlugIn):
             Gimp.progress_update(event.fraction())
 
 
-def _image_of(painting, shape, pixels):
-    """A new, untitled image of ``pixels`` (height, width, 3), one layer named after the
-    painting: nothing to save over, nothing in its undo history."""
-    height, width, _channels = shape
-    image = Gimp.Image.new(width, height, Gimp.ImageBaseType.RGB)
-    image.undo_disable()
-    layer = Gimp.Layer.new(
-        image, f"{painting.label} ({painting.year})", width, height, Gimp.ImageType.RGB_IMAGE,
-        100.0, Gimp.LayerMode.NORMAL,
-    )  # fmt: skip
-    image.insert_layer(layer, None, 0)
-    buffer = layer.get_buffer()
-    buffer.set(Gegl.Rectangle.new(0, 0, width, height), RGB_FORMATS[False], pixels)
-    buffer.flush()
-    image.undo_enable()
-    image.clean_all()
-    return image
-
-
-class _Area:
-    """The part of the active layer a run repaints, and how to put a layer over it."""
-
-    def __init__(self, image, layer, x, y, width, height, masked):
-        self.image, self.layer = image, layer
-        self.x, self.y, self.width, self.height = x, y, width, height
-        self.masked = masked
-        self.gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
-        self.has_alpha = layer.has_alpha()
-        self.pixel_format = (GRAY_FORMATS if self.gray else RGB_FORMATS)[self.has_alpha]
-
-    def layer_type(self):
-        if self.gray:
-            return Gimp.ImageType.GRAYA_IMAGE if self.has_alpha else Gimp.ImageType.GRAY_IMAGE
-        return Gimp.ImageType.RGBA_IMAGE if self.has_alpha else Gimp.ImageType.RGB_IMAGE
-
-    def new_layer(self, name, pixels, pixel_format):
-        """A layer directly above the active one over the area, holding ``pixels``, with
-        the selection as its mask when the run was limited to it."""
-        image, layer = self.image, self.layer
-        offset_x, offset_y = layer.get_offsets()[1:]
-        new = Gimp.Layer.new(
-            image, name, self.width, self.height, self.layer_type(), 100.0,
-            Gimp.LayerMode.NORMAL,
-        )  # fmt: skip
-        new.set_offsets(offset_x + self.x, offset_y + self.y)
-        image.insert_layer(new, layer.get_parent(), image.get_item_position(layer))
-        self.write(new, pixels, pixel_format)
-        if self.masked:
-            new.add_mask(new.create_mask(Gimp.AddMaskType.SELECTION))
-        return new
-
-    def write(self, target, pixels, pixel_format):
-        buffer = target.get_buffer()
-        buffer.set(Gegl.Rectangle.new(0, 0, self.width, self.height), pixel_format, pixels)
-        buffer.flush()
-        target.update(0, 0, self.width, self.height)
-
-
-class _PreviewLayer:
-    """The picture so far, on the canvas above the user's layer while the engine works.
-
-    It must not become part of the user's undo history: the image's undo is frozen while it
-    is added and while it is removed (gimp_image_undo_freeze, which GIMP documents for
-    in-situ previews), and its pixels are written straight into its buffer, which records
-    no undo step. Both happen outside the progress's lifetime, so GIMP's Cancel (which kills
-    the plug-in) never finds the undo frozen: it leaves this layer in the image as a normal
-    layer, the picture at the moment the user stopped, to keep or delete.
-    """
-
-    def __init__(self, area, content_pixels):
-        self.area = area
-        self.format = (GRAY_FORMATS if area.gray else RGB_FORMATS)[False]
-        # It starts as the layer itself, so the canvas does not change until there is
-        # something to show.
-        with _undo_frozen(area.image):
-            self.layer = area.new_layer(
-                engine_link.PREVIEW_LAYER_NAME, content_pixels, area.pixel_format
-            )
-        Gimp.displays_flush()
-
-    def show(self, path):
-        if not self.layer.is_valid():  # the user deleted it: nothing to show on
-            return
-        try:
-            shape, pixels = npy_files.read_npy(path)
-        except (OSError, ValueError):
-            return  # a preview is a courtesy: the next one will do
-        if shape != (self.area.height, self.area.width, 1 if self.area.gray else 3):
-            return
-        self.area.write(self.layer, pixels, self.format)
-        Gimp.displays_flush()
-
-    def remove(self):
-        image = self.area.image
-        if image.is_valid() and self.layer.is_valid():
-            with _undo_frozen(image):
-                image.remove_layer(self.layer)
-            Gimp.displays_flush()
-
-
-@contextlib.contextmanager
-def _undo_frozen(image):
-    image.undo_freeze()
-    try:
-        yield
-    finally:
-        image.undo_thaw()
+Gimp.main(NeuralStyle.__gtype__, sys.argv)
 
 
 Gimp.main(NeuralStyle.__gtype__, sys.argv)

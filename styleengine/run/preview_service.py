@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from ..contract import (
+    PREVIEW_OPTIONS,
     ErrorEvent,
     FrameEvent,
     PreviewRequest,
@@ -32,10 +33,6 @@ from ..loss.regions import RegionMasks
 from .cancellation import check_cancelled
 from .progress import Progress
 from .protocol import SafeStream
-
-# The options a request may carry: what the dialog shows and the preview can show (a control
-# it cannot show, such as Iterations or the working size, is not sent and restarts nothing).
-PREVIEW_OPTIONS = frozenset({"style_scale", "preserve_colors", "variation", "seed", "style_blend"})
 
 
 class Superseded(Exception):
@@ -106,7 +103,7 @@ class PreviewService:
         content = read_image(request.content)
         styles = [self._painting(style) for style in request.styles]
         options = dict(request.options)
-        strays = sorted(set(options) - PREVIEW_OPTIONS)
+        strays = sorted(set(options) - set(PREVIEW_OPTIONS))
         if strays:
             raise BadInputError(f"A preview does not take {', '.join(strays)}.")
         run_options = {"preserve_colors": options.pop("preserve_colors", None)}
