@@ -14,12 +14,15 @@ from hypothesis import settings as hypothesis_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
-# The generators draw a fixed sample by default, so that the README's command (and CI) tries
-# the same forms every run and a red run is a defect found, reproducible, never a draw's luck;
-# HYPOTHESIS_PROFILE=search draws new forms, many more of them, for a longer local hunt.
+# Every generator draws a fixed sample by default, so that the README's command (and CI)
+# tries the same forms every run and a red run is a defect found, reproducible, never a
+# draw's luck; STYLEENGINE_FUZZ_EXAMPLES=N draws N new forms where a test sets no count.
+FUZZ_EXAMPLES = os.environ.get("STYLEENGINE_FUZZ_EXAMPLES")
 hypothesis_settings.register_profile("fixed", derandomize=True, print_blob=True)
-hypothesis_settings.register_profile("search", max_examples=2000, print_blob=True)
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
+hypothesis_settings.register_profile(
+    "search", max_examples=int(FUZZ_EXAMPLES or 100), print_blob=True
+)
+hypothesis_settings.load_profile("search" if FUZZ_EXAMPLES else "fixed")
 
 
 # Root on a POSIX system (the real-GIMP tests, chown, mount namespaces); False on Windows,
