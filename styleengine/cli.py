@@ -135,8 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
         "written into --folder, the network loaded once; ends when stdin ends",
     )
     previews.add_argument("--folder", required=True, help="where the frames are written")
-    for name in ("weights", "device", "precision"):
+    for name in ("weights", "device", "precision", "remote", "remote_python"):
         _add_option(previews, OPTIONS_BY_NAME[name])
+    preview_relay = commands.add_parser(
+        "preview-relay",
+        help="the preview service for a caller at the other end of stdin and stdout: what "
+        "preview-service --remote starts on the remote machine over ssh",
+    )
+    for name in ("weights", "device", "precision"):
+        _add_option(preview_relay, OPTIONS_BY_NAME[name])
 
     demo = commands.add_parser("demo", help="stylize the built-in sample pair")
     demo.add_argument("-o", "--output-dir", required=True, help="folder for the pair and result")
@@ -381,6 +388,24 @@ def demo_arguments(args: argparse.Namespace) -> list[str]:
     ]  # fmt: skip
 
 
+def _run_preview_service(args: argparse.Namespace) -> int:
+    """The dialog's preview engine, here or (--remote) on another machine over ssh."""
+    folder = Path(args.folder)
+    if args.remote:
+        from .run.remote_previews import run_remote_previews
+
+        options = ["--weights", args.weights, "--device", args.device, "--precision",
+                   args.precision]  # fmt: skip
+        return run_remote_previews(
+            args.remote, args.remote_python, folder, options, sys.stdin, sys.stdout
+        )
+    from .run.preview_service import run_preview_service
+
+    return run_preview_service(
+        args.weights, args.device, args.precision, folder, sys.stdin, sys.stdout
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     reporter = make_reporter(progress_mode(argv))
@@ -401,13 +426,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_relay()
         if args.command == "preview-service":
-            from .run.preview_service import run_preview_service
+            return _run_preview_service(args)
+        if args.command == "preview-relay":
+            from .run.remote_previews import run_preview_relay
 
-            reporter = make_reporter("json")
-            return run_preview_service(
-                args.weights, args.device, args.precision, Path(args.folder), sys.stdin,
-                sys.stdout,
-            )  # fmt: skip
+            return run_preview_relay(args.weights, args.device, args.precision)
         if args.command == "demo":
             return main(demo_arguments(args))
         if args.command == "gallery":

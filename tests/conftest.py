@@ -243,3 +243,27 @@ def make_stripes(
     image = np.full((height, width, 3), 0.15, np.float32)
     image[band] = colour
     return image
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """A real OpenSSH server on 127.0.0.1, for the remote engine's tests."""
+    import ssh_server
+
+    reason = ssh_server.why_unavailable()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; in CI the remote-engine tests must run")
+        pytest.skip(reason)
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    running = ssh_server.start(tmp_path_factory.mktemp("sshd"), environment)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def remote_env(server, engine_env):
+    """The engine's environment with the test server's ssh config."""
+    from styleengine.contract import SSH_CONFIG_VARIABLE
+
+    return {**engine_env, SSH_CONFIG_VARIABLE: str(server.config)}

@@ -21,11 +21,11 @@ SIDE = 64
 class Service:
     """The preview service in a process of its own, spoken to as the dialog does."""
 
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+    def __init__(self, folder: Path, env: dict[str, str], *options: str) -> None:
         self.folder = folder
         self.process = subprocess.Popen(
             [sys.executable, "-m", "styleengine", "preview-service", "--folder", str(folder),
-             "--weights", "hed", "--device", "cpu"],
+             "--weights", "hed", "--device", "cpu", *options],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=env,
         )  # fmt: skip
@@ -138,3 +138,32 @@ def test_a_cancel_stops_it_at_once_and_a_line_it_cannot_read_is_ignored(service,
     assert service.next_event().request == 1
     service.process.send_signal(signal.SIGTERM)
     assert service.process.wait(timeout=30) == contract.ErrorKind.CANCELLED.exit_code
+
+
+def test_run_on_another_machine_previews_there_with_the_same_frames(service, tmp_path, remote_env):
+    """With Run on set, the preview comes from that machine over ssh (here a real OpenSSH
+    server on 127.0.0.1): the same frames as this machine's, written into the caller's
+    folder; closing it leaves no engine and no folder there (issue 47)."""
+    import ssh_server
+
+    from styleengine.run.remote import RUN_FOLDER_PREFIX
+
+    content, style = save_pair(tmp_path, (48, SIDE), 64)
+    request = _request(1, content, style, options={"seed": 2, "variation": 0.5}, refine=1)
+    service.ask(request)
+    here = [np.load(e.path) for e in service.until_final(1) if isinstance(e, contract.FrameEvent)]
+    frames = tmp_path / "remote-frames"
+    frames.mkdir()
+    remote = Service(frames, remote_env, "--remote", ssh_server.HOST_ALIAS, "--remote-python",
+                     sys.executable)  # fmt: skip
+    assert isinstance(remote.next_event(), contract.ReadyEvent)
+    remote.ask(request)
+    events = [e for e in remote.until_final(1) if isinstance(e, contract.FrameEvent)]
+    assert all(Path(e.path).parent == frames for e in events)  # the caller's own folder
+    there = [np.load(e.path) for e in events]
+    assert len(there) == len(here) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(here, there))
+    remote.ask(_request(2, content, "gallery:munch_the_scream", refine=1))  # content not resent
+    assert remote.until_final(2)[-1].final
+    assert remote.close() == 0
+    assert list(Path("/tmp").glob(RUN_FOLDER_PREFIX + "*")) == []

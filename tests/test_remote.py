@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ssh_server
-from conftest import REPO, make_content, run_cli, save_pair
+from conftest import make_content, run_cli, save_pair
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -22,24 +22,6 @@ from styleengine import contract
 from styleengine.contract import SSH_CONFIG_VARIABLE
 from styleengine.errors import ErrorKind
 from styleengine.run.remote import RUN_FOLDER_PREFIX
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    reason = ssh_server.why_unavailable()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; in CI the remote-engine tests must run")
-        pytest.skip(reason)
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
-    running = ssh_server.start(tmp_path_factory.mktemp("sshd"), environment)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def remote_env(server, engine_env):
-    return {**engine_env, SSH_CONFIG_VARIABLE: str(server.config)}
 
 
 @pytest.fixture

@@ -42,11 +42,14 @@ def shows(argument):
 
 class DialogPreview:
     """The preview's widget and its engine. ``read_request(number)`` makes the request of the
-    dialog's current choices (a LinkError's words are shown instead of a picture)."""
+    dialog's current choices (a LinkError's words are shown instead of a picture);
+    ``machine()`` says where Run on runs: None for this computer, else the host and the
+    engine's Python there, where the preview runs too."""
 
-    def __init__(self, python, weights, folder, read_request):
+    def __init__(self, python, weights, folder, read_request, machine):
         self.python, self.weights, self.folder = python, weights, folder
         self.read_request = read_request
+        self.machine = machine
         self.picture = Gtk.Image()
         self.picture.set_size_request(contract.PREVIEW_SIDE, contract.PREVIEW_SIDE * 3 // 4)
         self.caption = Gtk.Label(label=LOADING_TEXT)
@@ -70,6 +73,13 @@ class DialogPreview:
         """Start the engine; the first request goes as soon as it is ready."""
         arguments = ["-m", "styleengine", "preview-service", "--folder", str(self.folder),
                      "--weights", self.weights]  # fmt: skip
+        remote = self.machine()
+        if remote is not None:
+            host, python = remote
+            arguments += [contract.OPTIONS_BY_NAME["remote"].flag, host,
+                          contract.OPTIONS_BY_NAME["remote_python"].flag, python]  # fmt: skip
+        self.stopped, self.ready = False, False
+        self.caption.set_text(LOADING_TEXT)
         try:
             self.process, self.stderr, self.drain = engine_process.start_engine(
                 self.python, arguments
@@ -77,11 +87,17 @@ class DialogPreview:
         except LinkError as error:
             self.caption.set_text(str(error))
             return
-        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
+        reader = threading.Thread(target=self._read, args=(self.process.stdout, self.process))
+        reader.daemon = True
+        reader.start()
 
     def changed(self, _config, spec):
         """A control changed: ask again once it rests (a control the preview cannot show
         changes nothing)."""
+        if spec.name == contract.OPTIONS_BY_NAME["remote"].argument:
+            self.stop()  # the preview moves with the run, to the machine chosen
+            self.start()
+            return
         if not shows(spec.name):
             return
         if self.timer:
@@ -110,8 +126,9 @@ class DialogPreview:
         self.caption.set_text(PAINTING_TEXT)
         return False
 
-    def _read(self, stream):
-        """The engine's lines, read here and handled in GTK's main loop."""
+    def _read(self, stream, process):
+        """The engine's lines, read here and handled in GTK's main loop (an engine replaced
+        since, by a change of Run on, is not heard)."""
         for line in stream:
             try:
                 event = engine_process.parse_event(line)
@@ -119,10 +136,12 @@ class DialogPreview:
                 GLib.idle_add(self.caption.set_text, str(error))
                 continue
             if event is not None:
-                GLib.idle_add(self._on_event, event)
-        GLib.idle_add(self._ended)
+                GLib.idle_add(self._on_event, event, process)
+        GLib.idle_add(self._ended, process)
 
-    def _on_event(self, event):
+    def _on_event(self, event, process):
+        if process is not self.process:
+            return False
         if isinstance(event, contract.ReadyEvent):
             if event.protocol != contract.PROTOCOL_VERSION:
                 self.caption.set_text(engine_process.version_mismatch_message(
@@ -167,8 +186,8 @@ class DialogPreview:
         self.picture.set_from_pixbuf(pixbuf)
         return True
 
-    def _ended(self):
-        if not self.stopped:
+    def _ended(self, process):
+        if process is self.process and not self.stopped:
             said = " ".join(self.stderr[-2:]) or "it ended"
             self.caption.set_text(f"The preview stopped: {said}")
         return False
@@ -182,6 +201,7 @@ class DialogPreview:
         if self.process is not None:
             engine_process.stop_engine(self.process)
             self.drain.join(timeout=5)
+            self.process = None
 
     @staticmethod
     def _log(text):

@@ -225,6 +225,7 @@ def _dialog_accepted(procedure, config, image, layer):
             preview = DialogPreview(
                 engine.python, engine.weights, work,
                 lambda number: _preview_request(config, area, work, number),
+                lambda: _run_on(config, engine),
             )  # fmt: skip
             _place_beside(dialog, preview.widget)
             handler = config.connect("notify", preview.changed)
@@ -238,6 +239,12 @@ def _dialog_accepted(procedure, config, image, layer):
             preview.stop()
         dialog.destroy()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_on(config, engine):
+    """Run on's machine and the engine's Python there; None for this computer."""
+    host = engine_link.remote_host(config.get_property(contract.OPTIONS_BY_NAME["remote"].argument))
+    return (host, engine.remotes[host]) if host and host in engine.remotes else None
 
 
 def _place_beside(dialog, widget):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from ..contract import (
     PREVIEW_OPTIONS,
     ErrorEvent,
+    Event,
     FrameEvent,
     PreviewRequest,
     ProtocolError,
@@ -40,31 +42,43 @@ class Superseded(Exception):
 
 
 class Inbox:
-    """The requests read from ``stream`` by a thread of their own, of which only the newest
+    """The requests as they arrive (from a thread of their own), of which only the newest
     waits: the one in work learns that it is superseded without reading anything itself."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self) -> None:
         self._newest: PreviewRequest | None = None
         self._ended = False
         self._ready = threading.Condition()
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
 
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            try:
-                message = read_event(line)
-            except ProtocolError:
-                message = None
-            if isinstance(message, PreviewRequest):
-                with self._ready:
-                    self._newest = message
-                    self._ready.notify()
+    def put(self, request: PreviewRequest) -> None:
+        with self._ready:
+            self._newest = request
+            self._ready.notify()
+
+    def end(self) -> None:
+        """The caller is gone: no more requests, and the one in work is not wanted."""
         with self._ready:
             self._ended = True
             self._ready.notify()
 
+    def read_lines(self, stream: IO[str]) -> None:
+        """Start reading requests from ``stream``'s lines (a line of another kind is
+        ignored); its end is the inbox's."""
+
+        def read() -> None:
+            for line in stream:
+                try:
+                    message = read_event(line)
+                except ProtocolError:
+                    message = None
+                if isinstance(message, PreviewRequest):
+                    self.put(message)
+            self.end()
+
+        threading.Thread(target=read, daemon=True).start()
+
     def next(self) -> PreviewRequest | None:
-        """The newest request, once there is one; None when the caller has closed stdin."""
+        """The newest request, once there is one; None when the caller has gone."""
         with self._ready:
             while self._newest is None and not self._ended:
                 self._ready.wait(0.2)
@@ -77,12 +91,13 @@ class Inbox:
 
 
 class PreviewService:
-    """The network loaded once (``setup``), the paintings read once, frames into ``folder``."""
+    """The network loaded once (``setup``), the paintings read once, frames into ``folder``,
+    each event to ``emit``."""
 
-    def __init__(self, setup, folder: Path, out: SafeStream) -> None:
+    def __init__(self, setup, folder: Path, emit: Callable[[Event], None]) -> None:
         self.setup = setup
         self.folder = folder
-        self.out = out
+        self.emit = emit
         self._paintings: dict[str, ImageData] = {}
 
     def serve(self, inbox: Inbox) -> None:
@@ -93,7 +108,7 @@ class PreviewService:
                 continue
             except (EngineError, OSError, ValueError, KeyError, TypeError) as error:
                 kind, message = _refusal(error)
-                self.out.write(event_line(ErrorEvent(kind, message, request.request)))
+                self.emit(ErrorEvent(kind, message, request.request))
 
     def answer(self, request: PreviewRequest, inbox: Inbox) -> None:
         from ..api import stylize_image_data
@@ -148,9 +163,7 @@ class PreviewService:
         image = ImageData(image.rgb, None, False, 32)  # RGB, as the dialog shows it
         write_image(path, image)
         elapsed = round(time.perf_counter() - started, 3)
-        self.out.write(
-            event_line(FrameEvent(request.request, str(path), iteration, final, elapsed))
-        )
+        self.emit(FrameEvent(request.request, str(path), iteration, final, elapsed))
 
 
 def _regions(request: PreviewRequest) -> RegionMasks | None:
@@ -176,15 +189,30 @@ def _refusal(error: Exception) -> tuple[str, str]:
 def run_preview_service(
     weights: str, device: str, precision: str, folder: Path, stdin: IO[str], stdout: IO[str]
 ) -> int:
-    """Load the network, say ready, answer requests until stdin ends."""
-    from ..api import EngineSetup
-    from ..model.device import describe_device
-
+    """Answer the requests on ``stdin`` until it ends, frames into ``folder``."""
     if not folder.is_dir():
         raise BadInputError(f"--folder {folder} is not a folder.")
     out = SafeStream(stdout)
+
+    def emit(event: Event) -> None:
+        out.write(event_line(event))
+
+    inbox = Inbox()
+    inbox.read_lines(stdin)
+    serve(weights, device, precision, folder, inbox, emit)
+    return 0
+
+
+def serve(
+    weights: str, device: str, precision: str, folder: Path, inbox: Inbox,
+    emit: Callable[[Event], None],
+) -> None:  # fmt: skip
+    """Load the network, say ready, answer ``inbox``'s requests until it ends (here, or on
+    a remote machine for a caller at the other end of the connection: run/remote.py)."""
+    from ..api import EngineSetup
+    from ..model.device import describe_device
+
     setup = EngineSetup.create(weights, device, precision)
     precision_name = "bf16" if "bfloat16" in str(setup.dtype) else "fp32"
-    out.write(event_line(ReadyEvent(describe_device(setup.device), precision_name)))
-    PreviewService(setup, folder, out).serve(Inbox(stdin))
-    return 0
+    emit(ReadyEvent(describe_device(setup.device), precision_name))
+    PreviewService(setup, folder, emit).serve(inbox)

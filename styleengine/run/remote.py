@@ -127,7 +127,8 @@ class FileFrame:
 Frame = TypeVar("Frame", Hello, Request, FileFrame)
 
 
-def _write_line(stream: IO[bytes], frame: Hello | Request | FileFrame) -> None:
+def _write_line(stream: IO[bytes], frame: Any) -> None:
+    """One frame (a dataclass of this module's) as a JSON line."""
     stream.write(json.dumps(asdict(frame)).encode() + b"\n")
     stream.flush()
 
@@ -308,13 +309,13 @@ def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
     return arguments, RemoteFiles(inputs, Path(args.output), preview)
 
 
-def _connect(host: str, remote_python: str):
-    """ssh to the relay on ``host``: the process, the list its stderr's last lines go to,
-    and the thread that collects them."""
+def _connect(host: str, remote_python: str, engine_arguments: tuple[str, ...] = ("relay",)):
+    """ssh to the relay (or ``engine_arguments``' command) on ``host``: the process, the
+    list its stderr's last lines go to, and the thread that collects them."""
     try:
         ssh = subprocess.Popen(
-            ssh_command(host, remote_python), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            ssh_command(host, remote_python, engine_arguments), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
     except FileNotFoundError:
         raise BadInputError(
