@@ -317,7 +317,7 @@ class Option:
             return {name: self._number(weight, f"{self.named}: the weight of {name}")
                     for name, weight in value.items()}  # fmt: skip
         if self.kind is tuple:
-            if not isinstance(value, (list, tuple)):
+            if not _sequence_of(value, object):
                 raise ValueError(f"{self.named} must be a list of numbers, not {value!r}")
             return tuple(float(self._number(number, self.named)) for number in value)
         return self._number(value, self.named)
@@ -406,8 +406,10 @@ def _as_number(text: str) -> Any:
 
 
 def _sequence_of(values: object, kind: type) -> bool:
-    """A list or tuple (not a string) whose items are all ``kind``."""
-    return isinstance(values, (list, tuple)) and all(isinstance(v, kind) for v in values)
+    """A sequence as a Python caller has one (a list, a tuple, a range, a one-dimensional
+    array; not a string) whose items are all ``kind``."""
+    is_sequence = isinstance(values, (list, tuple, range)) or getattr(values, "ndim", None) == 1
+    return is_sequence and all(isinstance(v, kind) for v in values)  # type: ignore[union-attr]
 
 
 def _value_text(value: Any) -> str:

@@ -6,6 +6,7 @@ messages name a setting the way each caller knows it: its words, its field, its 
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -62,11 +63,20 @@ class StyleSettings:
     report_every: int = _default("report_every")
 
     def __post_init__(self) -> None:
-        # None means the default, as leaving the option out does on the command line.
         for option in OPTIONS:
-            if option.role == "setting" and getattr(self, option.name) is None:
+            if option.role != "setting":
+                continue
+            value = getattr(self, option.name)
+            if value is None:
+                # None means the default, as leaving the option out does on the command line.
                 default = option.default
                 setattr(self, option.name, dict(default) if isinstance(default, dict) else default)
+                continue
+            # A value as its option's rule reads it: a whole float as the count it is (5.0
+            # iterations: 5), an array or a tuple of numbers as a tuple. A value the rule
+            # refuses stays as given, for validate() to refuse in its words.
+            with contextlib.suppress(ValueError):
+                setattr(self, option.name, option.check(value))
 
     @classmethod
     def at_strength(cls, strength: float, **others: Any) -> StyleSettings:

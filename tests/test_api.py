@@ -247,3 +247,21 @@ def test_none_means_the_command_lines_default_wherever_it_has_one():
                     weights="hed", device=None, precision=None, detail=None)  # fmt: skip
     default = stylize(pixels, pixels, StyleSettings(iterations=1, scales=1), weights="hed")
     assert np.array_equal(given, default)
+
+
+def test_whole_floats_count_and_any_sequence_lists():
+    """What a Python user passes (issue 48, family 6): a whole float where a count goes, an
+    array, tuple or range where a list goes, read as the command line reads its text; 1.5
+    iterations are still refused in a sentence naming them."""
+    settings = StyleSettings(iterations=2.0, scales=np.int64(1), seed=np.float32(3),
+                             style_blend=np.array([1.0, 3.0]), content_layers=("relu4_2",),
+                             sliced_layers=[])  # fmt: skip
+    assert (settings.iterations, settings.scales, settings.seed) == (2, 1, 3)
+    assert type(settings.iterations) is int and settings.style_blend == (1.0, 3.0)
+    assert StyleSettings(style_blend=range(1, 3)).style_blend == (1.0, 2.0)
+    pixels = np.full((16, 16, 3), 0.5, np.float32)
+    result = stylize(pixels, [pixels, pixels], settings, weights="hed", output_size=12.0,
+                     working_size=np.int32(12))  # fmt: skip
+    assert result.shape == (12, 12, 3)
+    with pytest.raises(BadInputError, match=r"Iterations must be a whole number, not 1\.5"):
+        stylize(pixels, pixels, StyleSettings(iterations=1.5), weights="hed")

@@ -49,7 +49,11 @@ def pictures(draw, good: np.ndarray):
 
 
 # No count that is merely large: a caller who asks for 2**70 iterations gets them.
-ODD_VALUES = st.sampled_from(["5", 1.5, None, -1, 0, True, float("nan"), [1], {}])
+# Among them what a Python user means well (issue 48, family 6): None for the default, a whole
+# float or numpy's number for a count, an array, a tuple or a range for a list.
+ODD_VALUES = st.sampled_from(["5", 1.5, None, -1, 0, True, float("nan"), [1], {}, 2.0,
+                              np.int64(2), np.float32(1.0), np.array([1.0]), range(1, 2),
+                              ("relu4_2",)])  # fmt: skip
 SIZES = st.one_of(ODD_VALUES, st.just(10**9))  # a side no machine holds
 FIELDS = ["iterations", "scales", "seed", "style_weight", "content_weight", "palette",
           "variation", "style_scale", "style_blend", "style_layers", "sliced_layers"]  # fmt: skip

@@ -300,10 +300,14 @@ class PlanRequest:
     detail_iterations: int | None = None
 
     def __post_init__(self) -> None:
-        for option, value in ((OUTPUT_SIZE, self.output_side or 0),
-                              (WORKING_SIZE, self.working_side or 0), (DETAIL, self.detail),
-                              (DETAIL_ITERATIONS, self.detail_iterations or 0)):  # fmt: skip
-            check_option(option, value)
+        # Each by its option's rule, kept as the rule reads it (a whole float, 512.0, as 512).
+        for field_name, option, value in (
+            ("output_side", OUTPUT_SIZE, self.output_side or 0),
+            ("working_side", WORKING_SIZE, self.working_side or 0),
+            ("detail", DETAIL, self.detail),
+            ("detail_iterations", DETAIL_ITERATIONS, self.detail_iterations or 0),
+        ):
+            object.__setattr__(self, field_name, check_option(option, value))
 
 
 def make_plan(
