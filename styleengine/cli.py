@@ -213,6 +213,19 @@ def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
     return StyleSettings.at_strength(args.strength, **given, report_every=report_every)
 
 
+def _refuse_what_does_nothing(args: argparse.Namespace, wants_preview: bool) -> None:
+    """An option that does nothing without another is refused, as its reverse is: a user who
+    typed it expected something of it."""
+    if wants_preview and not args.preview:
+        raise BadInputError("--preview-every and --preview-seconds need --preview PATH.")
+    if args.preview and not wants_preview:
+        raise BadInputError(
+            "--preview needs --preview-every N or --preview-seconds S: when to write it."
+        )
+    if args.remote_python != OPTIONS_BY_NAME["remote_python"].default and not args.remote:
+        raise BadInputError("--remote-python needs --remote HOST: the machine it is on.")
+
+
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     from .image.files import check_output_path, resolved
     from .image.gallery import style_source
@@ -230,10 +243,9 @@ def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
     ]
     output = check_output_path(args.output, inputs)
     wants_preview = bool(args.preview_every or args.preview_seconds)
+    _refuse_what_does_nothing(args, wants_preview)
     preview_path = None
     if wants_preview:
-        if not args.preview:
-            raise BadInputError("--preview-every and --preview-seconds need --preview PATH.")
         preview_path = check_output_path(args.preview, inputs)
         if resolved(preview_path) == resolved(output):
             raise BadInputError("--preview must name another file than the result (-o).")

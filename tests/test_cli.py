@@ -103,11 +103,24 @@ def test_timed_previews_come_at_the_results_size_from_the_painted_start(
     assert np.load(preview).shape == (96, 128, 3)
 
 
-def test_previews_without_a_path_are_refused(pair, tmp_path, engine_env):
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--preview-seconds", "2"], "--preview PATH"),
+        # The reverse of each: an option that does nothing alone (issue 48, family 7)
+        (["--preview", "p.npy"], "--preview needs --preview-every N or --preview-seconds S"),
+        (["--remote-python", "/opt/py"], "--remote-python needs --remote HOST"),
+        (["--detail", "off", "--detail-iterations", "4"], "need the detail pass, which is off"),
+        (["--detail=off", "--detail-it=4"], "need the detail pass, which is off"),
+    ],
+)
+def test_an_option_that_does_nothing_without_another_is_refused(
+    pair, tmp_path, engine_env, options, words
+):
     message = _stylize_error(
-        pair, tmp_path, engine_env, ErrorKind.BAD_INPUT, "--preview-seconds", "2"
+        pair, tmp_path, engine_env, ErrorKind.BAD_INPUT, "--weights", "hed", *options
     )
-    assert "--preview PATH" in message
+    assert words in message and "\n" not in message
 
 
 def _error_run(args, engine_env, kind: ErrorKind):

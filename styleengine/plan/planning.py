@@ -25,7 +25,7 @@ from ..contract import (
     lower_output_size_advice,
     lower_working_size_advice,
 )
-from ..errors import OutOfMemoryError, check_option
+from ..errors import BadInputError, OutOfMemoryError, check_option
 from ..model.canvas import MIN_WORK_SIDE, Size, network_canvas
 from ..settings import StyleSettings
 from .cost import Machine, estimate_peak_bytes
@@ -308,6 +308,10 @@ class PlanRequest:
             ("detail_iterations", DETAIL_ITERATIONS, self.detail_iterations or 0),
         ):
             object.__setattr__(self, field_name, check_option(option, value))
+        if self.detail == "off" and self.detail_iterations:
+            raise BadInputError(
+                f"{DETAIL_ITERATIONS.named} need the detail pass, which is off ({DETAIL.flag} off)."
+            )
 
 
 def make_plan(
