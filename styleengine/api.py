@@ -15,6 +15,7 @@ from .errors import BadInputError, EngineError, check_option
 from .image.color import match_histogram, transfer_luminance
 from .image.files import ImageData, from_array, from_pil, read_image
 from .image.gallery import style_source
+from .image.transparency import fill_hidden
 from .loss.objective import StyleImage
 from .loss.regions import RegionMasks, Regions, mask_tensor
 from .model.canvas import resize
@@ -119,7 +120,10 @@ def stylize_image_data(
             f"{type(settings).__name__}."
         )
     settings.validate(len(styles))
-    content_rgb = to_tensor(content.rgb)
+    if content.alpha is not None and float(content.alpha.max()) <= 0:
+        raise BadInputError("The photo is entirely transparent: there is nothing in it to paint.")
+    content_alpha = None if content.alpha is None else to_tensor(content.alpha[..., None])
+    content_rgb = fill_hidden(to_tensor(content.rgb), content_alpha)
     style_images = []
     for number, style in enumerate(styles, start=1):
         if style.alpha is not None and float(style.alpha.sum()) < 1.0:
@@ -128,8 +132,8 @@ def stylize_image_data(
                 f"Style image {number} is entirely transparent: there is no painting in it "
                 "to take the style from."
             )
-        rgb = to_tensor(style.rgb)
         alpha = None if style.alpha is None else to_tensor(style.alpha[..., None])
+        rgb = fill_hidden(to_tensor(style.rgb), alpha)
         if preserve_colors == "histogram":
             rgb = match_histogram(
                 rgb[0],
@@ -139,6 +143,8 @@ def stylize_image_data(
             )[None]
         style_images.append(StyleImage(rgb, alpha))
     guide = None if regions is None else _regions(regions, content, style_images)
+    for style_image in style_images:  # what a painting's region leaves out is hidden too
+        style_image.rgb = fill_hidden(style_image.rgb, style_image.alpha)
 
     stylizer = setup.stylizer(settings)
     plan = stylizer.plan((content.height, content.width), style_images, settings, request)
