@@ -152,8 +152,9 @@ def stylize_image_data(
         on_plan(plan)
     height, width = plan.output_size
     result = stylizer.run(content_rgb, style_images, settings, plan, callback, guide)
-    # Measured against the photo at the result's size: a photo of 1 px is one flat colour.
-    check_not_blank(result, resize(content_rgb, (height, width)))
+    # Measured against the photo at the size it was painted at (the working size, at most the
+    # result's): a photo painted at 1 px is one flat colour, however large the result.
+    check_not_blank(result, resize(content_rgb, plan.working_size))
     result_rgb = result[0]
     if preserve_colors == "luminance":
         result_rgb = transfer_luminance(result_rgb, resize(content_rgb, (height, width))[0])
@@ -253,6 +254,7 @@ def stylize(
     callback: ProgressCallback | None = None,
     working_size: int | None = None,
     detail: str | None = None,
+    detail_iterations: int | None = None,
     size: int | None = None,
     work_size: int | None = None,
     regions: RegionMasks | None = None,
@@ -265,10 +267,10 @@ def stylize(
     a ``run.progress.Progress`` (the protocol's progress record and the picture so far) after
     each reported iteration. ``output_size``: the result's longest side (default: the
     content's); ``working_size``: the longest side the optimization works at (default:
-    automatic); ``detail``: "auto", "on" or "off" for the full-size detail pass in tiles.
-    ``size`` and ``work_size`` are their older names. None, for any of these, means the command
-    line's default. ``regions``: where each style paints and how strongly
-    (``regions.RegionMasks``).
+    automatic); ``detail``: "auto", "on" or "off" for the full-size detail pass in tiles, and
+    ``detail_iterations`` its iterations (default: as many as the time allows). ``size`` and
+    ``work_size`` are their older names. None, for any of these, means the command line's
+    default. ``regions``: where each style paints and how strongly (``regions.RegionMasks``).
     """
     style_list = styles if isinstance(styles, list) else [styles]
     content_data = as_image_data(content, "content")
@@ -284,6 +286,7 @@ def stylize(
         callback=callback,
         working_size=working_size or work_size,
         detail=detail,
+        detail_iterations=detail_iterations,
         regions=regions,
     )
     if isinstance(content, Image.Image):

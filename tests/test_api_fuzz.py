@@ -90,3 +90,37 @@ def test_every_call_returns_a_whole_result_or_says_what_is_wrong(hed_weights, ca
     expected = keywords.get("output_size") or max(photo.shape[:2])
     assert max(result.shape[:2]) == expected and result.ndim == photo.ndim
     assert np.isfinite(result.astype(np.float64)).all()
+
+
+@st.composite
+def sizes(draw):
+    """A photo of any size from 1 px, thin to extreme (1 x 300), with an output and a
+    working size each anywhere in their range up to a few hundred pixels, and the detail
+    pass on, off or automatic (issue 48, family 4)."""
+    long_side = draw(st.integers(1, 300))
+    short_side = draw(st.sampled_from([1, 2, 3, long_side // 7 + 1, long_side]))
+    shape = (long_side, short_side) if draw(st.booleans()) else (short_side, long_side)
+    output = draw(st.sampled_from([0, 1, 2, 5, 33, 160, 301]))
+    working = draw(st.sampled_from([0, 1, 7, 48, 200]))
+    return shape, output, working, draw(st.sampled_from(["auto", "on", "off"]))
+
+
+@settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=sizes())
+def test_every_size_in_range_gives_a_picture_of_that_size_or_one_line(hed_weights, case):
+    from styleengine.plan.planning import fit
+
+    (height, width), output, working, detail = case
+    photo = np.resize(PHOTO, (height, width, 3))
+    options = {"detail_iterations": 1} if detail == "on" else {}
+    try:
+        result = stylize(photo, PAINTING, StyleSettings(iterations=1), device="cpu",
+                         weights="hed", output_size=output, working_size=working, detail=detail,
+                         **options)  # fmt: skip
+    except EngineError as error:  # a size this machine cannot hold, said in one line
+        event(f"refused: {error.kind.value}")
+        assert error.kind == ErrorKind.OUT_OF_MEMORY and "\n" not in str(error), str(error)
+        return
+    event("succeeded")
+    expected = fit((height, width), output) if output else (height, width)
+    assert result.shape == (*expected, 3) and np.isfinite(result).all()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from ..loss.objective import StyleRegion
-from ..model.canvas import resize, start_of_finer_scale
+from ..model.canvas import crop_from_canvas, pad_to_canvas, resize, start_of_finer_scale
 from ..model.network import VGGFeatures
 from ..plan.planning import DETAIL_HISTORY, Plan
 from ..run.progress import RunProgress
@@ -31,10 +31,12 @@ def detail_pass(
     output's scale."""
     assert plan.detail is not None
     output = plan.output_size
-    content_full = resize(content, output)
+    # On the network's canvas, as the working pass: a side thinner than its poolings need (a
+    # strip, a layer of a few pixels) is padded with its edge pixels and cropped back.
+    content_full = pad_to_canvas(resize(content, output))
     # The enlarged result lacks the detail the working size could not hold; the
     # content's own detail at the output size is the start the strokes grow from.
-    start = start_of_finer_scale(working_result, content, output, "content_detail")
+    start = pad_to_canvas(start_of_finer_scale(working_result, content, output, "content_detail"))
     objective = TiledObjective(
         network,
         content_full,
@@ -67,4 +69,4 @@ def detail_pass(
             len(plan.scale_sizes), output[1], output[0], terms, pixels,
             last=step == plan.detail.iterations - 1, stage="detail",
         )  # fmt: skip
-    return pixels.detach()
+    return crop_from_canvas(pixels.detach(), output)
