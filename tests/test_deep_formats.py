@@ -5,6 +5,8 @@ transparent with exit 0: its black ink was taken for alpha."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import tifffile
@@ -123,3 +125,42 @@ def test_a_tiff_of_colours_it_cannot_read_is_refused_in_one_line(tmp_path, photo
         read_image(path)
     assert "cannot be read correctly here" in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+# Every 8-bit form Pillow writes, in every format it writes it to: the engine reads what the
+# file declares as Pillow itself reads it (CMYK inks as colours, a palette as its colours,
+# transparency as alpha), or refuses it in one line.
+PILLOW_MODES = ["1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB",
+                "HSV", "La", "RGBa"]  # fmt: skip
+PILLOW_FORMATS = ["png", "jpg", "tif", "webp", "bmp", "gif", "ppm", "tga", "jp2", "pcx", "sgi",
+                  "im", "qoi", "ico", "icns", "psd", "blp", "dds"]  # fmt: skip
+
+
+def test_every_form_pillow_writes_reads_as_pillow_reads_it(tmp_path):
+    """All of them, each mode in each format (about 80 of the 250 pairs are written)."""
+    from PIL import Image
+
+    photo = Image.fromarray(np.round(PHOTO * 255).astype(np.uint8))
+    read, wrong = [], []
+    for mode, suffix in itertools.product(PILLOW_MODES, PILLOW_FORMATS):
+        path = tmp_path / f"photo-{PILLOW_MODES.index(mode)}.{suffix}"
+        try:
+            photo.convert(mode).save(path)
+            with Image.open(path) as written:
+                seen = np.asarray(written.convert("RGBA"), np.float32) / 255
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a form Pillow does not write or read back: nothing to compare
+        try:
+            image = read_image(path)
+        except BadInputError as refusal:
+            if "\n" in refusal.message or str(path) not in refusal.message:
+                wrong.append((mode, suffix, refusal.message))
+            continue
+        read.append((mode, suffix))
+        alpha = np.ones(seen.shape[:2]) if image.alpha is None else image.alpha
+        if image.rgb.shape != seen.shape[:2] + (3,) or not (
+            np.allclose(image.rgb, seen[..., :3], atol=1 / 255 + 1e-6)
+            and np.allclose(alpha, seen[..., 3], atol=1 / 255 + 1e-6)
+        ):
+            wrong.append((mode, suffix, "read otherwise than Pillow reads it"))
+    assert len(read) > 60 and not wrong, wrong
