@@ -23,3 +23,11 @@ def whole_file(target: Path, prefix: str | None = None, suffix: str = ".partial"
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def new_file_mode() -> int:
+    """0666 less the process's umask: the mode open() gives a new file, which a result gets
+    too (the temporary file it is written to is private, 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

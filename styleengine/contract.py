@@ -18,6 +18,7 @@ import math
 import numbers
 import os
 import platform
+import sys
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
@@ -476,12 +477,24 @@ def ssh_command(host: str, remote_command: str, *options: str) -> list[str]:
     return [*command, "--", host, remote_command]
 
 
+def typed(text: str) -> str:
+    """``text`` as a user types it back into this system's shell in a command the advice
+    gives (a host with a space or a quote in it, as ssh's config allows, stays one word)."""
+    if sys.platform == "win32":
+        import subprocess
+
+        return subprocess.list2cmdline([text])
+    import shlex
+
+    return shlex.quote(text)
+
+
 def ssh_refused(host: str, said: str) -> str:
     """What to do when ssh itself failed (its exit code 255): ``said`` is ssh's reason."""
     return (
         f"Could not connect to {host} over ssh ({said or 'no reason given'}). Check that "
-        f"'ssh {host}' works in a terminal without a password prompt (a key, with the host's "
-        "key already known)."
+        f"'ssh {typed(host)}' works in a terminal without a password prompt (a key, with the "
+        "host's key already known)."
     )
 
 

@@ -60,8 +60,9 @@ def test_a_remote_run_gives_the_local_runs_picture_with_its_events_and_previews(
         remote_env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    # The same machine, the same seed: the same picture, bit for bit.
+    # The same machine, the same seed: the same picture, bit for bit, and the same mode.
     assert np.array_equal(np.load(local), np.load(remote))
+    assert local.stat().st_mode & 0o777 == remote.stat().st_mode & 0o777
     events = _events(done.stdout)
     assert isinstance(events[0], contract.StartEvent) and events[0].total_iterations == 3
     assert [e.iteration for e in events if isinstance(e, contract.ProgressEvent)] == [0, 1, 2, 3]
@@ -303,3 +304,14 @@ def test_no_file_name_of_the_callers_reaches_the_remote_command(names):
     assert {f"@{name}" for name in files.inputs} <= sent
     assert files.output == Path(output) and files.preview == Path(output + ".npy")
     assert "gallery:munch_the_scream" in arguments and "--iterations" in arguments
+
+
+def test_advice_quotes_the_host_as_the_user_types_it_back():
+    """A host of ssh's config may hold a space: the advice's commands keep it one word."""
+    from styleengine.run.remote import _no_relay
+
+    refused = _no_relay("gpu box", "/opt/py", 255, ["Permission denied (publickey)."])
+    assert "'ssh '\"'\"'gpu box'\"'\"'' works" not in refused.message
+    assert "ssh 'gpu box'" in refused.message
+    missing = _no_relay("gpu box", "/opt/py", 127, ["/opt/py: not found"])
+    assert missing.message.endswith("--remote 'gpu box'")

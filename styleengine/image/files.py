@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..atomic import whole_file
+from ..atomic import new_file_mode, whole_file
 from ..errors import BadInputError, EngineError, WriteFailedError, system_reason
 from ..system import owned_by_me, process_alive
 from . import deep_formats
@@ -273,7 +273,7 @@ def write_image(path: str | os.PathLike[str], image: ImageData) -> None:
     try:
         with whole_file(path, prefix=_partial_prefix(), suffix=suffix) as temporary:
             # The temporary file is private (0600); a result gets what any new file gets.
-            os.chmod(temporary, _new_file_mode())
+            os.chmod(temporary, new_file_mode())
             _write_by_suffix(temporary, suffix, image)
             if os.path.getsize(temporary) == 0:
                 raise EngineError(
@@ -295,13 +295,6 @@ def _check_result(path: Path, image: ImageData) -> None:
                 f"{path}: the result's {name} holds NaN or infinity; nothing was written. "
                 "This is a bug: please report it."
             )
-
-
-def _new_file_mode() -> int:
-    """0666 less the process's umask, the mode open() would give a new file."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _write_by_suffix(path: Path, suffix: str, image: ImageData) -> None:

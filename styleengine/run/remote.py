@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shlex
 import shutil
@@ -38,7 +39,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any, ClassVar, TypeVar
 
-from ..atomic import whole_file
+from ..atomic import new_file_mode, whole_file
 from ..contract import (
     APP_NAME,
     GALLERY_PREFIX,
@@ -52,6 +53,7 @@ from ..contract import (
     StartEvent,
     read_event,
     ssh_refused,
+    typed,
 )
 from ..contract import ssh_command as contract_ssh_command
 from ..errors import BadInputError, EngineError
@@ -156,6 +158,8 @@ def _receive_file(stream: IO[bytes], size: int, target: Path) -> None:
         raise EngineError(f"The remote engine sent a file of {size} bytes; stopped.")
     target.parent.mkdir(parents=True, exist_ok=True)
     with whole_file(target, suffix=target.suffix) as temporary, open(temporary, "wb") as out:
+        # The mode a file made here gets: a result has a local run's permissions.
+        os.chmod(temporary, new_file_mode())
         left = size
         while left:
             chunk = stream.read(min(CHUNK, left))
@@ -375,7 +379,8 @@ def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -
         raise EngineError(
             f"The engine on {host} speaks another version of the protocol (relay "
             f"{hello.relay}, progress {hello.protocol}; this one {RELAY_VERSION}, "
-            f"{PROTOCOL_VERSION}); install the same version there ({INSTALL_COMMAND} --remote)."
+            f"{PROTOCOL_VERSION}); install the same version there ({INSTALL_COMMAND} --remote "
+            f"{typed(host)})."
         )
     entries = [SentFile(name, path.stat().st_size) for name, path in files.inputs.items()]
     try:
@@ -441,7 +446,7 @@ def _no_relay(host: str, remote_python: str, code: int | None, stderr: list[str]
         return BadInputError(ssh_refused(host, said))
     return BadInputError(
         f"{host} has no Neural Style engine at {remote_python} ({said or f'exit code {code}'})."
-        f" Install it there with: {INSTALL_COMMAND} --remote {host}"
+        f" Install it there with: {INSTALL_COMMAND} --remote {typed(host)}"
     )
 
 

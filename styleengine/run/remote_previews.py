@@ -37,6 +37,7 @@ from ..contract import (
     ProtocolError,
     event_line,
     read_event,
+    typed,
 )
 from ..errors import BadInputError, EngineError
 from ..system import INSTALL_COMMAND, stop_signals
@@ -246,7 +247,7 @@ def run_remote_previews(
         if hello != Hello(RELAY_VERSION, PROTOCOL_VERSION):
             raise EngineError(
                 f"The engine on {host} speaks another version of the protocol; install the "
-                f"same version there ({INSTALL_COMMAND} --remote {host})."
+                f"same version there ({INSTALL_COMMAND} --remote {typed(host)})."
             )
         out = SafeStream(stdout)
         writing = threading.Lock()
