@@ -248,15 +248,20 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def run_relay() -> int:
-    """``python -m styleengine relay``: a hang-up or a kill of the session ends the run and
-    removes its folder, as a closed stdin does."""
+def end_on_hangup() -> None:
+    """A relay's hang-up or kill of the session (the stop signals) ends it through its
+    ``finally`` blocks, which remove its folder, as a closed stdin does."""
 
     def end(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
     for signum in stop_signals():
         signal.signal(signum, end)
+
+
+def run_relay() -> int:
+    """``python -m styleengine relay``: one run for the caller at the other end."""
+    end_on_hangup()
     try:
         return relay(sys.stdin.buffer, sys.stdout.buffer)
     except BrokenPipeError:

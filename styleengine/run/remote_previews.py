@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -40,7 +39,7 @@ from ..contract import (
     typed,
 )
 from ..errors import BadInputError, EngineError
-from ..system import INSTALL_COMMAND, stop_signals
+from ..system import INSTALL_COMMAND
 from .preview_service import Inbox, serve
 from .protocol import SafeStream
 from .remote import (
@@ -58,6 +57,7 @@ from .remote import (
     _send_file,
     _stop,
     _write_line,
+    end_on_hangup,
 )
 
 # What a frame sent back may be called: the service's own names, nothing with a folder.
@@ -156,14 +156,8 @@ def _placed(tokens: dict[str, str], token: str) -> str:
 
 
 def run_preview_relay(weights: str, device: str, precision: str) -> int:
-    """``python -m styleengine preview-relay``: a hang-up or a kill of the session ends it and
-    removes its folder, as a closed stdin does."""
-
-    def end(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    for signum in stop_signals():
-        signal.signal(signum, end)
+    """``python -m styleengine preview-relay``: previews for the caller at the other end."""
+    end_on_hangup()
     try:
         return preview_relay(sys.stdin.buffer, sys.stdout.buffer, weights, device, precision)
     except BrokenPipeError:
