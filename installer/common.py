@@ -24,6 +24,8 @@ SYSTEM_SOURCE = REPO / "styleengine" / "system.py"
 PLUGIN_ENGINE_MODULES = {
     PLUGIN_CONTRACT: CONTRACT_SOURCE,
     "styleengine_system.py": SYSTEM_SOURCE,
+    # The gallery's list, which the contract reads beside itself (contract.GALLERY_FILES)
+    "styleengine_gallery.json": REPO / "styleengine" / "image" / "paintings" / "gallery.json",
 }
 PLUGIN_NAME = "neural_style"
 PLUGIN_MAIN = "neural_style.py"

@@ -712,7 +712,7 @@ def dialog_options(section: str) -> list[Option]:
 
 
 # --------------------------------------------------------------------------------------------
-# The gallery: public-domain paintings shipped with the engine (styleengine/paintings/)
+# The gallery: public-domain paintings shipped with the engine (styleengine/image/paintings/)
 
 # A painting is named wherever a style image is taken: "gallery:hokusai_great_wave".
 GALLERY_PREFIX = "gallery:"
@@ -742,103 +742,28 @@ class Painting:
         return f"{self.painter}, {self.title}, {self.year}: {self.look}"
 
 
-def _painting(name: str, painter: str, died: int, title: str, year: str, look: str,
-              source: str, known_as: str = "") -> Painting:  # fmt: skip
-    return Painting(name, painter, known_as or painter.split()[-1], died, title, year, look, source)
+# The gallery's list is data, beside its images (styleengine/image/paintings/gallery.json):
+# a painting is added there, with its image; the credits (CREDITS.md) and the README's table
+# are made from it (tests/test_gallery.py holds them to it). install.py places a copy beside
+# the plug-in, which reads it there.
+GALLERY_FILES = (
+    Path(__file__).with_name("styleengine_gallery.json"),
+    Path(__file__).parent / "image" / "paintings" / "gallery.json",
+)
 
 
-GALLERY = (
-    _painting(
-        "van_gogh_starry_night", "Vincent van Gogh", 1890, "The Starry Night", "1889",
-        "a swirling night sky in thick curved strokes, deep blue and yellow",
-        "jcjohnson/neural-style (MIT), examples/inputs/starry_night.jpg", "Van Gogh",
-    ),
-    _painting(
-        "van_gogh_wheat_field_with_cypresses", "Vincent van Gogh", 1890,
-        "Wheat Field with Cypresses", "1889", "thick swirling paint, greens and ochres",
-        "gordicaleksa/pytorch-neural-style-transfer (MIT), data/style-images/vg_wheat_field.jpg",
-        "Van Gogh",
-    ),
-    _painting(
-        "hokusai_great_wave", "Katsushika Hokusai", 1849, "The Great Wave off Kanagawa",
-        "c. 1830-32", "woodblock print: flat blue planes, claw-like foam",
-        "mihalybaci/NeuralStyle.jl (BSD-2-Clause), "
-        "style_images/katsushika-hokusai_the-great-wave-off-kanagawa_1829.jpg",
-    ),
-    _painting(
-        "munch_the_scream", "Edvard Munch", 1944, "The Scream", "1893",
-        "wavy bands of orange, blue and green, long restless strokes",
-        "jcjohnson/neural-style (MIT), examples/inputs/the_scream.jpg",
-    ),
-    _painting(
-        "turner_shipwreck", "J. M. W. Turner", 1851, "The Shipwreck", "c. 1805",
-        "a stormy sea in churning browns and greys, flecks of white foam",
-        "jcjohnson/neural-style (MIT), examples/inputs/shipwreck.jpg",
-    ),
-    _painting(
-        "kandinsky_composition_vii", "Wassily Kandinsky", 1944, "Composition VII", "1913",
-        "a dense abstract tangle of colour patches and black lines",
-        "mihalybaci/NeuralStyle.jl (BSD-2-Clause), "
-        "style_images/vassily-kandinsky_composition-VII_1913.jpg",
-    ),
-    _painting(
-        "mondrian_tableau_no2_composition_vii", "Piet Mondrian", 1944,
-        "Tableau No. 2 / Composition No. VII", "1913",
-        "a cubist grid of ochre and grey tiles, short black strokes",
-        "xunhuang1995/AdaIN-style (MIT), input/style/mondrian.jpg",
-    ),
-    _painting(
-        "monet_water_lilies_1919", "Claude Monet", 1926, "Water Lilies", "1919",
-        "soft broken strokes, violet, blue and green",
-        "titu1994/Neural-Style-Transfer (Apache-2.0), "
-        "images/inputs/style/water-lilies-1919-2.jpg",
-    ),
-    _painting(
-        "lemmen_beach_at_heist", "Georges Lemmen", 1916, "The Beach at Heist", "1891",
-        "pointillism: fine dots of complementary colour",
-        "mihalybaci/NeuralStyle.jl (BSD-2-Clause), "
-        "style_images/georges-lemmen_the-beach-at-heist_1891.jpg",
-    ),
-    _painting(
-        "delaunay_portrait_of_metzinger", "Robert Delaunay", 1941,
-        "Portrait of Jean Metzinger", "1906", "a mosaic of large square colour dabs",
-        "zhanghang1989/PyTorch-Multi-Style-Transfer (MIT), "
-        "experiments/images/21styles/Robert_Delaunay,_1906,_Portrait.jpg",
-    ),
-    _painting(
-        "klimt_the_kiss", "Gustav Klimt", 1918, "The Kiss", "1907-08",
-        "gold leaf and patterned ornament",
-        "iSach/clipmorph (MIT), training_data/styles/klimt.jpg (a Google Art Project scan)",
-    ),
-    _painting(
-        "leger_contrast_of_forms", "Fernand Léger", 1955, "Contrast of Forms", "1913",
-        "tube shapes, bold red and blue strokes, black contours",
-        "xunhuang1995/AdaIN-style (MIT), input/style/contrast_of_forms.jpg",
-    ),
-    _painting(
-        "picabia_edtaonisl", "Francis Picabia", 1953, "Edtaonisl (Ecclesiastic)", "1913",
-        "curved ribbons in pink, ochre and grey planes",
-        "gordicaleksa/pytorch-neural-style-transfer (MIT), data/style-images/edtaonisl.jpg",
-    ),
-    _painting(
-        "gauguin_three_tahitian_women", "Paul Gauguin", 1903, "Three Tahitian Women", "1896",
-        "flat warm colour areas with outlines",
-        "gordicaleksa/pytorch-neural-style-transfer (MIT), data/style-images/tahiti_guaguin.jpg",
-    ),
-    _painting(
-        "marc_fate_of_the_animals", "Franz Marc", 1916, "The Fate of the Animals", "1913",
-        "splintered diagonals in red, blue and green",
-        "mihalybaci/NeuralStyle.jl (BSD-2-Clause), "
-        "style_images/franz-marc_the-fate-of-the-animals_1913.jpg",
-    ),
-    _painting(
-        "rembrandt_night_watch", "Rembrandt van Rijn", 1669, "The Night Watch", "1642",
-        "dark chiaroscuro, warm browns and gold",
-        "mihalybaci/NeuralStyle.jl (BSD-2-Clause), style_images/rembrandt_the-nightwatch_1642.jpg",
-        "Rembrandt",
-    ),
-)  # fmt: skip
+def _read_gallery() -> tuple[Painting, ...]:
+    for path in GALLERY_FILES:
+        if path.is_file():
+            records = json.loads(path.read_text(encoding="utf-8"))
+            return tuple(Painting(**record) for record in records)
+    raise ImportError(
+        "The gallery's list (gallery.json) is missing: run the installer (install.py) from the "
+        "Neural Style folder again."
+    )
 
+
+GALLERY = _read_gallery()
 GALLERY_BY_NAME = {painting.name: painting for painting in GALLERY}
 
 

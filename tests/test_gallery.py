@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import folder_snapshot, make_content, run_cli
+from conftest import REPO, folder_snapshot, make_content, run_cli
 from PIL import Image
 
 from styleengine import cli
@@ -17,6 +17,7 @@ from styleengine.image.gallery import (
     PAINTINGS_DIR,
     credits_markdown,
     painting_path,
+    readme_section,
     style_source,
     unknown_name_message,
 )
@@ -26,9 +27,13 @@ NAMES = [painting.name for painting in GALLERY]
 
 def test_the_folder_holds_exactly_the_listed_paintings_with_their_credits():
     files = sorted(path.name for path in PAINTINGS_DIR.iterdir())
-    assert files == sorted([*(f"{name}.jpg" for name in NAMES), "CREDITS.md"])
-    # The credits file is made from the list: a painting added to one is in the other.
+    assert files == sorted([*(f"{name}.jpg" for name in NAMES), "CREDITS.md", "gallery.json"])
+    # The credits and the README's section are made from the list (gallery.json): a painting
+    # added there is in both, or this fails and says so.
     assert (PAINTINGS_DIR / "CREDITS.md").read_text(encoding="utf-8") == credits_markdown()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    count, table = readme_section()
+    assert count in readme and table in readme
     assert len(GALLERY) >= 12 and len(set(NAMES)) == len(NAMES)
     for painting in GALLERY:
         assert painting.died <= 1955, f"{painting.name}: not in the public domain in the EU"

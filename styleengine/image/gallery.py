@@ -74,8 +74,8 @@ def credits_markdown() -> str:
         "photographs or scans of two-dimensional works, which carry no copyright of their own",
         "(US: Bridgeman v. Corel; EU: Directive 2019/790, art. 14). Each was taken from a public",
         "repository under a permissive licence (named below), converted to sRGB and downscaled",
-        "to 1024 px on its long side. The list itself is `contract.GALLERY`; this file is made",
-        "from it (`python -m styleengine gallery --credits`).",
+        "to 1024 px on its long side. The list itself is `gallery.json` beside them; this file",
+        "is made from it (`python -m styleengine gallery --credits`).",
         "",
         "| name | painter (died) | title, year | look | source repository (licence), path |",
         "| --- | --- | --- | --- | --- |",
@@ -85,3 +85,17 @@ def credits_markdown() -> str:
         for p in GALLERY
     ]
     return "\n".join(rows) + "\n"
+
+
+_COUNTS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
+           "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen",
+           "Eighteen", "Nineteen", "Twenty")  # fmt: skip
+
+
+def readme_section() -> tuple[str, str]:
+    """What the README says of the gallery, made from its list: how many paintings come with
+    the plug-in (its first words), and the table of names, paintings and looks."""
+    count = _COUNTS[len(GALLERY)] if len(GALLERY) < len(_COUNTS) else str(len(GALLERY))
+    rows = ["| name | painting | look |", "| --- | --- | --- |"]
+    rows += [f"| `{p.name}` | {p.painter}, *{p.title}*, {p.year} | {p.look} |" for p in GALLERY]
+    return f"{count} paintings come with the plug-in", "\n".join(rows)
