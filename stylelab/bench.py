@@ -34,6 +34,7 @@ from styleengine.loss.regions import Regions
 from styleengine.model.canvas import resize
 from styleengine.model.device import describe_device
 from styleengine.model.network import VGG16_LAYERS
+from styleengine.optim.stylizer import evaluate
 from styleengine.run.progress import Progress, default_report_every
 from styleengine.settings import StyleSettings
 
@@ -82,7 +83,7 @@ class Row:
 def objective(setup: EngineSetup, settings: StyleSettings, content, style, image) -> float:
     """The total loss of ``image``, in float32, the same scorer for both implementations."""
     evaluator = replace(setup, dtype=torch.float32).stylizer(settings)
-    return evaluator.evaluate(image, content, [StyleImage(style)], settings)["total"]
+    return evaluate(evaluator, image, content, [StyleImage(style)], settings)["total"]
 
 
 def engine_run(

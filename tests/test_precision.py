@@ -25,7 +25,7 @@ from conftest import cpu_has_native_bfloat16, keeps_pace, make_content, make_sty
 
 from styleengine.api import EngineSetup, to_tensor
 from styleengine.loss.objective import StyleImage
-from styleengine.optim.stylizer import Stylizer
+from styleengine.optim.stylizer import Stylizer, evaluate
 from styleengine.settings import StyleSettings
 
 CUDA = pytest.param(
@@ -79,7 +79,7 @@ def _pair(size: int):
 def _loss_and_gradient(weights, device, dtype, image, content, styles, settings):
     stylizer = _stylizer(weights, device, dtype, settings)
     objective = stylizer.objective(
-        content, stylizer.style_targets(styles, [1.0], max(image.shape[-2:])), settings
+        content, stylizer.targets.of_styles(styles, [1.0], max(image.shape[-2:])), settings
     )
     pixels = image.to(device).requires_grad_(True)
     terms = objective.terms(stylizer.features(pixels), pixels)
@@ -93,8 +93,8 @@ def _final_terms(weights, device, dtype, content, styles, settings) -> dict[str,
         content, styles, settings, callback=seen.append
     )
     assert all(math.isfinite(v) for p in seen for v in p.losses.values()), dtype
-    return _stylizer(weights, device, torch.float32, settings).evaluate(
-        result, content, styles, settings
+    return evaluate(
+        _stylizer(weights, device, torch.float32, settings), result, content, styles, settings
     )
 
 

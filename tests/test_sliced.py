@@ -95,7 +95,7 @@ def test_a_sample_stands_for_a_picture_too_large_to_sort(hed_weights, monkeypatc
     content = to_tensor(make_content(*size))
     noise = torch.rand(content.shape, generator=torch.Generator().manual_seed(0))
     image = (content + 0.1 * noise).clamp(0, 1)
-    targets = model.style_targets([StyleImage(to_tensor(make_style(96, 96)))], [1.0], max(size))
+    targets = model.targets.of_styles([StyleImage(to_tensor(make_style(96, 96)))], [1.0], max(size))
     whole = model.objective(content, targets, settings)
     pixels = image.clone().requires_grad_(True)
     terms = whole.terms(model.features(pixels), pixels)

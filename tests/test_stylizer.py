@@ -123,9 +123,9 @@ def test_transparent_style_pixels_do_not_count_as_black(setup, hed_weights):
     padded[..., :64] = style
     alpha = torch.zeros(1, 1, 64, 128)
     alpha[..., :64] = 1
-    with_alpha = stylizer.style_targets([StyleImage(padded, alpha)], [1.0], 128)
-    as_black = stylizer.style_targets([StyleImage(padded)], [1.0], 128)
-    alone = stylizer.style_targets([StyleImage(style)], [1.0], 64)
+    with_alpha = stylizer.targets.of_styles([StyleImage(padded, alpha)], [1.0], 128)
+    as_black = stylizer.targets.of_styles([StyleImage(padded)], [1.0], 128)
+    alone = stylizer.targets.of_styles([StyleImage(style)], [1.0], 64)
     for name in ("relu1_1", "relu2_1"):
         error_alpha = (with_alpha[name] - alone[name]).norm() / alone[name].norm()
         error_black = (as_black[name] - alone[name]).norm() / alone[name].norm()

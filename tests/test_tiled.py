@@ -62,14 +62,14 @@ def _style(stylizer, size, masked):
     diagonal edge (soft masks are weights, not only 0 and 1)."""
     if not masked:
         style = StyleImage(to_tensor(make_style(96, 96)))
-        return stylizer.style_targets([style], [1.0], max(size))
+        return stylizer.targets.of_styles([style], [1.0], max(size))
     height, width = size
     y, x = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
     sky = ((x - y * 1.3 + 20) / 25).clamp(0, 1).float()[None, None]
     regions = []
     for seed, mask in ((1, sky), (2, 1 - sky)):
         style = StyleImage(to_tensor(make_style(96, 96, seed=seed)))
-        targets = stylizer.style_targets([style], [1.0], max(size))
+        targets = stylizer.targets.of_styles([style], [1.0], max(size))
         regions.append(StyleRegion(targets, mask, float(mask.mean())))
     return regions
 
@@ -98,8 +98,8 @@ def test_tiled_objective_and_gradient_equal_the_untiled_ones(stylizer, size, mas
 
 def test_style_targets_in_tiles_equal_the_whole_image_ones(stylizer):
     style = StyleImage(to_tensor(make_style(150, 230)))
-    whole = stylizer.style_targets([style], [1.0], 230)
-    tiled = stylizer.style_targets([style], [1.0], 230, tile_side=48)
+    whole = stylizer.targets.of_styles([style], [1.0], 230)
+    tiled = stylizer.targets.of_styles([style], [1.0], 230, tile_side=48)
     for name in whole:
         error = (tiled[name] - whole[name]).norm() / whole[name].norm()
         assert error < 1e-5, (name, float(error))

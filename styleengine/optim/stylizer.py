@@ -6,8 +6,9 @@ on the chosen device and precision.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
-import torch.nn.functional as F
 
 from ..contract import DEFAULT_CONTENT_LAYERS, DEFAULT_SLICED_LAYERS, DEFAULT_STYLE_LAYERS
 from ..image.color import toward_palette
@@ -19,15 +20,12 @@ from ..loss.objective import (
     pixel_terms,
     style_aspect,
     style_loss,
-    style_statistic,
 )
 from ..loss.regions import RegionGroup, Regions, toward_palettes
-from ..loss.terms import ContentLoss, mask_at_positions, position_weights_for
+from ..loss.terms import ContentLoss, mask_at_positions
 from ..model.canvas import (
-    MIN_WORK_SIDE,
     crop_from_canvas,
     pad_to_canvas,
-    padding,
     resize,
     start_of_finer_scale,
 )
@@ -38,7 +36,6 @@ from ..plan.planning import (
     LBFGS_HISTORY,
     Plan,
     PlanRequest,
-    fit,
     make_plan,
     out_of_memory_during_run,
 )
@@ -47,7 +44,8 @@ from ..settings import StyleSettings
 from .detail import detail_pass
 from .lbfgs import LBFGS
 from .painted_start import PaintedStart
-from .tiled import style_statistics_in_tiles
+from .speed_probe import iteration_at
+from .targets import StyleTargets
 
 ADAM_LEARNING_RATE = 0.02
 # torch.OutOfMemoryError came with torch 2.5; before, only CUDA's existed (the CPU's is a
@@ -96,6 +94,7 @@ class Stylizer:
         self.network.stack.to(dtype=dtype, memory_format=torch.channels_last)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+        self.targets = StyleTargets(self.network, device, self.style_layers, self.sliced_layers)
         # Loaded on the first painted start: runs that start elsewhere never read its weights.
         self._painter: PaintedStart | None = None
 
@@ -109,29 +108,8 @@ class Stylizer:
         sliced = tuple(f"sliced {name}" for name in self.sliced_layers)
         layers = (*self.content_layers, *self.style_layers, *sliced)
         return machine_for(
-            self.device, self.dtype, self._iteration_at if measured else None, layers
+            self.device, self.dtype, partial(iteration_at, self) if measured else None, layers
         )
-
-    def _iteration_at(self, side: int):
-        """One iteration of the objective at side x side, for the speed probe."""
-        generator = torch.Generator().manual_seed(0)
-        image = torch.rand(1, 3, side, side, generator=generator)
-        with torch.no_grad():
-            features = self.features(image)
-        targets = self.statistics(features)
-        objective = self.objective(image, targets, StyleSettings(
-            content_layers=self.content_layers,
-            style_layers=dict.fromkeys(self.style_layers, 1.0),
-            sliced_layers=self.sliced_layers,
-        ))  # fmt: skip
-        pixels = image.to(self.device).requires_grad_(True)
-
-        def iteration() -> torch.Tensor:
-            pixels.grad = None
-            objective.terms(self.features(pixels), pixels)["total"].backward()
-            return pixels.grad
-
-        return iteration
 
     def plan(
         self,
@@ -150,79 +128,6 @@ class Stylizer:
             style_aspect(styles),
             request or PlanRequest(),
         )
-
-    def statistics(
-        self, features: dict[str, torch.Tensor], alpha: torch.Tensor | None = None
-    ) -> dict[str, torch.Tensor]:
-        """Each style layer's target from a painting's ``features``, its pixels weighted by
-        ``alpha`` (1, 1, H, W)."""
-        return {
-            name: style_statistic(
-                features[name],
-                position_weights_for(alpha, features[name]),
-                name in self.sliced_layers,
-            )
-            for name in self.style_layers
-        }
-
-    def style_targets(
-        self,
-        styles: list[StyleImage],
-        blend: list[float],
-        longest: int,
-        tile_side: int | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """Targets per style layer (``statistics``), blended over the style images; with
-        ``tile_side``, computed tile by tile (styles without transparency)."""
-        targets: dict[str, torch.Tensor] = {}
-        for style, weight in zip(styles, blend):
-            size = fit(tuple(style.rgb.shape[-2:]), max(MIN_WORK_SIDE, round(longest)))
-            if tile_side is not None and style.alpha is None and min(size) >= MIN_WORK_SIDE:
-                found = style_statistics_in_tiles(
-                    self.network, resize(style.rgb, size), self.style_layers,
-                    self.sliced_layers, tile_side, self.device,
-                )  # fmt: skip
-                for name in self.style_layers:
-                    targets[name] = targets.get(name, 0) + weight * found[name]
-                continue
-            rgb = pad_to_canvas(resize(style.rgb, size))
-            alpha = None if style.alpha is None else resize(style.alpha, size)
-            if rgb.shape[-2:] != size:
-                # The padding of a thin style must not count as style: its weight is 0.
-                alpha = torch.ones(1, 1, *size) if alpha is None else alpha
-                alpha = F.pad(alpha, padding(size, rgb.shape[-2:]))
-            if alpha is not None:
-                alpha = alpha.to(self.device)
-            with torch.no_grad():
-                features = self.features(rgb)
-            for name, found in self.statistics(features, alpha).items():
-                targets[name] = targets.get(name, 0) + weight * found
-            del features
-        return targets
-
-    def style_regions(
-        self,
-        styles: list[StyleImage],
-        blend: list[float],
-        groups: list[RegionGroup] | None,
-        size: tuple[int, int],
-        longest: float,
-        tile_side: int | None = None,
-    ) -> dict[str, torch.Tensor] | list[StyleRegion]:
-        """The style targets of a picture of ``size``: blended over the whole picture (no
-        ``groups``), or per region with its mask (on the network's canvas, except for the
-        tiled detail pass, which ``tile_side`` asks for)."""
-        if groups is None:
-            return self.style_targets(styles, blend, longest, tile_side)
-        found = []
-        for group in groups:
-            chosen = [styles[i] for i in group.styles]
-            targets = self.style_targets(chosen, group.blend, longest, tile_side)
-            mask = None
-            if group.mask is not None:
-                mask = group.mask_at(size, canvas=tile_side is None)
-            found.append(StyleRegion(targets, mask, group.share))
-        return found
 
     def run(
         self,
@@ -279,7 +184,7 @@ class Stylizer:
                 else:
                     image = start_of_finer_scale(image, content, scale_size, settings.rescale)
                 longest = max(scale_size) * settings.style_scale
-                targets = self.style_regions(styles, blend, groups, scale_size, longest)
+                targets = self.targets.of_regions(styles, blend, groups, scale_size, longest)
                 image = self._optimize_scale(
                     image, content_scaled, targets, iterations, run, scale_index
                 )
@@ -291,7 +196,7 @@ class Stylizer:
                 result = resize(image, plan.output_size)
             else:
                 longest = max(plan.output_size) * settings.style_scale
-                targets = self.style_regions(
+                targets = self.targets.of_regions(
                     styles, blend, groups, plan.output_size, longest, plan.detail.tile_side
                 )
                 result = detail_pass(
@@ -362,22 +267,6 @@ class Stylizer:
             content_losses, style_losses, pixel_terms(content.to(self.device)), settings
         )
 
-    def evaluate(
-        self,
-        image: torch.Tensor,
-        content: torch.Tensor,
-        styles: list[StyleImage],
-        settings: StyleSettings,
-    ) -> dict[str, float]:
-        """The loss terms of ``image`` (no optimization), e.g. to compare two results."""
-        blend = settings.blend_weights(len(styles))
-        targets = self.style_targets(styles, blend, max(image.shape[-2:]))
-        image, content = pad_to_canvas(image), pad_to_canvas(content)
-        objective = self.objective(content, targets, settings)
-        with torch.no_grad():
-            terms = objective.terms(self.features(image), image.to(self.device))
-        return {name: float(value) for name, value in terms.items()}
-
     def _optimize_scale(
         self,
         image: torch.Tensor,
@@ -412,6 +301,23 @@ class Stylizer:
                 scale_index, width, height, terms, pixels, last=step == iterations - 1
             )
         return crop_from_canvas(pixels.detach().clamp(0, 1), size).cpu()
+
+
+def evaluate(
+    stylizer: Stylizer,
+    image: torch.Tensor,
+    content: torch.Tensor,
+    styles: list[StyleImage],
+    settings: StyleSettings,
+) -> dict[str, float]:
+    """The loss terms of ``image`` (no optimization), e.g. to compare two results."""
+    blend = settings.blend_weights(len(styles))
+    targets = stylizer.targets.of_styles(styles, blend, max(image.shape[-2:]))
+    image, content = pad_to_canvas(image), pad_to_canvas(content)
+    objective = stylizer.objective(content, targets, settings)
+    with torch.no_grad():
+        terms = objective.terms(stylizer.features(image), image.to(stylizer.device))
+    return {name: float(value) for name, value in terms.items()}
 
 
 def _make_optimizer(name: str, pixels: torch.Tensor) -> torch.optim.Optimizer | LBFGS:
