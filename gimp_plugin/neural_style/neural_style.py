@@ -297,6 +297,88 @@ def _preview_request(config, area, work, number):
     )  # fmt: skip
 
 
+def _stylize(procedure, image, layer, styles, request, with_preview, strength_map):
+    """One run of the engine on the layer (or the selection's box) and its new layer."""
+    config = engine_link.load_config(PLUGIN_DIR)
+    area = pixels.Area.of(image, layer)
+    x, y, width, height = area.x, area.y, area.width, area.height
+    channels = (1 if area.gray else 3) + (1 if area.has_alpha else 0)
+
+    work = run_folders.make_work_dir()
+    preview = None
+    try:
+        content_path, output_path = work / "content.npy", work / "result.npy"
+        content_pixels = pixels.read_pixels(layer, x, y, width, height, area.pixel_format)
+        npy_files.write_npy(content_path, height, width, channels, content_pixels)
+        style_paths = [
+            pixels.style_input(source, work / f"style{index + 1}.npy")
+            for index, (source, _weight, _region) in enumerate(styles)
+        ]
+        regions = {
+            number: pixels.mask_input(region, area, work / f"region{number}.npy")
+            for number, (_source, _weight, region) in enumerate(styles, start=1)
+            if region is not None
+        }
+        strength_path = None
+        if strength_map is not None:
+            strength_path = pixels.mask_input(strength_map, area, work / "strength.npy")
+        arguments = engine_link.engine_arguments(
+            request, content_path, style_paths, output_path, config.weights,
+            [weight for _layer, weight, _region in styles],
+            work / "preview.npy" if with_preview else None, regions, strength_path,
+            config.remotes.get(request.option("remote")),
+        )  # fmt: skip
+        if with_preview:
+            # Before the progress starts: GIMP's Cancel kills the plug-in, and must never
+            # find the image's undo frozen (pixels.PreviewLayer).
+            preview = pixels.PreviewLayer(area, content_pixels)
+        Gimp.progress_init(engine_link.LOADING_TEXT)
+
+        def on_event(event):
+            if isinstance(event, contract.PreviewEvent):
+                if preview is not None:
+                    preview.show(Path(event.path))
+            else:
+                _show_progress(event)
+
+        result = engine_process.run_engine(config.python, arguments, on_event)
+        if not result.ok:
+            if result.kind == contract.ErrorKind.CANCELLED.value:
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+            raise LinkError(engine_process.failure_message(result))
+        shape, result = npy_files.read_npy(output_path)
+    finally:
+        Gimp.progress_end()
+        if preview is not None:
+            preview.remove()
+        shutil.rmtree(work, ignore_errors=True)
+
+    if shape != (height, width, channels):
+        raise LinkError(
+            f"The engine returned pixels of shape {shape}, not {(height, width, channels)}."
+        )
+    if not (image.is_valid() and layer.is_valid()):
+        raise LinkError(
+            "The image or its layer was closed while Neural Style was working; nothing was changed."
+        )
+    name = engine_link.result_layer_name([_style_name(source) for source, _w, _r in styles])
+    image.undo_group_start()
+    try:
+        area.new_layer(name, result, area.pixel_format)
+    finally:
+        image.undo_group_end()
+    Gimp.displays_flush()
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+
+
+def _show_progress(event):
+    if isinstance(event, contract.StartEvent):
+        Gimp.progress_set_text(engine_link.plan_text(event))
+    elif isinstance(event, contract.ProgressEvent):
+        Gimp.progress_set_text(engine_link.progress_text(event))
+        Gimp.progress_update(event.fraction())
+
+
 class NeuralStyle(Gimp.PlugIn):
     def do_set_i18n(self, name):
         # The plug-in has no translations; False keeps GIMP from looking for a catalog.
@@ -471,7 +553,7 @@ class NeuralStyle(Gimp.PlugIn):
         )
         try:
             preview = request.shows_preview(run_mode == Gimp.RunMode.INTERACTIVE)
-            return self.stylize(procedure, image, layer, styles, request, preview, strength_map)
+            return _stylize(procedure, image, layer, styles, request, preview, strength_map)
         except LinkError as error:
             return _fail(procedure, str(error))
         except OSError as error:  # a full or unwritable temporary folder, a vanished file
@@ -483,86 +565,6 @@ class NeuralStyle(Gimp.PlugIn):
                 f"Neural Style failed unexpectedly ({type(error).__name__}: {error}). "
                 f"Details are in {log}.",
             )
-
-    def stylize(self, procedure, image, layer, styles, request, with_preview, strength_map):
-        config = engine_link.load_config(PLUGIN_DIR)
-        area = pixels.Area.of(image, layer)
-        x, y, width, height = area.x, area.y, area.width, area.height
-        channels = (1 if area.gray else 3) + (1 if area.has_alpha else 0)
-
-        work = run_folders.make_work_dir()
-        preview = None
-        try:
-            content_path, output_path = work / "content.npy", work / "result.npy"
-            content_pixels = pixels.read_pixels(layer, x, y, width, height, area.pixel_format)
-            npy_files.write_npy(content_path, height, width, channels, content_pixels)
-            style_paths = [
-                pixels.style_input(source, work / f"style{index + 1}.npy")
-                for index, (source, _weight, _region) in enumerate(styles)
-            ]
-            regions = {
-                number: pixels.mask_input(region, area, work / f"region{number}.npy")
-                for number, (_source, _weight, region) in enumerate(styles, start=1)
-                if region is not None
-            }
-            strength_path = None
-            if strength_map is not None:
-                strength_path = pixels.mask_input(strength_map, area, work / "strength.npy")
-            arguments = engine_link.engine_arguments(
-                request, content_path, style_paths, output_path, config.weights,
-                [weight for _layer, weight, _region in styles],
-                work / "preview.npy" if with_preview else None, regions, strength_path,
-                config.remotes.get(request.option("remote")),
-            )  # fmt: skip
-            if with_preview:
-                # Before the progress starts: GIMP's Cancel kills the plug-in, and must never
-                # find the image's undo frozen (pixels.PreviewLayer).
-                preview = pixels.PreviewLayer(area, content_pixels)
-            Gimp.progress_init(engine_link.LOADING_TEXT)
-
-            def on_event(event):
-                if isinstance(event, contract.PreviewEvent):
-                    if preview is not None:
-                        preview.show(Path(event.path))
-                else:
-                    self.show_progress(event)
-
-            result = engine_process.run_engine(config.python, arguments, on_event)
-            if not result.ok:
-                if result.kind == contract.ErrorKind.CANCELLED.value:
-                    return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
-                raise LinkError(engine_process.failure_message(result))
-            shape, result = npy_files.read_npy(output_path)
-        finally:
-            Gimp.progress_end()
-            if preview is not None:
-                preview.remove()
-            shutil.rmtree(work, ignore_errors=True)
-
-        if shape != (height, width, channels):
-            raise LinkError(
-                f"The engine returned pixels of shape {shape}, not {(height, width, channels)}."
-            )
-        if not (image.is_valid() and layer.is_valid()):
-            raise LinkError(
-                "The image or its layer was closed while Neural Style was working; "
-                "nothing was changed."
-            )
-        name = engine_link.result_layer_name([_style_name(source) for source, _w, _r in styles])
-        image.undo_group_start()
-        try:
-            area.new_layer(name, result, area.pixel_format)
-        finally:
-            image.undo_group_end()
-        Gimp.displays_flush()
-        return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
-
-    def show_progress(self, event):
-        if isinstance(event, contract.StartEvent):
-            Gimp.progress_set_text(engine_link.plan_text(event))
-        elif isinstance(event, contract.ProgressEvent):
-            Gimp.progress_set_text(engine_link.progress_text(event))
-            Gimp.progress_update(event.fraction())
 
 
 Gimp.main(NeuralStyle.__gtype__, sys.argv)
