@@ -13,19 +13,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_SOURCE = REPO / "gimp_plugin" / "neural_style"
-# The contract between plug-in and engine (standard library only): the installer reads its
-# folders and names, and places it beside the plug-in, which loads it under this name.
-CONTRACT_SOURCE = REPO / "styleengine" / "contract.py"
-PLUGIN_CONTRACT = "styleengine_contract.py"
+# The contract between plug-in and engine (standard library only, a package): the installer
+# reads its folders and names, and places it beside the plug-in, which loads it under this name.
+CONTRACT_SOURCE = REPO / "styleengine" / "contract"
+PLUGIN_CONTRACT = "styleengine_contract"
 SYSTEM_SOURCE = REPO / "styleengine" / "system.py"
+GALLERY_LIST = REPO / "styleengine" / "image" / "paintings" / "gallery.json"
 # The engine's standard-library modules the plug-in loads from beside itself, by the names it
-# loads them under (gimp_plugin/neural_style/engine_contract.py): the contract, and what the
-# systems do differently.
+# loads them under (gimp_plugin/neural_style/engine_contract.py): the contract (a folder,
+# with the gallery's list in it, which it reads there) and what the systems do differently.
 PLUGIN_ENGINE_MODULES = {
     PLUGIN_CONTRACT: CONTRACT_SOURCE,
     "styleengine_system.py": SYSTEM_SOURCE,
-    # The gallery's list, which the contract reads beside itself (contract.GALLERY_FILES)
-    "styleengine_gallery.json": REPO / "styleengine" / "image" / "paintings" / "gallery.json",
 }
 PLUGIN_NAME = "neural_style"
 PLUGIN_MAIN = "neural_style.py"

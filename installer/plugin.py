@@ -12,6 +12,7 @@ from pathlib import Path
 from .common import (
     APP_NAME,
     CONFIG_NAME,
+    GALLERY_LIST,
     INSTALL_LOCK,
     PLUGIN_ENGINE_MODULES,
     PLUGIN_MAIN,
@@ -35,13 +36,18 @@ def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
     target = plugin_dir / PLUGIN_NAME
     _check_owned(target)
     target.mkdir(parents=True, exist_ok=True)
+    previous = _installed_files(target) or []
     sources = {p.name: p for p in PLUGIN_SOURCE.iterdir() if p.is_file() and p.suffix == ".py"}
     sources.update(PLUGIN_ENGINE_MODULES)
     for name, source in sources.items():
-        destination = target / name
-        if not destination.exists() or destination.read_bytes() != source.read_bytes():
-            shutil.copy2(source, destination)
+        if source.is_dir():
+            _copy_package(source, target / name)
+        else:
+            _copy_if_changed(source, target / name)
     written = list(sources)
+    # What an older version of this installer put there and this one does not (the contract
+    # was one file, styleengine_contract.py) goes, as uninstalling would remove it.
+    _remove_installed(target, [name for name in previous if name not in (*written, CONFIG_NAME)])
     main = target / PLUGIN_MAIN
     main.chmod(main.stat().st_mode | 0o755)
     # The remotes recorded by install.py --remote stay recorded through a new install.
@@ -53,6 +59,38 @@ def install_plugin(plugin_dir: Path, python: Path, weights: str) -> Path:
     marker = {"installed_by": APP_NAME, "files": sorted([*written, CONFIG_NAME])}
     write_config(target / PLUGIN_MARKER, marker)
     return target
+
+
+def _copy_if_changed(source: Path, destination: Path) -> None:
+    if not destination.exists() or destination.read_bytes() != source.read_bytes():
+        shutil.copy2(source, destination)
+
+
+def _copy_package(source: Path, destination: Path) -> None:
+    """A standard-library package of the engine's (its modules, not their compiled copies),
+    with the gallery's list in it, which the contract reads beside itself; a module that
+    is no longer the engine's goes."""
+    if destination.is_symlink() or (destination.exists() and not destination.is_dir()):
+        raise InstallError(f"{destination} is not a folder this installer made; move it away.")
+    destination.mkdir(exist_ok=True)
+    files = {p.name: p for p in source.glob("*.py")}
+    files[GALLERY_LIST.name] = GALLERY_LIST
+    for name, path in files.items():
+        _copy_if_changed(path, destination / name)
+    for stale in destination.glob("*.py"):
+        if stale.name not in files:
+            stale.unlink()
+
+
+def _remove_installed(target: Path, names: list[str]) -> None:
+    """Remove what this installer put into ``target`` under ``names`` (plain names, from its
+    marker): a file, or a package of the engine's it copied."""
+    for name in names:
+        path = target / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _installed_files(target: Path) -> list[str] | None:
@@ -161,8 +199,7 @@ def uninstall(venv: Path, plugin_dirs: list[Path]) -> None:
             if target.is_dir():
                 say(f"Left {target} alone: this installer did not make it.")
             continue
-        for name in [*files, PLUGIN_MARKER]:
-            (target / name).unlink(missing_ok=True)
+        _remove_installed(target, [*files, PLUGIN_MARKER])
         cache = target / "__pycache__"  # GIMP's Python compiles our modules there
         if cache.is_dir():
             modules = {Path(name).stem for name in files}

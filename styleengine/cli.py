@@ -404,14 +404,14 @@ def _run_preview_service(args: argparse.Namespace) -> int:
     """The dialog's preview engine, here or (--remote) on another machine over ssh."""
     folder = Path(args.folder)
     if args.remote:
-        from .run.remote_previews import run_remote_previews
+        from .service.remote_previews import run_remote_previews
 
         options = ["--weights", args.weights, "--device", args.device, "--precision",
                    args.precision]  # fmt: skip
         return run_remote_previews(
             args.remote, args.remote_python, folder, options, sys.stdin, sys.stdout
         )
-    from .run.preview_service import run_preview_service
+    from .service.preview_service import run_preview_service
 
     return run_preview_service(
         args.weights, args.device, args.precision, folder, sys.stdin, sys.stdout
@@ -440,7 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "preview-service":
             return _run_preview_service(args)
         if args.command == "preview-relay":
-            from .run.remote_previews import run_preview_relay
+            from .service.remote_previews import run_preview_relay
 
             return run_preview_relay(args.weights, args.device, args.precision)
         if args.command == "demo":

@@ -101,7 +101,13 @@ def test_the_installed_plugin_loads_the_engines_contract_beside_it(tmp_path):
     library only, loads the copy install.py put beside it, which is the engine's file."""
     target = plugin.install_plugin(tmp_path / "plug-ins", Path(sys.executable), "hed")
     copy = target / common.PLUGIN_CONTRACT
-    assert copy.read_bytes() == (REPO / "styleengine" / "contract.py").read_bytes()
+    engines = REPO / "styleengine" / "contract"
+    modules = sorted(path.name for path in engines.glob("*.py"))
+    assert sorted(path.name for path in copy.glob("*.py")) == modules
+    for name in modules:
+        assert (copy / name).read_bytes() == (engines / name).read_bytes()
+    gallery = REPO / "styleengine" / "image" / "paintings" / "gallery.json"
+    assert (copy / "gallery.json").read_bytes() == gallery.read_bytes()
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import engine_link; "
         "print(engine_link.contract.__file__); "
@@ -112,10 +118,28 @@ def test_the_installed_plugin_loads_the_engines_contract_beside_it(tmp_path):
         capture_output=True, text=True, check=True, cwd=tmp_path,
     )  # fmt: skip
     loaded, flags = done.stdout.splitlines()
-    assert Path(loaded) == copy
+    assert Path(loaded) == copy / "__init__.py"
     from styleengine.contract import OPTIONS
 
     assert flags == ",".join(option.flag for option in OPTIONS)
+
+
+def test_an_older_installs_one_file_contract_goes_when_the_package_comes(tmp_path):
+    """Before the contract was a package, install.py put styleengine_contract.py beside the
+    plug-in; installing again removes it (its marker names it) and uninstalling leaves
+    nothing of ours."""
+    plugins = tmp_path / "plug-ins"
+    target = plugin.install_plugin(plugins, Path(sys.executable), "hed")
+    marker = json.loads((target / common.PLUGIN_MARKER).read_text())
+    marker["files"].append("styleengine_contract.py")
+    (target / common.PLUGIN_MARKER).write_text(json.dumps(marker))
+    (target / "styleengine_contract.py").write_text("# the older install's contract\n")
+    plugin.install_plugin(plugins, Path(sys.executable), "hed")
+    assert not (target / "styleengine_contract.py").exists()
+    assert (target / common.PLUGIN_CONTRACT / "__init__.py").is_file()
+    (target / "theirs.txt").write_text("a file of the user's")
+    plugin.uninstall(tmp_path / "no-venv", [plugins])
+    assert sorted(p.name for p in target.iterdir()) == ["theirs.txt"]
 
 
 def test_a_remote_is_recorded_for_run_on_kept_through_installs_and_forgotten(tmp_path):

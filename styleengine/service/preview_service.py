@@ -32,9 +32,9 @@ from ..errors import BadInputError, EngineError
 from ..image.files import ImageData, read_image, write_image
 from ..image.gallery import style_source
 from ..loss.regions import RegionMasks
-from .cancellation import check_cancelled
-from .progress import Progress
-from .protocol import SafeStream
+from ..run.cancellation import check_cancelled
+from ..run.progress import Progress
+from ..run.protocol import SafeStream
 
 
 class Superseded(Exception):

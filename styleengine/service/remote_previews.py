@@ -1,6 +1,6 @@
 """The dialog's preview on another machine: ``preview-service --remote HOST`` here, and over
-ssh ``preview-relay`` there, which runs the preview service (run/preview_service.py) on that
-machine's device, in the same kind of connection as a remote run (run/remote.py):
+ssh ``preview-relay`` there, which runs the preview service (service/preview_service.py) on that
+machine's device, in the same kind of connection as a remote run (styleengine/run/remote.py):
 
 1. the relay says hello (``Hello``) once its network is loading;
 2. for each request the caller sends one line (``RemotePreview``: the request, its files
@@ -39,10 +39,8 @@ from ..contract import (
     typed,
 )
 from ..errors import BadInputError, EngineError
-from ..system import INSTALL_COMMAND
-from .preview_service import Inbox, serve
-from .protocol import SafeStream
-from .remote import (
+from ..run.protocol import SafeStream
+from ..run.remote import (
     CHUNK,
     RELAY_VERSION,
     RUN_FOLDER_PREFIX,
@@ -59,6 +57,8 @@ from .remote import (
     _write_line,
     end_on_hangup,
 )
+from ..system import INSTALL_COMMAND
+from .preview_service import Inbox, serve
 
 # What a frame sent back may be called: the service's own names, nothing with a folder.
 FRAME_NAME = re.compile(r"frame-[a-z]+\.npy")
