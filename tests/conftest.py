@@ -25,6 +25,12 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("search" if FUZZ_EXAMPLES else "fixed")
 
 
+def fuzz_examples(fixed: int) -> int:
+    """A generator's count: ``fixed`` in the README's command and CI, the hunt's when
+    STYLEENGINE_FUZZ_EXAMPLES asks for one."""
+    return int(FUZZ_EXAMPLES) if FUZZ_EXAMPLES else fixed
+
+
 # Root on a POSIX system (the real-GIMP tests, chown, mount namespaces); False on Windows,
 # which has no such user: asked at run time, never at import, so the suite collects there.
 def runs_as_root() -> bool:

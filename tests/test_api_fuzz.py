@@ -7,7 +7,7 @@ never a TypeError, an AttributeError or torch's RuntimeError from deep inside.""
 from __future__ import annotations
 
 import numpy as np
-from conftest import make_content, make_style
+from conftest import fuzz_examples, make_content, make_style
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -105,7 +105,9 @@ def sizes(draw):
     return shape, output, working, draw(st.sampled_from(["auto", "on", "off"]))
 
 
-@settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=fuzz_examples(24), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(case=sizes())
 def test_every_size_in_range_gives_a_picture_of_that_size_or_one_line(hed_weights, case):
     from styleengine.plan.planning import fit

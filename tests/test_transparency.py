@@ -7,7 +7,7 @@ line."""
 from __future__ import annotations
 
 import numpy as np
-from conftest import make_content, make_style
+from conftest import fuzz_examples, make_content, make_style
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,7 +61,9 @@ def _outcome(call) -> tuple[str, object]:
         return "refused", error.message
 
 
-@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=fuzz_examples(16), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     which=st.sampled_from(["painting", "photo"]),
     data=st.data(),
@@ -85,7 +87,9 @@ def test_what_hides_under_transparent_pixels_changes_nothing(which, data, option
         assert first[1] == second[1]
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=fuzz_examples(10), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(alpha=shown_parts((24, 32)), region=shown_parts((24, 32)), options=SETTINGS)
 def test_a_region_over_transparent_parts_paints_or_gets_one_line(alpha, region, options):
     """Two paintings, the first where ``region`` is, over a photo shown only where ``alpha``
