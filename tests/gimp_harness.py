@@ -101,6 +101,15 @@ class Gimp:
     def plugins_dir(self) -> Path:
         return self.home / ".config" / "GIMP" / self.series.series / "plug-ins"
 
+    def install_plugin(self, *options: str) -> subprocess.CompletedProcess:
+        """The plug-in installed the way users install it (install.py, this Python's
+        environment as the engine's), into this GIMP's plug-ins folder."""
+        return subprocess.run(
+            [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--no-sample",
+             "--gimp-plugins-dir", str(self.plugins_dir), *options],
+            capture_output=True, text=True,
+        )  # fmt: skip
+
     def _namespace_script(self, command: str) -> str:
         lines = ["set -e", f"mount -t proc proc '{self.root}/proc'"]
         lines.append(f"mount --rbind /dev '{self.root}/dev'")

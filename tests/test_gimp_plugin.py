@@ -57,12 +57,7 @@ def _installed_gimp(series, tmp_path_factory) -> Gimp:
     home = tmp_path_factory.mktemp(f"gimp-{series.series}-home")
     shared = [REPO, Path(sys.prefix), Path(sys.base_prefix), Path("/tmp")]
     instance = Gimp(series, root, home, shared)
-    # The plug-in is installed the way users install it, into this GIMP's plug-ins folder.
-    done = subprocess.run(
-        [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--dev", "--no-sample",
-         "--gimp-plugins-dir", str(instance.plugins_dir)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    done = instance.install_plugin("--dev")
     assert done.returncode == 0, done.stdout + done.stderr
     plugin = instance.plugins_dir / "neural_style" / "neural_style.py"
     assert plugin.is_file() and os.access(plugin, os.X_OK)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -74,11 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         (work / "home").mkdir()
         shared = [REPO, Path(sys.prefix), Path(sys.base_prefix), Path("/tmp"), images]
         gimp = Gimp(series, root, work / "home", shared)
-        subprocess.run(
-            [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--no-sample",
-             "--gimp-plugins-dir", str(gimp.plugins_dir)],
-            check=True, capture_output=True,
-        )  # fmt: skip
+        gimp.install_plugin().check_returncode()
         batch = BATCH.format(
             photo=images / f"{args.photo}.jpg", painting=images / f"{args.painting}.jpg",
             longest=args.longest,

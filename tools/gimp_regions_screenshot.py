@@ -12,7 +12,6 @@ everything else, run through the plug-in at its defaults; then the whole window.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -78,11 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     (work / "home").mkdir()
     shared = [REPO, Path(sys.prefix), Path(sys.base_prefix), work, images]
     gimp = Gimp(series, root, work / "home", shared)
-    subprocess.run(
-        [sys.executable, str(REPO / "install.py"), "--venv", sys.prefix, "--no-sample",
-         "--gimp-plugins-dir", str(gimp.plugins_dir)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    gimp.install_plugin().check_returncode()
     done, shot = work / "done", work / "shot.png"
     batch = BATCH.format(
         photo=images / "golden_gate.jpg", width=size[0], height=size[1],

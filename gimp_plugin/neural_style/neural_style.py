@@ -379,6 +379,16 @@ def _show_progress(event):
         Gimp.progress_update(event.fraction())
 
 
+def _describe(procedure, name, menu_label, blurb, help_text):
+    """The procedure's place in Filters > Artistic and its words; the flags its arguments
+    take."""
+    procedure.set_menu_label(menu_label)
+    procedure.add_menu_path("<Image>/Filters/Artistic")
+    procedure.set_documentation(blurb, help_text, name)
+    procedure.set_attribution("Neural Style for GIMP", "Neural Style for GIMP", "2026")
+    return GObject.ParamFlags.READWRITE
+
+
 class NeuralStyle(Gimp.PlugIn):
     def do_set_i18n(self, name):
         # The plug-in has no translations; False keeps GIMP from looking for a catalog.
@@ -393,17 +403,12 @@ class NeuralStyle(Gimp.PlugIn):
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run, None)
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label("Neural _Style…")
-        procedure.add_menu_path("<Image>/Filters/Artistic")
-        procedure.set_documentation(
-            "Paint the layer in the style of a painting",
+        flags = _describe(
+            procedure, name, "Neural _Style…", "Paint the layer in the style of a painting",
             "Neural style transfer (Gatys et al.): the active layer is repainted with the "
             "brush strokes, textures and colours of a painting (from the gallery, a layer or "
             "a file), as a new layer above it. With a selection, only the selection is styled.",
-            name,
-        )
-        procedure.set_attribution("Neural Style for GIMP", "Neural Style for GIMP", "2026")
-        flags = GObject.ParamFlags.READWRITE
+        )  # fmt: skip
         procedure.add_choice_argument(
             "style-preset", "From the _gallery",
             "A public-domain painting shipped with Neural Style (Filters > Artistic > Neural "
@@ -474,16 +479,12 @@ class NeuralStyle(Gimp.PlugIn):
 
     def create_gallery_procedure(self, name):
         procedure = Gimp.Procedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run_gallery, None)
-        procedure.set_menu_label("Neural Style _Gallery…")
-        procedure.add_menu_path("<Image>/Filters/Artistic")
-        procedure.set_documentation(
+        flags = _describe(
+            procedure, name, "Neural Style _Gallery…",
             "Open a painting of Neural Style's gallery as a new image",
             "Shows one of the public-domain paintings that Neural Style paints in (Neural "
             "Style, From the gallery) as a new image, its layer named after the painting.",
-            name,
-        )
-        procedure.set_attribution("Neural Style for GIMP", "Neural Style for GIMP", "2026")
-        flags = GObject.ParamFlags.READWRITE
+        )  # fmt: skip
         procedure.add_enum_argument(
             "run-mode", "Run mode", "The run mode", Gimp.RunMode, Gimp.RunMode.INTERACTIVE, flags
         )
