@@ -16,28 +16,22 @@ import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
-gi.require_version("Gtk", "3.0")
-gi.require_version("Gegl", "0.4")
-from gi.repository import Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
+from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import choices  # noqa: E402
+import dialog  # noqa: E402
 import engine_link  # noqa: E402
 import engine_process  # noqa: E402
-import flatpak  # noqa: E402
 import npy_files  # noqa: E402
 import pixels  # noqa: E402
 import run_folders  # noqa: E402
-from dialog_preview import DialogPreview  # noqa: E402
 from engine_link import LinkError, StyleRequest, contract  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
 GALLERY_PROCEDURE = "python-fu-neural-style-gallery"
 # The gallery choice's value when the painting comes from a layer or a file.
 NO_PAINTING = "none"
-PLUGIN_DIR = Path(__file__).resolve().parent
-# A style layer is read for the preview at most this large: the engine shrinks a painting to
-# the picture's size anyway.
-PREVIEW_PAINTING_SIDE = 1024
 
 
 def _choice(*entries):
@@ -58,7 +52,7 @@ def _add_option(procedure, option, argument, flags):
     the remote as Run on, a choice of this computer and the machines install.py recorded."""
     words = option.help[:1].upper() + option.help[1:]
     if option.name == "remote":
-        choice = _choice(*engine_link.run_on_choices(_recorded_remotes()))
+        choice = _choice(*engine_link.run_on_choices(choices.recorded_remotes()))
         procedure.add_choice_argument(
             argument, option.label, engine_link.RUN_ON_HELP, choice, engine_link.RUN_HERE, flags
         )
@@ -72,234 +66,14 @@ def _add_option(procedure, option, argument, flags):
         add(argument, option.label, words, option.minimum, option.maximum, option.default, flags)
 
 
-def _recorded_remotes():
-    """Run on's machines, from the config install.py wrote (none before it did)."""
-    try:
-        return engine_link.load_config(PLUGIN_DIR).remotes
-    except LinkError:
-        return {}
-
-
-def _run_on_offered():
-    # In Flathub's sandbox the engine, and so ssh, runs on the host (flatpak.py).
-    ssh_found = shutil.which("ssh") is not None or flatpak.in_flatpak()
-    return engine_link.run_on_offered(_recorded_remotes(), ssh_found)
-
-
-def _options(config, from_script):
-    """The contract options' values of this run. In a script's run an older argument name
-    counts where the new one was left at its default; never in the dialog's, which does not
-    show the old names (a value GIMP remembered for one would stick there for good)."""
-    values = {}
-    for option in contract.OPTIONS:
-        if option.section is None:
-            continue
-        value = config.get_property(option.argument)
-        for old in option.old_arguments if from_script else ():
-            if value == option.default:
-                value = config.get_property(old)
-        if value is None and option.kind is str:
-            value = ""  # GIMP gives an empty text as None
-        values[option.name] = engine_link.remote_host(value) if option.name == "remote" else value
-    return values
-
-
 def _fail(procedure, message):
     Gimp.message(message)
     return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
 
 
-def _guess_style_layer(image, layer):
-    """A first choice for the dialog: another layer of this image, else of another image."""
-    for candidate in image.get_layers():
-        if candidate != layer:
-            return candidate
-    for other in Gimp.get_images():
-        if other != image and other.get_layers():
-            return other.get_layers()[0]
-    return None
-
-
-def _contract_arguments(section):
-    return tuple(option.argument for option in contract.dialog_options(section))
-
-
-# The dialog's sections, in order: what a first run needs in frames on top, what few touch
-# in expanders, folded away (a dialog that fits a laptop's screen). Besides the plug-in's own
-# arguments, each shows the contract's options of its section.
-DIALOG_SECTIONS = (
-    ("painting", "Painting", False, ("style-preset", "style-layer", "style-file", "style-region")),
-    ("paintings", "More paintings, blended or by regions", True,
-     ("style-weight", "style-preset-2", "style-layer-2", "style-weight-2", "style-region-2",
-      "style-preset-3", "style-layer-3", "style-weight-3", "style-region-3")),
-    ("look", "Look", False, ("strength", "strength-map", "strength-from-layer-mask",
-                             *_contract_arguments("look"))),
-    ("more", "More options", True, (*_contract_arguments("more"), "live-preview")),
-)  # fmt: skip
-
-
-def _fill_dialog(dialog):
-    """Frames for the painting and the look, expanders (closed) for the rest."""
-    # Strength is the one control most runs change: a slider, read at a glance.
-    dialog.get_scale_entry("strength", 1.0)
-    sections = []
-    for key, title, folded, arguments in DIALOG_SECTIONS:
-        dialog.fill_box(f"{key}-box", list(arguments))
-        dialog.get_label(f"{key}-title", title, False, False)
-        container = dialog.fill_expander if folded else dialog.fill_frame
-        container(f"{key}-section", f"{key}-title", False, f"{key}-box")
-        sections.append(f"{key}-section")
-    # Run on stays visible, greyed, until install.py --remote records a machine to run on.
-    dialog.set_sensitive(contract.OPTIONS_BY_NAME["remote"].argument, _run_on_offered(), None,
-                         None, False)  # fmt: skip
-    dialog.fill(sections)
-
-
-def _style_name(source):
-    if isinstance(source, contract.Painting):
-        return source.label
-    return source.stem.replace("_", " ") if isinstance(source, Path) else source.get_name()
-
-
-def _gallery_painting(config, argument):
-    """The gallery painting chosen in ``argument``, or None."""
-    return contract.GALLERY_BY_NAME.get(config.get_property(argument))
-
-
-def _first_style(config):
-    """The first painting: from the gallery when one is chosen there, else the file, else
-    the style layer; None when none is given."""
-    painting = _gallery_painting(config, "style-preset")
-    if painting is not None:
-        return painting
-    style_file = config.get_property("style-file")
-    if style_file is not None and style_file.get_path():
-        return Path(style_file.get_path())
-    return config.get_property("style-layer")
-
-
-def _chosen_styles(config, layer):
-    """The paintings chosen, each with its blend weight and region, and the strength map; a
-    LinkError saying what is missing."""
-    first_style = _first_style(config)
-    if first_style is None:
-        raise LinkError(
-            "Choose the painting: one from the gallery, a style layer, or an image file of it "
-            "(Painting from a file)."
-        )
-    styles = [
-        (first_style, config.get_property("style-weight"), config.get_property("style-region"))
-    ]
-    for number in (2, 3):
-        extra = _gallery_painting(config, f"style-preset-{number}") or config.get_property(
-            f"style-layer-{number}"
-        )
-        if extra is not None:
-            styles.append((extra, config.get_property(f"style-weight-{number}"),
-                           config.get_property(f"style-region-{number}")))  # fmt: skip
-    strength_map = config.get_property("strength-map")
-    if config.get_property("strength-from-layer-mask"):
-        strength_map = layer.get_mask()
-        if strength_map is None:
-            raise LinkError(
-                "The layer has no mask to use as the strength map; add one (Layer > Mask) or "
-                "choose a channel."
-            )
-    return styles, strength_map
-
-
-def _dialog_accepted(procedure, config, image, layer):
-    """The dialog, with the layer previewed as it will be painted while it is open."""
-    GimpUi.init(PROCEDURE)
-    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style")
-    _fill_dialog(dialog)
-    work = run_folders.make_work_dir()
-    preview = None
-    try:
-        try:
-            engine = engine_link.load_config(PLUGIN_DIR)
-        except LinkError as error:
-            engine = error
-        if not isinstance(engine, LinkError):
-            area = pixels.Area.of(image, layer)
-            preview = DialogPreview(
-                engine.python, engine.weights, work,
-                lambda number: _preview_request(config, area, work, number),
-                lambda: _run_on(config, engine),
-            )  # fmt: skip
-            _place_beside(dialog, preview.widget)
-            handler = config.connect("notify", preview.changed)
-            preview.start()
-        accepted = dialog.run()
-        if preview is not None:
-            config.disconnect(handler)
-        return accepted
-    finally:
-        if preview is not None:
-            preview.stop()
-        dialog.destroy()
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _run_on(config, engine):
-    """Run on's machine and the engine's Python there; None for this computer."""
-    host = engine_link.remote_host(config.get_property(contract.OPTIONS_BY_NAME["remote"].argument))
-    return (host, engine.remotes[host]) if host and host in engine.remotes else None
-
-
-def _place_beside(dialog, widget):
-    """``widget`` to the left of the dialog's sections."""
-    content = dialog.get_content_area()
-    sections = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=content.get_spacing())
-    for child in content.get_children():
-        expand, fill, padding, _pack = content.query_child_packing(child)
-        content.remove(child)
-        sections.pack_start(child, expand, fill, padding)
-    row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=12)
-    row.pack_start(widget, False, False, 0)
-    row.pack_start(sections, True, True, 0)
-    content.pack_start(row, True, True, 0)
-    row.show_all()
-
-
-def _preview_request(config, area, work, number):
-    """The dialog's choices as a preview request: the area and the paintings (layers and
-    masks shrunk to the preview's size, written into ``work``)."""
-    styles, strength_map = _chosen_styles(config, area.layer)
-    scale = min(1.0, contract.PREVIEW_SIDE / max(area.width, area.height))
-    content = work / "preview-content.npy"
-    if not content.is_file():  # the layer does not change while the dialog is open
-        channels = (1 if area.gray else 3) + (1 if area.has_alpha else 0)
-        width, height = pixels.scaled(area.width, area.height, scale)
-        data = pixels.read_pixels(
-            area.layer, area.x, area.y, area.width, area.height, area.pixel_format, scale
-        )
-        npy_files.write_npy(content, height, width, channels, data)
-    style_paths = [
-        str(pixels.style_input(source, work / f"preview-style{n}.npy", PREVIEW_PAINTING_SIDE))
-        for n, (source, _weight, _region) in enumerate(styles, start=1)
-    ]
-    regions = {
-        str(n): str(pixels.mask_input(region, area, work / f"preview-region{n}.npy", scale))
-        for n, (_source, _weight, region) in enumerate(styles, start=1)
-        if region is not None
-    }
-    strength_path = None
-    if strength_map is not None:
-        strength_path = str(pixels.mask_input(strength_map, area, work / "preview-map.npy", scale))
-    chosen = _options(config, from_script=False)
-    options = {name: chosen[name] for name in contract.PREVIEW_OPTIONS if name in chosen}
-    if len(styles) > 1:
-        options["style_blend"] = [weight for _source, weight, _region in styles]
-    return contract.PreviewRequest(
-        number, str(content), style_paths, config.get_property("strength"), options, regions,
-        strength_path,
-    )  # fmt: skip
-
-
 def _stylize(procedure, image, layer, styles, request, with_preview, strength_map):
     """One run of the engine on the layer (or the selection's box) and its new layer."""
-    config = engine_link.load_config(PLUGIN_DIR)
+    config = engine_link.load_config(choices.PLUGIN_DIR)
     area = pixels.Area.of(image, layer)
     x, y, width, height = area.x, area.y, area.width, area.height
     channels = (1 if area.gray else 3) + (1 if area.has_alpha else 0)
@@ -361,7 +135,7 @@ def _stylize(procedure, image, layer, styles, request, with_preview, strength_ma
         raise LinkError(
             "The image or its layer was closed while Neural Style was working; nothing was changed."
         )
-    name = engine_link.result_layer_name([_style_name(source) for source, _w, _r in styles])
+    name = engine_link.result_layer_name([choices.style_name(source) for source, _w, _r in styles])
     image.undo_group_start()
     try:
         area.new_layer(name, result, area.pixel_format)
@@ -499,17 +273,17 @@ class NeuralStyle(Gimp.PlugIn):
         run_mode = config.get_property("run-mode")
         if run_mode == Gimp.RunMode.INTERACTIVE:
             GimpUi.init(GALLERY_PROCEDURE)
-            dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Gallery")
-            dialog.fill(["painting"])
-            accepted = dialog.run()
-            dialog.destroy()
+            window = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Gallery")
+            window.fill(["painting"])
+            accepted = window.run()
+            window.destroy()
             if not accepted:
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
         painting = contract.GALLERY_BY_NAME[config.get_property("painting")]
         work = run_folders.make_work_dir()
         try:
             path = work / "painting.npy"
-            engine_link.export_painting(engine_link.load_config(PLUGIN_DIR), painting, path)
+            engine_link.export_painting(engine_link.load_config(choices.PLUGIN_DIR), painting, path)
             image = pixels.image_of(painting, *npy_files.read_npy(path))
         except LinkError as error:
             return _fail(procedure, str(error))
@@ -537,20 +311,20 @@ class NeuralStyle(Gimp.PlugIn):
             )
         if run_mode == Gimp.RunMode.INTERACTIVE:
             if config.get_property("style-layer") is None:
-                config.set_property("style-layer", _guess_style_layer(image, layer))
-            if _first_style(config) is None:  # nothing but the photo open: a painting to try
+                config.set_property("style-layer", choices.guess_style_layer(image, layer))
+            if choices.first_style(config) is None:  # nothing but the photo open: a painting to try
                 config.set_property("style-preset", contract.GALLERY[0].name)
-            if not _dialog_accepted(procedure, config, image, layer):
+            if not dialog.dialog_accepted(procedure, config, image, layer):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
 
         try:
-            styles, strength_map = _chosen_styles(config, layer)
+            styles, strength_map = choices.chosen_styles(config, layer)
         except LinkError as error:
             return _fail(procedure, str(error))
         request = StyleRequest(
             strength=config.get_property("strength"),
             live_preview=config.get_property("live-preview"),
-            options=_options(config, run_mode != Gimp.RunMode.INTERACTIVE),
+            options=choices.options(config, run_mode != Gimp.RunMode.INTERACTIVE),
         )
         try:
             preview = request.shows_preview(run_mode == Gimp.RunMode.INTERACTIVE)
