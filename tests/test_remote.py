@@ -315,3 +315,23 @@ def test_advice_quotes_the_host_as_the_user_types_it_back():
     assert "ssh 'gpu box'" in refused.message
     missing = _no_relay("gpu box", "/opt/py", 127, ["/opt/py: not found"])
     assert missing.message.endswith("--remote 'gpu box'")
+
+
+@given(size=st.integers(1, 5000), arrived=st.floats(0.0, 0.999))
+@settings(max_examples=30, deadline=None)
+def test_a_file_cut_short_by_a_dead_connection_leaves_nothing(tmp_path_factory, size, arrived):
+    """The connection dies mid-file (issue 48, family 5): one line saying so, and neither the
+    result nor a part of it where it was to go (an older result there is kept as it was)."""
+    import io
+
+    from styleengine.errors import EngineError as Failure
+    from styleengine.run.remote import _receive_file
+
+    folder = tmp_path_factory.mktemp("arrivals")
+    target = folder / "result.png"
+    target.write_bytes(b"the user's older result")
+    stream = io.BytesIO(b"x" * int(size * arrived))
+    with pytest.raises(Failure, match="ended mid-file"):
+        _receive_file(stream, size, target)
+    assert sorted(p.name for p in folder.iterdir()) == ["result.png"]
+    assert target.read_bytes() == b"the user's older result"
