@@ -38,6 +38,7 @@ from ..plan.planning import (
     PlanRequest,
     make_plan,
     out_of_memory_during_run,
+    style_side,
 )
 from ..run.progress import ProgressCallback, RunProgress
 from ..settings import StyleSettings
@@ -183,7 +184,7 @@ class Stylizer:
                         run.start_done(image)
                 else:
                     image = start_of_finer_scale(image, content, scale_size, settings.rescale)
-                longest = max(scale_size) * settings.style_scale
+                longest = style_side(scale_size, settings.style_scale)
                 targets = self.targets.of_regions(styles, blend, groups, scale_size, longest)
                 image = self._optimize_scale(
                     image, content_scaled, targets, iterations, run, scale_index
@@ -195,7 +196,7 @@ class Stylizer:
             if plan.detail is None:
                 result = resize(image, plan.output_size)
             else:
-                longest = max(plan.output_size) * settings.style_scale
+                longest = style_side(plan.output_size, settings.style_scale)
                 targets = self.targets.of_regions(
                     styles, blend, groups, plan.output_size, longest, plan.detail.tile_side
                 )
@@ -312,7 +313,7 @@ def evaluate(
 ) -> dict[str, float]:
     """The loss terms of ``image`` (no optimization), e.g. to compare two results."""
     blend = settings.blend_weights(len(styles))
-    targets = stylizer.targets.of_styles(styles, blend, max(image.shape[-2:]))
+    targets = stylizer.targets.of_styles(styles, blend, style_side(tuple(image.shape[-2:])))
     image, content = pad_to_canvas(image), pad_to_canvas(content)
     objective = stylizer.objective(content, targets, settings)
     with torch.no_grad():

@@ -196,9 +196,24 @@ def painted_start_seconds(size: Size, settings: StyleSettings, machine: Machine)
     return PAINTED_START_ITERATIONS * machine.iteration_seconds(size)
 
 
+# A painting is resized to the picture's longest side (times Stroke size), so that its strokes
+# keep their size relative to the picture. For a strip that side is no measure of it: a
+# panorama 40 times as wide as high had its painting resized to 40 times its height, 1,600
+# times the strip's own area through the network (10 GiB and five times the planned time for a
+# 0.3 MP strip). Beyond an aspect of 4:1 the painting's side is twice the picture's mean side.
+STYLE_SIDE_PER_MEAN_SIDE = 2.0
+
+
+def style_side(size: Size, style_scale: float = 1.0) -> float:
+    """The longest side a painting is resized to for a picture of ``size``."""
+    height, width = size
+    mean_side = math.sqrt(height * width)
+    return style_scale * min(max(size), STYLE_SIDE_PER_MEAN_SIDE * mean_side)
+
+
 def _working_peak(size: Size, machine: Machine, style_area: float, output_pixels: int) -> int:
     canvas = network_canvas(*size)
-    style_pixels = round(style_area * max(size) ** 2)
+    style_pixels = round(style_area * style_side(size) ** 2)
     return estimate_peak_bytes(
         math.prod(canvas), machine.dtype, LBFGS_HISTORY, style_pixels, output_pixels
     )
