@@ -129,6 +129,15 @@ class FileFrame:
 Frame = TypeVar("Frame", Hello, Request, FileFrame)
 
 
+def sent_name(index: int, path: str) -> str:
+    """The name the caller's ``index``th file crosses the connection under: no folder, and
+    its suffix, which tells the engine there a file's kind (.npy), only of letters and digits
+    ('0.=' is no kind, and would make the token a form the relay does not read)."""
+    suffix = Path(path).suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
+    return f"input{index}{suffix}"
+
+
 def _write_line(stream: IO[bytes], frame: Any) -> None:
     """One frame (a dataclass of this module's) as a JSON line."""
     stream.write(json.dumps(asdict(frame)).encode() + b"\n")
@@ -289,11 +298,7 @@ def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
     inputs: dict[str, Path] = {}
 
     def token(path: str) -> str:
-        # The suffix tells the engine there a file's kind (.npy); one of other characters
-        # ('0.=') is no kind, and would make the token a form the relay does not read.
-        suffix = Path(path).suffix.lower()
-        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
-        name = f"input{len(inputs)}{suffix}"
+        name = sent_name(len(inputs), path)
         inputs[name] = Path(path)
         return f"@{name}"
 
@@ -374,7 +379,9 @@ def remote_doctor(host: str, remote_python: str, arguments: list[str]) -> int:
     return subprocess.run(command, stdin=subprocess.DEVNULL, check=False).returncode
 
 
-def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -> DoneEvent:
+def greeted(ssh, host: str, remote_python: str, stderr: list[str], drain) -> None:
+    """The relay's hello read, or the error that says why none came (ssh's failure, no
+    engine there) or why it is not ours (another version)."""
     hello = _hello(ssh.stdout.readline())
     if hello is None:
         ssh.wait(timeout=CLOSE_PATIENCE_S * 6)
@@ -387,6 +394,10 @@ def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -
             f"{PROTOCOL_VERSION}); install the same version there ({INSTALL_COMMAND} --remote "
             f"{typed(host)})."
         )
+
+
+def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -> DoneEvent:
+    greeted(ssh, host, remote_python, stderr, drain)
     entries = [SentFile(name, path.stat().st_size) for name, path in files.inputs.items()]
     try:
         _write_line(ssh.stdin, Request(

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from ..contract import (
     PREVIEW_OPTIONS,
     ErrorEvent,
@@ -122,8 +124,6 @@ class PreviewService:
         if strays:
             raise BadInputError(f"A preview does not take {', '.join(strays)}.")
         run_options = {"preserve_colors": options.pop("preserve_colors", None)}
-        if "style_blend" in options and options["style_blend"] is not None:
-            options["style_blend"] = tuple(options["style_blend"])
         settings = StyleSettings.at_strength(
             request.strength, iterations=max(1, request.refine), scales=1, report_every=1,
             **options,
@@ -136,15 +136,14 @@ class PreviewService:
                 raise Superseded()
             if progress.iteration == 0 and progress.current_image is not None:
                 pixels = progress.current_image()[0].permute(1, 2, 0).numpy()
-                frame = ImageData(pixels, None, content.grayscale, 32)
-                self._frame(request, frame, 0, False, started)
+                self._frame(request, pixels, 0, False, started)
 
         result = stylize_image_data(
             content, styles, settings, self.setup, output_size=side, working_size=side,
             detail="off", callback=on_progress, regions=_regions(request),
             **run_options,
         )  # fmt: skip
-        self._frame(request, result, settings.iterations, True, started)
+        self._frame(request, result.rgb, settings.iterations, True, started)
 
     def _painting(self, style: str) -> ImageData:
         """A painting read once: the gallery's by name, a file by its path and its time (the
@@ -156,12 +155,13 @@ class PreviewService:
         return self._paintings[key]
 
     def _frame(
-        self, request: PreviewRequest, image: ImageData, iteration: int, final: bool,
+        self, request: PreviewRequest, rgb: np.ndarray, iteration: int, final: bool,
         started: float,
     ) -> None:  # fmt: skip
+        """``rgb`` (H, W, 3) written whole as the request's frame: colour, as the dialog
+        shows it, whatever the photo's alpha or greyness."""
         path = self.folder / f"frame-{'final' if final else 'start'}.npy"
-        image = ImageData(image.rgb, None, False, 32)  # RGB, as the dialog shows it
-        write_image(path, image)
+        write_image(path, ImageData(rgb, None, False, 32))
         elapsed = round(time.perf_counter() - started, 3)
         self.emit(FrameEvent(request.request, str(path), iteration, final, elapsed))
 

@@ -36,7 +36,6 @@ from ..contract import (
     ProtocolError,
     event_line,
     read_event,
-    typed,
 )
 from ..errors import BadInputError, EngineError
 from ..run.protocol import SafeStream
@@ -48,16 +47,15 @@ from ..run.remote import (
     Hello,
     SentFile,
     _connect,
-    _hello,
-    _no_relay,
     _read_frame,
     _receive_file,
     _send_file,
     _stop,
     _write_line,
     end_on_hangup,
+    greeted,
+    sent_name,
 )
-from ..system import INSTALL_COMMAND
 from .preview_service import Inbox, serve
 
 # What a frame sent back may be called: the service's own names, nothing with a folder.
@@ -202,9 +200,7 @@ class _Sender:
             stamp = (stat.st_mtime_ns, stat.st_size)
             known = self.sent.get(path)
             if known is None or known[0] != stamp:
-                suffix = Path(path).suffix.lower()
-                suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
-                name = known[1] if known else f"input{len(self.sent)}{suffix}"
+                name = known[1] if known else sent_name(len(self.sent), path)
                 files.append((name, Path(path)))
                 self.sent[path] = (stamp, name)
             return f"@{self.sent[path][1]}"
@@ -233,16 +229,7 @@ def run_remote_previews(
         raise BadInputError(f"--folder {folder} is not a folder.")
     ssh, stderr, drain = _connect(host, remote_python, ("preview-relay", *options))
     try:
-        hello = _hello(ssh.stdout.readline())
-        if hello is None:
-            ssh.wait(timeout=30)
-            drain.join(timeout=5)
-            raise _no_relay(host, remote_python, ssh.returncode, stderr)
-        if hello != Hello(RELAY_VERSION, PROTOCOL_VERSION):
-            raise EngineError(
-                f"The engine on {host} speaks another version of the protocol; install the "
-                f"same version there ({INSTALL_COMMAND} --remote {typed(host)})."
-            )
+        greeted(ssh, host, remote_python, stderr, drain)
         out = SafeStream(stdout)
         writing = threading.Lock()
 
