@@ -167,3 +167,29 @@ def test_run_on_another_machine_previews_there_with_the_same_frames(service, tmp
     assert remote.until_final(2)[-1].final
     assert remote.close() == 0
     assert list(Path("/tmp").glob(RUN_FOLDER_PREFIX + "*")) == []
+
+
+def test_a_frame_the_dialog_holds_open_is_skipped_unless_it_is_the_last(tmp_path, monkeypatch):
+    """Windows cannot replace a file a reader holds open: the start frame is skipped (the
+    refined one follows); the last frame's failure is the request's, said in one line."""
+    import os
+
+    from styleengine.errors import WriteFailedError
+    from styleengine.service.preview_service import PreviewService
+
+    real_replace = os.replace
+
+    def held_open(source, target):
+        if Path(target).name.startswith("frame-"):
+            raise PermissionError(13, "The process cannot access the file")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", held_open)
+    told = []
+    service = PreviewService(None, tmp_path, told.append)
+    request = contract.PreviewRequest(1, "photo.npy", ["gallery:munch_the_scream"])
+    rgb = np.zeros((4, 6, 3), np.float32)
+    service._frame(request, rgb, 0, False, 0.0)
+    assert told == [] and not list(tmp_path.glob("frame-*"))
+    with pytest.raises(WriteFailedError):
+        service._frame(request, rgb, 6, True, 0.0)

@@ -30,7 +30,7 @@ from ..contract import (
     event_line,
     read_event,
 )
-from ..errors import BadInputError, EngineError
+from ..errors import BadInputError, EngineError, WriteFailedError
 from ..image.files import ImageData, read_image, write_image
 from ..image.gallery import style_source
 from ..loss.regions import RegionMasks
@@ -161,7 +161,15 @@ class PreviewService:
         """``rgb`` (H, W, 3) written whole as the request's frame: colour, as the dialog
         shows it, whatever the photo's alpha or greyness."""
         path = self.folder / f"frame-{'final' if final else 'start'}.npy"
-        write_image(path, ImageData(rgb, None, False, 32))
+        try:
+            write_image(path, ImageData(rgb, None, False, 32))
+        except WriteFailedError:
+            # On Windows a file the dialog holds open cannot be replaced: a start frame is
+            # skipped (the refined one follows, as run/previews.py skips a preview); the last
+            # frame's failure is the request's, said under the preview.
+            if final:
+                raise
+            return
         elapsed = round(time.perf_counter() - started, 3)
         self.emit(FrameEvent(request.request, str(path), iteration, final, elapsed))
 
