@@ -31,7 +31,22 @@ def _default(name: str) -> Any:
     return field(default_factory=lambda: dict(default)) if isinstance(default, dict) else default
 
 
-@dataclass
+def _with_every_setting(cls: type) -> type:
+    """``cls`` with a field, at its option's default, for each setting option its body does
+    not write: a weight that only its loss term reads (loss/terms.py, ``weight_setting``)
+    can then be its option alone, and StyleSettings, the API's keywords and the command line
+    take it with no line here. The fields written out are those type checkers are to see:
+    the engine's own reading and the API's documented keywords."""
+    annotations = cls.__dict__.get("__annotations__", {})
+    for option in OPTIONS:
+        if option.role == "setting" and option.name not in annotations:
+            annotations[option.name] = option.kind.__name__
+            setattr(cls, option.name, _default(option.name))
+    cls.__annotations__ = annotations
+    return dataclass(cls)
+
+
+@_with_every_setting
 class StyleSettings:
     """Everything the optimization takes besides the images. Defaults give a good result; each
     field is the contract's option of that name (contract.OPTIONS), with its default, range
@@ -135,8 +150,8 @@ def describe_setting(field_name: str) -> str:
     return f"{option.words} ({field_name}, {option.flag})"
 
 
-# Every field is a "setting" option and every such option a field: one list, checked at import
-# so that an option added without its field (or the reverse) fails at once, not in a run.
+# Every field is a "setting" option (each such option is a field, by _with_every_setting):
+# checked at import, so that a field written without its option fails at once, not in a run.
 _FIELD_NAMES = {f.name for f in fields(StyleSettings)}
 if {option.name for option in OPTIONS if option.role == "setting"} != _FIELD_NAMES:
     raise ImportError("StyleSettings' fields are not the contract's setting options.")

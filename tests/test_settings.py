@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from styleengine import contract
 from styleengine.contract import OPTIONS_BY_NAME
 from styleengine.errors import BadInputError
 from styleengine.settings import StyleSettings
@@ -52,3 +53,34 @@ def test_only_the_finest_scale_keeps_the_full_content_weight():
     settings = StyleSettings(scales=3, coarse_content_weight=4.0)
     assert settings.for_scale(0, 3).content_weight == 4.0 * settings.content_weight
     assert settings.for_scale(2, 3).content_weight == settings.content_weight
+
+
+def test_a_setting_option_written_nowhere_else_is_a_field_at_its_default() -> None:
+    # What a new loss term's weight relies on: its option alone makes the field.
+    from styleengine.settings import _with_every_setting
+
+    class Written:
+        iterations: int = 3
+
+    made = _with_every_setting(Written)()
+    settings_options = [o for o in contract.OPTIONS if o.role == "setting"]
+    assert made.iterations == 3
+    for option in settings_options:
+        if option.name != "iterations":
+            assert getattr(made, option.name) == option.default, option.name
+
+
+def test_every_pixel_term_written_is_summed_with_its_setting() -> None:
+    from styleengine.loss import terms
+    from styleengine.loss.objective import PIXEL_TERMS, TERM_WEIGHTS
+
+    written = [
+        value
+        for value in vars(terms).values()
+        if isinstance(value, type) and issubclass(value, terms.PixelTerm)
+        and value is not terms.PixelTerm
+    ]  # fmt: skip
+    assert list(PIXEL_TERMS) == written
+    for term in written:
+        assert TERM_WEIGHTS[term.name] == term.weight_setting
+        assert contract.OPTIONS_BY_NAME[term.weight_setting].role == "setting"

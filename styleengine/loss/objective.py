@@ -14,7 +14,7 @@ from torch import nn
 
 from ..settings import StyleSettings
 from .sliced import SlicedLoss, quantile_table
-from .terms import ContentLoss, LayoutLoss, PixelTerm, StyleLoss, TVLoss, gram_matrix
+from .terms import ContentLoss, PixelTerm, StyleLoss, gram_matrix
 
 
 def style_statistic(
@@ -55,8 +55,8 @@ class StyleImage:
     alpha: torch.Tensor | None = None
 
 
-# The terms that see only pixels, in the order they are summed: a new one is added here.
-PIXEL_TERMS: tuple[type[PixelTerm], ...] = (LayoutLoss, TVLoss)
+# The terms that see only pixels, in the order they are summed: every PixelTerm written.
+PIXEL_TERMS: tuple[type[PixelTerm], ...] = tuple(PixelTerm.every)
 
 # The feature terms (their losses are built per layer, against the network's features) and
 # the setting that weighs each, then the pixel terms': every term of the objective in order.

@@ -175,14 +175,21 @@ class StyleLoss(nn.Module):
 class PixelTerm(nn.Module):
     """A term of the objective that sees only the picture's pixels (not the network's
     features): it owns its name in the progress record, the setting that weighs it and its
-    form for a picture too large for one pass (``value_and_gradient``). The whole-image and
-    the tiled objective both sum every class in ``objective.PIXEL_TERMS``, so a new such term
-    is one subclass here plus its weight's option."""
+    form for a picture too large for one pass (``value_and_gradient``). A subclass is one of
+    the objective by being written (``every``, in the order written, which is the order of
+    the sum): the whole-image and the tiled objective both sum them all, so a new such term
+    is one subclass here plus its weight's option (contract/options.py)."""
 
     # The term's name in the losses the progress record reports
     name: ClassVar[str]
     # The StyleSettings field (an option of contract.OPTIONS) that weighs it
     weight_setting: ClassVar[str]
+    # Every term, in the order the classes were written
+    every: ClassVar[list[type[PixelTerm]]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        PixelTerm.every.append(cls)
 
     @classmethod
     def for_photo(cls, photo: torch.Tensor) -> PixelTerm:
@@ -300,3 +307,4 @@ class TVLoss(PixelTerm):
             gradient[..., top : top + band.shape[-2], :] += band.grad.to(gradient.dtype)
             total = total + value.detach()
         return total
+
