@@ -5,6 +5,11 @@ Python use::
     from styleengine import stylize, StyleSettings
     result = stylize(content_array, [style_array], StyleSettings(iterations=200))
 
+A run from files, here or on another machine over ssh, the way the command line runs it::
+
+    from styleengine import Job, RemoteEngine
+    RemoteEngine(host="gpubox").stylize(Job("photo.jpg", ["gallery:munch_the_scream"], "out.png"))
+
 The command line is ``python -m styleengine stylize CONTENT STYLE -o OUT``; its JSON progress
 protocol is described in ``styleengine.run.protocol``.
 """
@@ -18,6 +23,9 @@ _PUBLIC = {
     "EngineSetup": "api",
     "stylize": "api",
     "stylize_image_data": "api",
+    "Job": "engines",
+    "LocalEngine": "engines",
+    "RemoteEngine": "engines",
     "EngineError": "errors",
     "ErrorKind": "errors",
     "ImageData": "image.files",
@@ -39,7 +47,10 @@ __all__ = [
     "EngineSetup",
     "ErrorKind",
     "ImageData",
+    "Job",
+    "LocalEngine",
     "Progress",
+    "RemoteEngine",
     "StyleSettings",
     "read_image",
     "stylize",

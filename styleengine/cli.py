@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import sys
 import time
@@ -17,9 +16,7 @@ from .contract import (
     GALLERY_PREFIX,
     OPTIONS,
     OPTIONS_BY_NAME,
-    PAINTING_REGION_FLAG,
     STRENGTH,
-    STYLE_REGION_FLAG,
     DoneEvent,
     Option,
 )
@@ -71,25 +68,6 @@ def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
         required=option.required,
         metavar=option.metavar or choices,
         help=option.help,
-    )
-
-
-def _region_masks(args: argparse.Namespace) -> Any:
-    """The region masks the command line names, read as images (None: no regions)."""
-    from .image.files import read_image
-    from .loss.regions import RegionMasks
-
-    if not (args.style_region or args.painting_region or args.strength_map):
-        return None
-    for flag, given in ((STYLE_REGION_FLAG, args.style_region),
-                        (PAINTING_REGION_FLAG, args.painting_region)):  # fmt: skip
-        numbers = [number for number, _path in given]
-        if len(set(numbers)) != len(numbers):
-            raise BadInputError(f"{flag} is given twice for one style; give each style one.")
-    return RegionMasks(
-        photo={number: read_image(path) for number, path in args.style_region},
-        painting={number: read_image(path) for number, path in args.painting_region},
-        strength=None if args.strength_map is None else read_image(args.strength_map),
     )
 
 
@@ -189,145 +167,14 @@ def run_gallery(args: argparse.Namespace, reporter: Reporter) -> int:
     return 0
 
 
-def _settings_from(args: argparse.Namespace, device_type: str) -> Any:
-    """The StyleSettings of a run: every field the command line has an option for."""
-    from .run.progress import default_report_every
-    from .settings import StyleSettings
-
-    report_every = args.report_every or default_report_every(device_type)
-    if args.preview_every:
-        report_every = min(report_every, args.preview_every)
-    given = {
-        field.name: getattr(args, field.name)
-        for field in dataclasses.fields(StyleSettings)
-        if field.name != "report_every" and getattr(args, field.name, None) is not None
-    }
-    if args.strength is None:
-        return StyleSettings(**given, report_every=report_every)
-    typed = [o.flag for o in OPTIONS if o.set_by_strength and getattr(args, o.name) is not None]
-    if typed:
-        raise BadInputError(
-            f"{STRENGTH.flag} sets {', '.join(typed)} with the others it sets; give it or "
-            "them, not both."
-        )
-    return StyleSettings.at_strength(args.strength, **given, report_every=report_every)
-
-
-def _refuse_what_does_nothing(args: argparse.Namespace, wants_preview: bool) -> None:
-    """An option that does nothing without another is refused, as its reverse is: a user who
-    typed it expected something of it."""
-    if wants_preview and not args.preview:
-        raise BadInputError("--preview-every and --preview-seconds need --preview PATH.")
-    if args.preview and not wants_preview:
-        raise BadInputError(
-            "--preview needs --preview-every N or --preview-seconds S: when to write it."
-        )
-    if args.remote_python != OPTIONS_BY_NAME["remote_python"].default and not args.remote:
-        raise BadInputError("--remote-python needs --remote HOST: the machine it is on.")
-
-
 def run_stylize(args: argparse.Namespace, reporter: Reporter) -> None:
-    from .image.files import check_output_path, resolved
-    from .image.gallery import style_source
+    """The job the command line names, run by the engine it names (engines.py)."""
+    from .engines import Job, engine_for
 
-    started = time.perf_counter()
-    # An unknown painting is refused here, before anything starts; a known one travels to a
-    # remote machine by name (its engine has the gallery) and is read here from its file.
-    sources = [style_source(style) for style in args.styles]
-    masks = [path for _number, path in (*args.style_region, *args.painting_region)]
-    inputs = [
-        args.content,
-        *sources,
-        *masks,
-        *([args.strength_map] if args.strength_map else []),
-    ]
-    output = check_output_path(args.output, inputs)
-    wants_preview = bool(args.preview_every or args.preview_seconds)
-    _refuse_what_does_nothing(args, wants_preview)
-    preview_path = None
-    if wants_preview:
-        preview_path = check_output_path(args.preview, inputs)
-        if resolved(preview_path) == resolved(output):
-            raise BadInputError("--preview must name another file than the result (-o).")
-    if args.remote:
-        _run_remotely(args, reporter)  # no PyTorch here: the files only pass through
-        return
-    args.styles = sources
-    _run_here(args, reporter, output, preview_path, started)
-
-
-def _run_here(
-    args: argparse.Namespace,
-    reporter: Reporter,
-    output: Path,
-    preview_path: Path | None,
-    started: float,
-) -> None:
-    from .api import EngineSetup, stylize_image_data
-    from .image.files import read_image, write_image
-    from .model.device import describe_device
-    from .plan.planning import Plan
-    from .run.cancellation import check_cancelled
-    from .run.previews import PreviewWriter
-    from .run.progress import Progress
-
-    content = read_image(args.content)
-    styles = [read_image(path) for path in args.styles]
-    regions = _region_masks(args)
-    setup = EngineSetup.create(args.weights, args.device, args.precision)
-    settings = _settings_from(args, setup.device.type)
-    # The last preview stays where it was asked for, like the result: a file the user named.
-    preview = None
-    if preview_path is not None:
-        preview = PreviewWriter(
-            preview_path, reporter, args.preview_every, args.preview_seconds,
-            content.grayscale, content.bit_depth,
-        )  # fmt: skip
-
-    def on_plan(plan: Plan) -> None:
-        if preview is not None:
-            preview.output_size = plan.output_size
-        precision = str(setup.dtype).replace("torch.", "")
-        precision = precision.replace("bfloat16", "bf16").replace("float32", "fp32")
-        reporter.start(
-            plan.start_event(describe_device(setup.device), precision, setup.weights.name)
-        )
-
-    def on_progress(progress: Progress) -> None:
-        check_cancelled()  # a cancel some library swallowed is honoured at the next step
-        reporter.progress(progress.rounded())
-        if preview is not None:
-            preview.on_progress(progress)
-
-    result = stylize_image_data(
-        content,
-        styles,
-        settings,
-        setup,
-        args.output_size or None,
-        args.preserve_colors,
-        on_progress,
-        working_size=args.working_size or None,
-        detail=args.detail,
-        detail_iterations=args.detail_iterations or None,
-        on_plan=on_plan,
-        regions=regions,
-    )
-    check_cancelled()
-    write_image(output, result)
-    reporter.done(DoneEvent(str(output), round(time.perf_counter() - started, 3)))
-
-
-def _run_remotely(args: argparse.Namespace, reporter: Reporter) -> None:
-    """The run on ``--remote``'s machine over ssh, reported here as a local one is."""
-    from .run.remote import remote_arguments, run_remote
-
-    arguments, files = remote_arguments(args)
-
-    def on_event(event: Any) -> None:
-        getattr(reporter, event.name)(event)
-
-    reporter.done(run_remote(args.remote, args.remote_python, arguments, files, on_event))
+    if args.remote_python != OPTIONS_BY_NAME["remote_python"].default and not args.remote:
+        # An option that does nothing without another is refused, as its reverse is.
+        raise BadInputError("--remote-python needs --remote HOST: the machine it is on.")
+    reporter.done(engine_for(args).stylize(Job.of_arguments(args), reporter))
 
 
 def demo_arguments(args: argparse.Namespace) -> list[str]:
@@ -345,24 +192,6 @@ def demo_arguments(args: argparse.Namespace) -> list[str]:
         "stylize", str(content), str(style), "-o", str(folder / "sample_result.png"),
         "--iterations", str(args.iterations), "--weights", args.weights, "--device", args.device,
     ]  # fmt: skip
-
-
-def _run_preview_service(args: argparse.Namespace) -> int:
-    """The dialog's preview engine, here or (--remote) on another machine over ssh."""
-    folder = Path(args.folder)
-    if args.remote:
-        from .service.remote_previews import run_remote_previews
-
-        options = ["--weights", args.weights, "--device", args.device, "--precision",
-                   args.precision]  # fmt: skip
-        return run_remote_previews(
-            args.remote, args.remote_python, folder, options, sys.stdin, sys.stdout
-        )
-    from .service.preview_service import run_preview_service
-
-    return run_preview_service(
-        args.weights, args.device, args.precision, folder, sys.stdin, sys.stdout
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -387,7 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_relay()
         if args.command == "preview-service":
-            return _run_preview_service(args)
+            from .engines import engine_for
+
+            return engine_for(args).serve_previews(Path(args.folder), sys.stdin, sys.stdout)
         if args.command == "preview-relay":
             from .service.remote_previews import run_preview_relay
 

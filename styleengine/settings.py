@@ -14,12 +14,9 @@ from typing import Any
 from .contract import (
     OPTIONS,
     OPTIONS_BY_NAME,
+    SET_BY_STRENGTH,
     STRENGTH,
-    painted_share_for,
-    palette_for,
-    photo_light_for,
-    stroke_size_for,
-    style_weight_for,
+    settings_at_strength,
 )
 from .errors import BadInputError, check_option
 from .model.network import check_layer_names
@@ -95,18 +92,18 @@ class StyleSettings:
 
     @classmethod
     def at_strength(cls, strength: float, **others: Any) -> StyleSettings:
-        """The settings at the dialog's Strength (0..100): its style weight, palette and painted
-        start's share, the
-        rest as given; outside its range, BadInputError in the Option's words."""
+        """The settings at the dialog's Strength (0..100): those it sets (contract's
+        ``settings_at_strength``), the rest as given; BadInputError for a Strength out of its
+        range, or for a setting it sets given too."""
         strength = check_option(STRENGTH, strength)
-        return cls(
-            style_weight=style_weight_for(strength),
-            palette=palette_for(strength),
-            painted_share=painted_share_for(strength),
-            photo_light=photo_light_for(strength),
-            stroke_size=stroke_size_for(strength),
-            **others,
-        )
+        typed = [OPTIONS_BY_NAME[name].flag for name in SET_BY_STRENGTH
+                 if others.get(name) is not None]  # fmt: skip
+        if typed:
+            raise BadInputError(
+                f"{STRENGTH.flag} sets {', '.join(typed)} with the others it sets; give it or "
+                "them, not both."
+            )
+        return cls(**settings_at_strength(strength), **others)
 
     def blend_weights(self, style_count: int) -> list[float]:
         """One weight per style image, summing to 1 (equal when no blend is given)."""

@@ -101,7 +101,8 @@ def _typed(option, text):
 def test_every_option_is_refused_by_one_rule_in_the_same_words_everywhere(option, setup):
     """The command line, the plug-in (as a script passes the value) and the Python API
     refuse the same values, each with the option's one sentence; its default passes all."""
-    from styleengine.cli import _settings_from, build_parser
+    from styleengine.cli import build_parser
+    from styleengine.engines import Job
     from styleengine.errors import check_option
 
     for text, value in _refusals(option):
@@ -128,7 +129,7 @@ def test_every_option_is_refused_by_one_rule_in_the_same_words_everywhere(option
         return
     parsed = build_parser().parse_args(_typed(option, option.command_line(option.default)[-1]))
     assert check_option(option, getattr(parsed, option.name)) == option.default
-    _settings_from(parsed, "cpu").validate(style_count=1)
+    Job.of_arguments(parsed).settings("cpu").validate(style_count=1)
 
 
 def test_every_flag_of_stylize_is_a_contract_option():
@@ -146,15 +147,16 @@ def test_every_flag_of_stylize_is_a_contract_option():
 
 
 def test_the_strength_and_what_it_sets_are_given_one_way():
-    from styleengine.cli import _settings_from, build_parser
+    from styleengine.cli import build_parser
+    from styleengine.engines import Job
 
     base = ["stylize", "c.png", "s.png", "-o", "o.png", "--strength", "80"]
     for option in [o for o in contract.OPTIONS if o.set_by_strength]:
         parsed = build_parser().parse_args([*base, *option.command_line(option.default)])
         with pytest.raises(BadInputError, match=f"--strength sets {option.flag}"):
-            _settings_from(parsed, "cpu")
+            Job.of_arguments(parsed).settings("cpu")
     parsed = build_parser().parse_args(base)
-    assert _settings_from(parsed, "cpu").style_weight == style_weight_for(80)
+    assert Job.of_arguments(parsed).settings("cpu").style_weight == style_weight_for(80)
 
 
 def test_old_flags_still_work():

@@ -19,7 +19,8 @@ from engine_link import LinkError, StyleRequest, contract  # noqa: E402
 
 
 def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
-    from styleengine.cli import _settings_from, build_parser
+    from styleengine.cli import build_parser
+    from styleengine.engines import Job
 
     options = {"iterations": 120, "working_size": 512, "preserve_colors": "luminance",
                "style_scale": 1.5, "seed": 3, "device": "gpu"}  # fmt: skip
@@ -33,7 +34,7 @@ def test_engine_arguments_are_accepted_by_the_engine(tmp_path):
     assert parsed.preserve_colors == "luminance" and parsed.style_scale == 1.5
     assert parsed.progress == "json" and parsed.weights == "hed" and parsed.seed == 3
     # The dialog's Strength reaches the engine as its own option, the same number.
-    settings = _settings_from(parsed, "cpu")
+    settings = Job.of_arguments(parsed).settings("cpu")
     assert parsed.strength == 70 and settings.palette == contract.palette_for(70)
     assert settings.style_weight == contract.style_weight_for(70)
     plain = engine_link.engine_arguments(StyleRequest(), Path("c"), [Path("s")], Path("o"), "auto")

@@ -286,6 +286,7 @@ def test_no_file_name_of_the_callers_reaches_the_remote_command(names):
     """The family of hostile names, generated: whatever the photo, paintings, masks, result
     and preview are called, the relay gets the caller's options and tokens, never a path."""
     from styleengine.cli import build_parser
+    from styleengine.engines import Job
     from styleengine.run.remote import remote_arguments
 
     folder = "/home/user/my pictures"
@@ -295,7 +296,7 @@ def test_no_file_name_of_the_callers_reaches_the_remote_command(names):
          "--style-region", f"1={mask}", "--strength-map", mask, "--preview", output + ".npy",
          "--preview-seconds", "3", "--iterations", "7", "--remote", "gpubox"]
     )  # fmt: skip
-    arguments, files = remote_arguments(args)
+    arguments, files = remote_arguments(Job.of_arguments(args))
     assert not [a for a in arguments if folder in a]  # every path the caller gave stays here
     assert set(files.inputs.values()) == {Path(content), Path(style), Path(mask)}
     # each sent file by the plain name the relay gets, with no folder in it

@@ -29,11 +29,13 @@ from .defaults import (  # noqa: F401
     MAX_STRENGTH,
     MAX_STROKE_SIZE,
     MAX_WEIGHT,
+    SET_BY_STRENGTH,
     STRENGTH_DECADE,
     STROKE_SIZE_AT_MAX,
     painted_share_for,
     palette_for,
     photo_light_for,
+    settings_at_strength,
     stroke_size_for,
     style_weight_for,
 )

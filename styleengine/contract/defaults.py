@@ -134,3 +134,18 @@ def _rising(strength: float, at_default: float) -> float:
         return at_default * strength / DEFAULT_STRENGTH
     above = (strength - DEFAULT_STRENGTH) / (MAX_STRENGTH - DEFAULT_STRENGTH)
     return at_default + (1.0 - at_default) * above
+
+
+def settings_at_strength(strength: float) -> dict[str, float]:
+    """Every setting the Strength sets, by its option's name, at a strength of 0..100."""
+    return {
+        "style_weight": style_weight_for(strength),
+        "palette": palette_for(strength),
+        "painted_share": painted_share_for(strength),
+        "photo_light": photo_light_for(strength),
+        "stroke_size": stroke_size_for(strength),
+    }
+
+
+# The options the Strength sets: give it or them, not both.
+SET_BY_STRENGTH = tuple(settings_at_strength(DEFAULT_STRENGTH))

@@ -27,6 +27,7 @@ from .defaults import (
     MAX_STRENGTH,
     MAX_STROKE_SIZE,
     MAX_WEIGHT,
+    SET_BY_STRENGTH,
 )
 from .places import DEFAULT_REMOTE_PYTHON
 
@@ -73,11 +74,14 @@ class Option:
     required: bool = False
     # "N=VALUE", once per style (by its number, from 1), the flag given as often as needed
     per_style: bool = False
-    # Set by the Strength together with the others so marked: give it or them, not both
-    set_by_strength: bool = False
     metavar: str | None = None
     # What the value is to the engine (ROLES): each side takes what to do with it from here
     role: str = "setting"
+
+    @property
+    def set_by_strength(self) -> bool:
+        """Set by the Strength together with the others it sets: give it or them, not both."""
+        return self.name in SET_BY_STRENGTH
 
     @property
     def flag(self) -> str:
@@ -366,8 +370,7 @@ OPTIONS: tuple[Option, ...] = (
     _weight("content_weight", "Content weight", DEFAULT_CONTENT_WEIGHT,
             "how firmly the photo's content (its deep features) is kept"),
     _weight("style_weight", "Style weight", DEFAULT_STYLE_WEIGHT,
-            f"how strongly the painting's style is asked for (default {DEFAULT_STYLE_WEIGHT:g})",
-            set_by_strength=True),
+            f"how strongly the painting's style is asked for (default {DEFAULT_STYLE_WEIGHT:g})"),
     _weight("tv_weight", "Smoothing weight", DEFAULT_TV_WEIGHT,
             "total variation: how smooth flat areas stay"),
     _weight("layout_weight", "Layout weight", DEFAULT_LAYOUT_WEIGHT,
@@ -394,14 +397,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("painted_share", "Painted share",
            "0..1: how much of the painted start is the painted picture; the rest is the photo",
-           float, DEFAULT_PAINTED_SHARE, 0.0, 1.0, set_by_strength=True),  # fmt: skip
+           float, DEFAULT_PAINTED_SHARE, 0.0, 1.0),  # fmt: skip
     Option("photo_light", "Photo light",
            "0..1: how much of the photo's coarse light and shade the painted start keeps",
-           float, DEFAULT_PHOTO_LIGHT, 0.0, 1.0, set_by_strength=True),  # fmt: skip
+           float, DEFAULT_PHOTO_LIGHT, 0.0, 1.0),  # fmt: skip
     Option("stroke_size", "Painted stroke size",
            "the painted start's strokes, in multiples of the size the network paints them at",
-           float, DEFAULT_STROKE_SIZE, 1 / MAX_STROKE_SIZE, MAX_STROKE_SIZE,
-           set_by_strength=True),  # fmt: skip
+           float, DEFAULT_STROKE_SIZE, 1 / MAX_STROKE_SIZE, MAX_STROKE_SIZE),  # fmt: skip
     Option("scales", "Scales", "coarse-to-fine scales", int, DEFAULT_SCALES, 1, None),
     Option(
         "rescale", "Rescaling between scales",
@@ -416,7 +418,7 @@ OPTIONS: tuple[Option, ...] = (
         "palette", "Palette",
         "0..1: how far the photo's colours move to the painting's before the strokes are "
         "painted (0: the photo's own)",
-        float, DEFAULT_PALETTE, 0.0, 1.0, set_by_strength=True,
+        float, DEFAULT_PALETTE, 0.0, 1.0,
     ),
     Option(
         "style_blend", "Style blend", "one weight per style image", tuple, None, 0.0,

@@ -307,4 +307,3 @@ class TVLoss(PixelTerm):
             gradient[..., top : top + band.shape[-2], :] += band.grad.to(gradient.dtype)
             total = total + value.detach()
         return total
-

@@ -43,7 +43,7 @@ from ..atomic import new_file_mode, whole_file
 from ..contract import (
     APP_NAME,
     GALLERY_PREFIX,
-    OPTIONS,
+    OPTIONS_BY_NAME,
     PROTOCOL_VERSION,
     DoneEvent,
     ErrorEvent,
@@ -291,10 +291,10 @@ class RemoteFiles:
     preview: Path | None
 
 
-def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
-    """The ``stylize`` arguments for the relay, from the parsed local ones: the same options
+def remote_arguments(job: Any) -> tuple[list[str], RemoteFiles]:
+    """The ``stylize`` arguments for the relay, from a job (engines.Job): the same options
     by the contract (so the remote refuses nothing the local parser let through), every file
-    by a token."""
+    by a token, a gallery painting by its name."""
     inputs: dict[str, Path] = {}
 
     def token(path: str) -> str:
@@ -302,10 +302,10 @@ def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
         inputs[name] = Path(path)
         return f"@{name}"
 
-    arguments = [token(args.content)]
-    arguments += [s if s.startswith(GALLERY_PREFIX) else token(s) for s in args.styles]
-    for option in OPTIONS:
-        value = getattr(args, option.name, None)
+    arguments = [token(job.content)]
+    arguments += [s if s.startswith(GALLERY_PREFIX) else token(s) for s in job.styles]
+    for name, value in job.options.items():
+        option = OPTIONS_BY_NAME[name]
         # The caller's own stays here; a file of the caller's goes as a token (Option.role).
         if option.role == "local" or value is None or value == option.default:
             continue
@@ -317,10 +317,10 @@ def remote_arguments(args: Any) -> tuple[list[str], RemoteFiles]:
         else:
             arguments += option.command_line(value)
     arguments += ["--output", "@output"]
-    preview = Path(args.preview) if args.preview else None
-    if preview is not None:
+    preview = job.given("preview")
+    if preview:
         arguments += ["--preview", "@preview"]
-    return arguments, RemoteFiles(inputs, Path(args.output), preview)
+    return arguments, RemoteFiles(inputs, Path(job.output), Path(preview) if preview else None)
 
 
 def _connect(host: str, remote_python: str, engine_arguments: tuple[str, ...] = ("relay",)):

@@ -1,0 +1,72 @@
+"""The engine interface: a job run here or on another machine, by the same calls."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import ssh_server
+from conftest import save_pair
+
+from styleengine import Job, LocalEngine, RemoteEngine
+from styleengine.contract import SSH_CONFIG_VARIABLE, DoneEvent, ProgressEvent, StartEvent
+from styleengine.errors import BadInputError
+from styleengine.run.protocol import Reporter
+
+
+class _Recorder(Reporter):
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def start(self, event: StartEvent) -> None:
+        self.events.append(event)
+
+    def progress(self, event: ProgressEvent) -> None:
+        self.events.append(event)
+
+
+def test_a_python_caller_runs_a_job_here_or_remotely_the_same_way(
+    tmp_path, server, monkeypatch, hed_weights
+):
+    monkeypatch.setenv(SSH_CONFIG_VARIABLE, str(server.config))
+    content, style = save_pair(tmp_path, (48, 64), 64)
+    engines = {
+        "here": LocalEngine(weights="hed", device="cpu"),
+        "there": RemoteEngine(weights="hed", device="cpu", host=ssh_server.HOST_ALIAS,
+                              remote_python=sys.executable),
+    }  # fmt: skip
+    pictures = {}
+    for name, engine in engines.items():
+        output = tmp_path / f"{name}.npy"
+        # A file and a gallery painting, blended: the remote gets the file and the name.
+        job = Job(str(content), [str(style), "gallery:munch_the_scream"], str(output),
+                  {"iterations": 2, "seed": 3, "style_blend": (2, 1)})  # fmt: skip
+        recorder = _Recorder()
+        done = engine.stylize(job, recorder)
+        assert isinstance(done, DoneEvent) and done.output == str(output)
+        assert isinstance(recorder.events[0], StartEvent)
+        progress = [e.iteration for e in recorder.events if isinstance(e, ProgressEvent)]
+        assert progress[-1] == 2
+        pictures[name] = np.load(output)
+    assert pictures["here"].shape == pictures["there"].shape == (48, 64, 3)
+    # The same machine, the same seed: the same picture, bit for bit.
+    assert np.array_equal(pictures["here"], pictures["there"])
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"device": "cpu"}, "A job takes no option 'device'"),
+        ({"iteratons": 3}, "A job takes no option 'iteratons'"),
+        ({"preview_every": 2}, "--preview-every and --preview-seconds need --preview PATH"),
+        ({"strength": 80, "palette": 0.5}, "--strength sets --palette"),
+    ],
+)
+def test_a_job_that_cannot_work_is_refused_before_anything_is_written(tmp_path, options, words):
+    content, style = save_pair(tmp_path, (32, 32), 32)
+    output = tmp_path / "out.png"
+    job = Job(str(content), [str(style)], str(output), {"iterations": 1, **options})
+    with pytest.raises(BadInputError, match=words):
+        LocalEngine(weights="hed", device="cpu").stylize(job)
+    assert not output.exists()
