@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,9 +95,7 @@ def start_engine(python: str, arguments: list[str]):
     except OSError as error:
         hint = FLATPAK_HINT if sandboxed else INSTALL_HINT
         raise LinkError(f"The engine could not be started ({error}). {hint}") from None
-    stderr_lines: list[str] = []
-    drain = threading.Thread(target=_collect, args=(process.stderr, stderr_lines), daemon=True)
-    drain.start()
+    stderr_lines, drain = contract.stderr_tail(process.stderr, 50)
     return process, stderr_lines, drain
 
 
@@ -182,9 +179,3 @@ def failure_message(result: EngineResult) -> str:
         log = write_error_log(result.stderr_tail)
         message += f" The engine's last lines are in {log}."
     return message
-
-
-def _collect(stream, lines: list[str]) -> None:
-    for line in stream:
-        lines.append(line.rstrip())
-        del lines[:-50]

@@ -2,7 +2,8 @@
 one module per kind of thing: ``errors`` (kinds and exit codes), ``defaults`` (tuned values
 and the Strength's curves), ``options`` (every option a user sets, from which the command
 line, ``StyleSettings`` and the dialog are made), ``gallery`` (the paintings, read from their
-list), ``texts`` (advice and times told in several places), ``events`` (the progress protocol
+list), ``texts`` (advice and times told in several places), ``processes`` (a started process's
+stderr kept), ``events`` (the progress protocol
 and the dialog's preview requests) and ``places`` (names, config, remotes, per-user folders).
 Everything is re-exported here: ``from styleengine.contract import OPTIONS``.
 
@@ -102,6 +103,7 @@ from .places import (  # noqa: F401
     user_cache_dir,
     user_data_dir,
 )
+from .processes import stderr_tail  # noqa: F401
 from .texts import (  # noqa: F401
     lower_output_size_advice,
     lower_working_size_advice,

@@ -53,6 +53,7 @@ from ..contract import (
     StartEvent,
     read_event,
     ssh_refused,
+    stderr_tail,
     typed,
 )
 from ..contract import ssh_command as contract_ssh_command
@@ -335,9 +336,7 @@ def _connect(host: str, remote_python: str, engine_arguments: tuple[str, ...] = 
         raise BadInputError(
             "--remote needs OpenSSH's ssh command, which is not on this computer's PATH."
         ) from None
-    stderr: list[str] = []
-    drain = threading.Thread(target=_collect, args=(ssh.stderr, stderr), daemon=True)
-    drain.start()
+    stderr, drain = stderr_tail(ssh.stderr, 20)
     return ssh, stderr, drain
 
 
@@ -464,9 +463,3 @@ def _no_relay(host: str, remote_python: str, code: int | None, stderr: list[str]
         f"{host} has no Neural Style engine at {remote_python} ({said or f'exit code {code}'})."
         f" Install it there with: {INSTALL_COMMAND} --remote {typed(host)}"
     )
-
-
-def _collect(stream: IO[bytes], lines: list[str]) -> None:
-    for raw in stream:
-        lines.append(raw.decode(errors="replace").rstrip())
-        del lines[:-20]
