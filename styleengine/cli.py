@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .contract import (
-    DEVICE_CHOICES,
     GALLERY_PREFIX,
     OPTIONS,
     OPTIONS_BY_NAME,
@@ -23,9 +22,6 @@ from .contract import (
 from .errors import BadInputError, CancelledError, EngineError, ErrorKind, from_os_error
 from .image.sample import SAMPLE_ITERATIONS
 from .run.protocol import PROGRESS_MODES, Reporter, make_reporter
-
-# Read from the contract, not from model.device: the parser (and so the relay of a remote
-# run, --help, the gallery's list) starts without PyTorch.
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_option(run, option)
 
     doctor = commands.add_parser("doctor", help="check the installation and say what would be used")
-    doctor.add_argument("--weights", default="auto")
-    doctor.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    for name in ("weights", "device"):
+        _add_option(doctor, OPTIONS_BY_NAME[name])
     doctor.add_argument(
         "--remeasure",
         action="store_true",
@@ -126,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="stylize the built-in sample pair")
     demo.add_argument("-o", "--output-dir", required=True, help="folder for the pair and result")
     demo.add_argument("--iterations", type=int, default=SAMPLE_ITERATIONS)
-    demo.add_argument("--weights", default="auto")
-    demo.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    for name in ("weights", "device"):
+        _add_option(demo, OPTIONS_BY_NAME[name])
 
     gallery = commands.add_parser(
         "gallery", help="list the gallery's paintings, to use as styles by name"

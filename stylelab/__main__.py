@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from styleengine.contract import DEVICE_CHOICES
+from styleengine.contract import DEVICE_CHOICES, OPTIONS_BY_NAME
 from styleengine.errors import EngineError
 
 
@@ -20,8 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time the engine against a plain baseline")
     bench.add_argument("--sizes", type=lambda t: tuple(int(v) for v in t.split(",")), default=None)
     bench.add_argument("--iterations", type=int, default=None)
-    bench.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    bench.add_argument("--weights", default="auto")
+    bench.add_argument(
+        "--device", choices=DEVICE_CHOICES, default=OPTIONS_BY_NAME["device"].default
+    )
+    bench.add_argument("--weights", default=OPTIONS_BY_NAME["weights"].default)
     bench.add_argument("--json", default=None, help="also write the results here")
     bench.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # IMPL:SIZE, internal
     bench.add_argument(

@@ -74,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave the photos and paintings off the sheet (for a sheet to publish: only "
         "the engine's results may be)",
     )
-    parser.add_argument("--weights", default="auto")
-    parser.add_argument("--device", default="auto")
+    for name in ("weights", "device"):
+        parser.add_argument(OPTIONS_BY_NAME[name].flag, default=OPTIONS_BY_NAME[name].default)
 
 
 def settings_from(assignments: list[str], strength: float | None = None) -> StyleSettings:

@@ -122,7 +122,7 @@ def export_painting(config: EngineConfig, painting, output: Path) -> None:
 @dataclass
 class EngineConfig:
     python: str
-    weights: str = "auto"
+    weights: str = contract.OPTIONS_BY_NAME["weights"].default
     # Run on's machines (install.py --remote): each host and the engine's Python there.
     remotes: dict[str, str] = field(default_factory=dict)
 
@@ -157,7 +157,7 @@ def load_config(plugin_dir: Path) -> EngineConfig:
         data = json.loads(path.read_text(encoding="utf-8"))
         config = EngineConfig(
             python=str(data["python"]),
-            weights=str(data.get("weights", "auto")),
+            weights=str(data.get("weights", EngineConfig.weights)),
             remotes=contract.recorded_remotes(data),
         )
     except FileNotFoundError:
