@@ -7,11 +7,15 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli, save_pair
+from conftest import fuzz_examples, run_cli, save_pair
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from PIL import Image
 
 from styleengine import contract
 
@@ -193,3 +197,100 @@ def test_a_frame_the_dialog_holds_open_is_skipped_unless_it_is_the_last(tmp_path
     assert told == [] and not list(tmp_path.glob("frame-*"))
     with pytest.raises(WriteFailedError):
         service._frame(request, rgb, 6, True, 0.0)
+
+
+# Values of every kind a request's field may hold when a caller (a plug-in of another
+# version, a script, a remote's relay) gets it wrong.
+_ODD = [None, True, -1, 0, 2.5, 1e308, "", "x", [], {}, [1], {"a": 1}, "gallery:nope",
+        "gallery:munch_the_scream", "1"]  # fmt: skip
+
+
+def _fields(photo: str, painting: str, mask: str, folder: str):
+    odd = st.sampled_from([*_ODD, folder, photo + ".missing"])
+
+    def seldom_odd(valid, one_in: int, odd_form=odd):
+        """``valid``, or once in ``one_in`` draws an odd value: most requests then reach the
+        fields after the first."""
+        return st.integers(1, one_in).flatmap(lambda n: odd_form if n == 1 else valid)
+
+    return st.fixed_dictionaries(
+        {
+            "request": seldom_odd(st.integers(-3, 3), 8),
+            "content": seldom_odd(st.just(photo), 8),
+            "styles": seldom_odd(
+                st.sampled_from([[painting], ["gallery:munch_the_scream", painting]]), 6,
+                st.one_of(odd, st.lists(odd, min_size=1, max_size=2)),
+            ),
+        },
+        optional={
+            "strength": seldom_odd(st.sampled_from([0, 50, 100.0, 101, -1]), 3),
+            "options": seldom_odd(st.dictionaries(
+                st.sampled_from([*contract.PREVIEW_OPTIONS, "iterations", "detail", ""]),
+                st.one_of(st.sampled_from([1, 3, 0.5, "luminance", [1, 2]]), odd),
+                max_size=2,
+            ), 3),
+            "regions": seldom_odd(st.dictionaries(
+                st.sampled_from(["1", "2", "0", "x"]), st.one_of(st.just(mask), odd),
+                max_size=2,
+            ), 3),
+            "strength_map": seldom_odd(st.just(mask), 3),
+            "refine": seldom_odd(st.sampled_from([0, 1, 2]), 3),
+        },
+    )  # fmt: skip
+
+
+def test_every_form_of_request_is_answered_in_one_line_and_the_service_goes_on(
+    tmp_path, engine_env, hed_weights
+):
+    """The family of malformed requests, generated: whatever a request's fields hold, the
+    service answers it with frames or one line that is not an internal error, writes nothing
+    but its frames, and answers the next request."""
+    content, style = save_pair(tmp_path, (16, 24), 24)
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.full((16, 24), 255, np.uint8)).save(mask)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    service = Service(frames, engine_env)
+    watchdog = threading.Timer(900, service.process.kill)  # a hang fails, never waits forever
+    watchdog.start()
+    before = sorted(tmp_path.iterdir())
+    try:
+        assert isinstance(service.next_event(), contract.ReadyEvent)
+
+        @given(fields=_fields(str(content), str(style), str(mask), str(tmp_path)))
+        # Each was a defect: a frame the dialog could not read (its request null), the
+        # service dead (regions a list).
+        @example(fields={"request": None, "content": str(content), "styles": [str(style)]})
+        @example(fields={"request": 1, "content": str(content), "styles": [str(style)],
+                         "regions": [str(mask)]})  # fmt: skip
+        @settings(max_examples=fuzz_examples(40), deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+        def answered(fields):
+            line = json.dumps({"event": "preview_request", **fields})
+            try:
+                readable = isinstance(contract.read_event(line), contract.PreviewRequest)
+            except contract.ProtocolError:
+                readable = False
+            service.process.stdin.write(line + "\n")
+            service.process.stdin.flush()
+            if readable:
+                number = fields["request"]
+                number = number if type(number) is int else None  # the service's answer's
+                events = service.until_final(number)
+                last = events[-1]
+                if isinstance(last, contract.ErrorEvent):
+                    assert last.kind != contract.ErrorKind.INTERNAL.value, last.message
+                    assert "\n" not in last.message and "Traceback" not in last.message
+            # The service goes on: the next request is answered.
+            service.ask(_request(10_000, content, style, refine=1))
+            assert service.until_final(10_000)[-1].final
+
+        answered()
+        assert sorted(p.name for p in frames.iterdir()) <= ["frame-final.npy", "frame-start.npy"]
+        assert sorted(tmp_path.iterdir()) == before  # nothing written beside the inputs
+        assert service.close() == 0
+    finally:
+        watchdog.cancel()
+        if service.process.poll() is None:
+            service.process.kill()
+            service.process.wait()

@@ -11,6 +11,7 @@ caller's folder (the plug-in's private run folder), each over the last.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -110,13 +111,15 @@ class PreviewService:
                 continue
             except (EngineError, OSError, ValueError, KeyError, TypeError) as error:
                 kind, message = _refusal(error)
-                self.emit(ErrorEvent(kind, message, request.request))
+                number = request.request if _whole(request.request) else None
+                self.emit(ErrorEvent(kind, message, number))
 
     def answer(self, request: PreviewRequest, inbox: Inbox) -> None:
         from ..api import stylize_image_data
         from ..settings import StyleSettings
 
         started = time.perf_counter()
+        check_form(request)
         content = read_image(request.content)
         styles = [self._painting(style) for style in request.styles]
         options = dict(request.options)
@@ -172,6 +175,55 @@ class PreviewService:
             return
         elapsed = round(time.perf_counter() - started, 3)
         self.emit(FrameEvent(request.request, str(path), iteration, final, elapsed))
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _texts(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(map(_text, value))
+
+
+def _named(value: object) -> bool:
+    return isinstance(value, dict) and all(map(_text, value))
+
+
+def _masks(value: object) -> bool:
+    return _named(value) and all(map(_text, value.values()))  # type: ignore[union-attr]
+
+
+# Each field of a request, what it must hold, and that in words: a caller of another version
+# or a script may send anything the JSON can say.
+_FORMS = {
+    "request": (_whole, "a whole number"),
+    "content": (_text, "a file's path"),
+    "styles": (_texts, "a list of paintings (paths or gallery names)"),
+    "strength": (_number, "a number"),
+    "options": (_named, "options by name"),
+    "regions": (_masks, "masks' paths by style number"),
+    "strength_map": (lambda value: value is None or _text(value), "a file's path"),
+    "refine": (_whole, "a whole number"),
+}
+
+
+def check_form(request: PreviewRequest) -> None:
+    """BadInputError naming the first field of ``request`` that holds another kind of value
+    than its own."""
+    for name, (holds, what) in _FORMS.items():
+        value = getattr(request, name)
+        if not holds(value):
+            raise BadInputError(
+                f"The preview request's {name} must be {what}, not {json.dumps(value)[:60]}."
+            )
 
 
 def _regions(request: PreviewRequest) -> RegionMasks | None:
