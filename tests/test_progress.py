@@ -18,6 +18,7 @@ def test_reports_come_every_nth_iteration_and_at_the_last_with_the_time_left():
     run = RunProgress(settings, seen.append, plan)
     pixels = torch.zeros(1, 3, 48, 64)
     run.start_done(pixels)  # the painted start, shown before the first iteration
+    run.targets_done(0)  # the painting's targets, before the first iteration
     for step in range(25):
         run.iteration_done(0, 64, 48, {"total": torch.tensor(2.0)}, pixels, last=step == 24)
     assert [p.iteration for p in seen] == [0, 10, 20, 25]

@@ -128,6 +128,7 @@ class Stylizer:
             machine or self.machine(),
             style_aspect(styles),
             request or PlanRequest(),
+            len(styles),
         )
 
     def run(
@@ -186,6 +187,7 @@ class Stylizer:
                     image = start_of_finer_scale(image, content, scale_size, settings.rescale)
                 longest = style_side(scale_size, settings.style_scale)
                 targets = self.targets.of_regions(styles, blend, groups, scale_size, longest)
+                run.targets_done(scale_index)
                 image = self._optimize_scale(
                     image, content_scaled, targets, iterations, run, scale_index
                 )
@@ -200,6 +202,7 @@ class Stylizer:
                 targets = self.targets.of_regions(
                     styles, blend, groups, plan.output_size, longest, plan.detail.tile_side
                 )
+                run.targets_done(len(plan.scale_sizes))
                 result = detail_pass(
                     self.network, self.device, image, content, targets, settings, plan, run
                 )

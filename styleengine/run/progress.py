@@ -86,6 +86,12 @@ class RunProgress:
             )
         )  # fmt: skip
 
+    def targets_done(self, index: int) -> None:
+        """The paintings' targets of scale ``index`` (the scales' count: the detail pass's)
+        are made: their planned seconds are done."""
+        if index < len(self.plan.targets_seconds):
+            self.planned_done += self.plan.targets_seconds[index]
+
     def detail_setup_done(self) -> None:
         """The detail pass's targets are made: its planned setup is done."""
         if self.plan.detail is not None:
