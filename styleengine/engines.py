@@ -14,6 +14,7 @@ through the command line, as a process, since its Python has no PyTorch.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -44,6 +45,20 @@ class Job:
     styles: list[str]
     output: str
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # What a Python caller passes: paths as str or Path, one painting alone or several.
+        self.content = _path(self.content, "content")
+        self.output = _path(self.output, "output")
+        styles = self.styles
+        if isinstance(styles, (str, os.PathLike)):
+            styles = [styles]
+        if not isinstance(styles, (list, tuple)) or not styles:
+            raise BadInputError("A Job's styles must be one or more paintings' paths or names.")
+        self.styles = [_path(style, "styles") for style in styles]
+        if not isinstance(self.options, dict) or not all(map(_is_text, self.options)):
+            raise BadInputError("A Job's options must be a dict of options by name.")
+        self.options = dict(self.options)
 
     @classmethod
     def of_arguments(cls, args: Any) -> Job:
@@ -131,6 +146,19 @@ class Job:
             painting={number: read_image(path) for number, path in painting_regions},
             strength=None if strength_map is None else read_image(strength_map),
         )
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _path(value: object, argument: str) -> str:
+    """A file's path as a str, from a str or a Path; BadInputError naming ``argument``."""
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str) and path:
+            return path
+    raise BadInputError(f"A Job's {argument} must be a file's path, not {value!r:.60}.")
 
 
 @dataclasses.dataclass
@@ -238,6 +266,10 @@ class RemoteEngine(Engine):
 
     host: str = ""
     remote_python: str = OPTIONS_BY_NAME["remote_python"].default
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host:
+            raise BadInputError("A RemoteEngine needs host: the machine, as ssh knows it.")
 
     def stylize(self, job: Job, reporter: Reporter | None = None) -> DoneEvent:
         from .run.remote import remote_arguments, run_remote

@@ -70,3 +70,29 @@ def test_a_job_that_cannot_work_is_refused_before_anything_is_written(tmp_path, 
     with pytest.raises(BadInputError, match=words):
         LocalEngine(weights="hed", device="cpu").stylize(job)
     assert not output.exists()
+
+
+def test_a_job_takes_paths_as_a_python_caller_has_them(tmp_path, hed_weights):
+    content, style = save_pair(tmp_path, (32, 32), 32)
+    output = tmp_path / "out.npy"
+    # Path objects, and one painting alone rather than a list of one
+    job = Job(content, style, output, {"iterations": 1})
+    assert job.styles == [str(style)] and job.content == str(content)
+    done = LocalEngine(weights="hed", device="cpu").stylize(job)
+    assert done.output == str(output) and np.load(output).shape == (32, 32, 3)
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda c, s, o: Job(None, [s], o), "A Job's content must be a file's path, not None"),
+        (lambda c, s, o: Job(c, [], o), "A Job's styles must be one or more"),
+        (lambda c, s, o: Job(c, [s, 3], o), "A Job's styles must be a file's path, not 3"),
+        (lambda c, s, o: Job(c, [s], o, ["iterations"]), "A Job's options must be a dict"),
+        (lambda c, s, o: RemoteEngine(host=""), "A RemoteEngine needs host"),
+    ],
+)
+def test_what_a_python_caller_gets_wrong_is_one_sentence_naming_it(tmp_path, make, words):
+    content, style = save_pair(tmp_path, (32, 32), 32)
+    with pytest.raises(BadInputError, match=words):
+        make(str(content), str(style), str(tmp_path / "out.png"))
