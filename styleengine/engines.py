@@ -27,7 +27,7 @@ from .contract import (
     STYLE_REGION_FLAG,
     DoneEvent,
 )
-from .errors import BadInputError
+from .errors import BadInputError, check_option
 from .run.protocol import Reporter
 
 # The options that say which machine and network run a job: an engine's own, not a job's.
@@ -81,6 +81,8 @@ class Job:
         if unknown or not set(self.options).isdisjoint(_NOT_THE_JOBS):
             strays = unknown or sorted(set(self.options) & set(_NOT_THE_JOBS))
             raise BadInputError(f"A job takes no option {strays[0]!r}.")
+        # Each value by its option's one rule, as the command line reads it: "2" is no count.
+        self.options = {name: _checked(name, value) for name, value in self.options.items()}
         sources = [style_source(style) for style in self.styles]
         masks = [path for _n, path in (*self.option("style_region"),
                                        *self.option("painting_region"))]  # fmt: skip
@@ -146,6 +148,17 @@ class Job:
             painting={number: read_image(path) for number, path in painting_regions},
             strength=None if strength_map is None else read_image(strength_map),
         )
+
+
+def _checked(name: str, value: Any) -> Any:
+    option = OPTIONS_BY_NAME[name]
+    if value is None:
+        return None
+    if not option.per_style:
+        return check_option(option, value)
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise BadInputError(f"{option.named} must be a list of (number, path) pairs.")
+    return [check_option(option, item) for item in value]
 
 
 def _is_text(value: object) -> bool:

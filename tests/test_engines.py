@@ -7,9 +7,11 @@ import sys
 import numpy as np
 import pytest
 import ssh_server
-from conftest import save_pair
+from conftest import fuzz_examples, save_pair
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from styleengine import Job, LocalEngine, RemoteEngine
+from styleengine import Job, LocalEngine, RemoteEngine, contract
 from styleengine.contract import SSH_CONFIG_VARIABLE, DoneEvent, ProgressEvent, StartEvent
 from styleengine.errors import BadInputError
 from styleengine.run.protocol import Reporter
@@ -96,3 +98,30 @@ def test_what_a_python_caller_gets_wrong_is_one_sentence_naming_it(tmp_path, mak
     content, style = save_pair(tmp_path, (32, 32), 32)
     with pytest.raises(BadInputError, match=words):
         make(str(content), str(style), str(tmp_path / "out.png"))
+
+
+_ODD_VALUES = [None, True, 0, -1, 2.5, 1e308, float("nan"), "", "2", "x", [], [1], (1, "m.png"),
+               [(1, "m.png")], {}, {"a": 1}, b"x", 10**30]  # fmt: skip
+
+
+def test_a_jobs_options_in_any_python_form_are_taken_or_refused_in_one_sentence(tmp_path):
+    """The family of option values a Python caller may pass, generated: a job's check and
+    its settings take each or refuse it with BadInputError, never another error."""
+    output = str(tmp_path / "out.png")
+    names = [o.name for o in contract.OPTIONS
+             if o.name not in ("weights", "device", "precision", "remote", "remote_python",
+                               "output")]  # fmt: skip
+
+    @given(options=st.dictionaries(st.sampled_from(names), st.sampled_from(_ODD_VALUES),
+                                   max_size=3))  # fmt: skip
+    @settings(max_examples=fuzz_examples(300), deadline=None)
+    def taken_or_refused(options):
+        job = Job("photo.png", ["painting.png"], output, options)
+        try:
+            job.check()
+            job.settings("cpu").validate(style_count=1)
+        except BadInputError as error:
+            assert "\n" not in error.message
+
+    taken_or_refused()
+    assert list(tmp_path.iterdir()) == []  # the check wrote nothing
