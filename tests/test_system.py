@@ -19,6 +19,7 @@ from styleengine.errors import OutOfMemoryError
 
 sys.path.insert(0, str(REPO / "gimp_plugin" / "neural_style"))
 import engine_process  # noqa: E402
+from engine_contract import contract  # noqa: E402
 
 VM_STAT = """Mach Virtual Memory Statistics: (page size of 16384 bytes)
 Pages free:                               12345.
@@ -91,13 +92,13 @@ def test_an_unwanted_engine_is_asked_by_its_stdin_before_it_is_terminated(tmp_pa
         f"sys.stdin.read(); time.sleep(0.5); open({str(cleaned)!r}, 'w').close(); sys.exit(5)"
     )
     process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE)
-    engine_process.stop_engine(process, patience=10)
+    contract.stop_process(process, patience=10)
     assert process.returncode == 5 and cleaned.exists()
     stubborn = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)"], stdin=subprocess.PIPE
     )
     started = time.monotonic()
-    engine_process.stop_engine(stubborn, patience=0.5)
+    contract.stop_process(stubborn, patience=0.5)
     assert stubborn.returncode is not None and time.monotonic() - started < 10
 
 

@@ -199,7 +199,7 @@ class DialogPreview:
             GLib.source_remove(self.timer)
             self.timer = 0
         if self.process is not None:
-            engine_process.stop_engine(self.process)
+            contract.stop_process(self.process)
             self.drain.join(timeout=5)
             self.process = None
 

@@ -3,7 +3,6 @@ and one message when it fails. It never leaves the engine running."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -15,12 +14,6 @@ from engine_contract import INSTALL_HINT, LinkError, contract
 from flatpak import FLATPAK_HINT, engine_command, in_flatpak
 
 _CREATE_NO_WINDOW = 0x08000000  # winbase.h
-
-
-# How long a run that is no longer wanted has, once its stdin is closed (the engine's own
-# cancel: it removes its files and says so), before it is terminated: on Windows terminate()
-# is TerminateProcess, which leaves the engine no moment to clean up.
-CLOSE_PATIENCE_S = 5.0
 
 
 def engine_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -115,7 +108,7 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
             on_event(event)
         process.wait()
     finally:
-        stop_engine(process)
+        contract.stop_process(process)
         drain.join(timeout=5)
     if isinstance(last, contract.DoneEvent) and process.returncode == 0:
         return EngineResult(True)
@@ -136,22 +129,6 @@ def run_engine(python: str, arguments: list[str], on_event) -> EngineResult:
         contract.ErrorKind.INTERNAL.value,
         stderr_lines,
     )
-
-
-def stop_engine(process: subprocess.Popen, patience: float = CLOSE_PATIENCE_S) -> None:
-    """End the engine, politely first: its stdin closes (a cancel, on every system), and only
-    an engine that is still there after ``patience`` seconds is terminated, then killed."""
-    if process.stdin:
-        with contextlib.suppress(OSError):
-            process.stdin.close()
-    for stop in (None, process.terminate, process.kill):
-        if stop is not None:
-            stop()
-        try:
-            process.wait(timeout=patience)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def error_log_path() -> Path:

@@ -95,6 +95,7 @@ from .places import (  # noqa: F401
     CONFIG_NAME,
     CONFIG_REMOTES,
     DEFAULT_REMOTE_PYTHON,
+    HED_PACKAGE,
     SSH_CONFIG_VARIABLE,
     recorded_remotes,
     ssh_command,
@@ -103,7 +104,7 @@ from .places import (  # noqa: F401
     user_cache_dir,
     user_data_dir,
 )
-from .processes import stderr_tail  # noqa: F401
+from .processes import STOP_PATIENCE_SECONDS, stderr_tail, stop_process  # noqa: F401
 from .texts import (  # noqa: F401
     lower_output_size_advice,
     lower_working_size_advice,

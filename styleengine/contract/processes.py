@@ -1,10 +1,18 @@
-"""How either side keeps what a process it started says on stderr: the plug-in of its
-engine, a remote run's caller of ssh and the relay."""
+"""How either side handles a process it started (the plug-in its engine, a remote run's
+caller ssh, the relay its engine): what it says on stderr kept, and its end."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import threading
 from typing import IO, Any
+
+# How long a process no longer wanted has, once its stdin is closed (the engine's own cancel:
+# it removes its files and says so; ssh closes the connection, which stops the remote
+# engine), before it is terminated: on Windows terminate() is TerminateProcess, which leaves
+# no moment to clean up.
+STOP_PATIENCE_SECONDS = 5.0
 
 
 def stderr_tail(stream: IO[Any], keep: int) -> tuple[list[str], threading.Thread]:
@@ -22,3 +30,20 @@ def stderr_tail(stream: IO[Any], keep: int) -> tuple[list[str], threading.Thread
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     return lines, reader
+
+
+def stop_process(process: subprocess.Popen, patience: float = STOP_PATIENCE_SECONDS) -> None:
+    """End ``process``, politely first: its stdin closes (a cancel, on every system), and only
+    one still there after ``patience`` seconds is terminated, then killed."""
+    if process.stdin:
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.close()
+    for stop in (None, process.terminate, process.kill):
+        if stop is not None:
+            with contextlib.suppress(OSError):  # it ended meanwhile
+                stop()
+        try:
+            process.wait(timeout=patience)
+            return
+        except subprocess.TimeoutExpired:
+            continue

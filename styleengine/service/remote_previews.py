@@ -36,6 +36,7 @@ from ..contract import (
     ProtocolError,
     event_line,
     read_event,
+    stop_process,
 )
 from ..errors import BadInputError, EngineError
 from ..run.protocol import SafeStream
@@ -50,7 +51,6 @@ from ..run.remote import (
     _read_frame,
     _receive_file,
     _send_file,
-    _stop,
     _write_line,
     end_on_hangup,
     greeted,
@@ -257,4 +257,4 @@ def run_remote_previews(
         ssh.wait(timeout=30)
         return 0
     finally:
-        _stop(ssh)
+        stop_process(ssh)
