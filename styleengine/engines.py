@@ -214,6 +214,7 @@ class LocalEngine(Engine):
         from .run.previews import PreviewWriter
         from .run.progress import Progress
 
+        check_cancelled()  # one that arrived while the imports above ran
         reporter = reporter or Reporter()
         started = time.perf_counter()
         job.check()

@@ -272,6 +272,7 @@ def serve(
     from ..api import EngineSetup
     from ..model.device import describe_device
 
+    check_cancelled()  # one that arrived while the imports above ran
     setup = EngineSetup.create(weights, device, precision)
     precision_name = "bf16" if "bfloat16" in str(setup.dtype) else "fp32"
     emit(ReadyEvent(describe_device(setup.device), precision_name))
