@@ -3,7 +3,7 @@ one module per kind of thing: ``errors`` (kinds and exit codes), ``defaults`` (t
 and the Strength's curves), ``options`` (every option a user sets, from which the command
 line, ``StyleSettings`` and the dialog are made), ``gallery`` (the paintings, read from their
 list), ``texts`` (advice and times told in several places), ``processes`` (a started process's
-stderr kept), ``events`` (the progress protocol
+stderr kept, and its end), ``events`` (the progress protocol
 and the dialog's preview requests) and ``places`` (names, config, remotes, per-user folders).
 Everything is re-exported here: ``from styleengine.contract import OPTIONS``.
 

@@ -38,6 +38,7 @@ from ..loss.regions import RegionMasks
 from ..run.cancellation import check_cancelled
 from ..run.progress import Progress
 from ..run.protocol import SafeStream
+from ..settings import whole_number
 
 
 class Superseded(Exception):
@@ -111,7 +112,7 @@ class PreviewService:
                 continue
             except (EngineError, OSError, ValueError, KeyError, TypeError) as error:
                 kind, message = _refusal(error)
-                number = request.request if _whole(request.request) else None
+                number = request.request if whole_number(request.request) else None
                 self.emit(ErrorEvent(kind, message, number))
 
     def answer(self, request: PreviewRequest, inbox: Inbox) -> None:
@@ -177,10 +178,6 @@ class PreviewService:
         self.emit(FrameEvent(request.request, str(path), iteration, final, elapsed))
 
 
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _text(value: object) -> bool:
     return isinstance(value, str)
 
@@ -204,14 +201,14 @@ def _masks(value: object) -> bool:
 # Each field of a request, what it must hold, and that in words: a caller of another version
 # or a script may send anything the JSON can say.
 _FORMS = {
-    "request": (_whole, "a whole number"),
+    "request": (whole_number, "a whole number"),
     "content": (_text, "a file's path"),
     "styles": (_texts, "a list of paintings (paths or gallery names)"),
     "strength": (_number, "a number"),
     "options": (_named, "options by name"),
     "regions": (_masks, "masks' paths by style number"),
     "strength_map": (lambda value: value is None or _text(value), "a file's path"),
-    "refine": (_whole, "a whole number"),
+    "refine": (whole_number, "a whole number"),
 }
 
 

@@ -29,6 +29,7 @@ from typing import IO, Any
 from ..contract import (
     GALLERY_PREFIX,
     PROTOCOL_VERSION,
+    STOP_PATIENCE_SECONDS,
     ErrorEvent,
     Event,
     FrameEvent,
@@ -254,7 +255,7 @@ def run_remote_previews(
                 event = replace(event, path=str(folder / Path(event.path).name))
             if event is not None:
                 emit(event)
-        ssh.wait(timeout=30)
+        ssh.wait(timeout=STOP_PATIENCE_SECONDS * 6)
         return 0
     finally:
         stop_process(ssh)
